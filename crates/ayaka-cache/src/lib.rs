@@ -1,0 +1,1 @@
+//! An in-memory Ayaka cache kept current from gateway events.

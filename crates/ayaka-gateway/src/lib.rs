@@ -1,0 +1,1 @@
+//! Ayaka gateway connections: shards, a streaming zlib decompressor, dispatchers and a shard manager.

@@ -1,0 +1,1 @@
+//! A typed REST client for Ayaka on hyper, with a proactive bucketed rate limiter.

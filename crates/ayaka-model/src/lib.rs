@@ -1,0 +1,1 @@
+//! Ayaka objects, REST request bodies and gateway events, with serde.

@@ -1,0 +1,1 @@
+//! A local Ayaka server implementing the documented REST API and gateway.
