@@ -1,0 +1,116 @@
+//! The crate's one error type.
+
+use std::{error::Error as StdError, fmt, sync::Arc};
+
+/// What went wrong, to match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The zlib stream was corrupt, truncated or ended early.
+    Decompress,
+    /// A message grew beyond the configured maximum size.
+    MessageTooLarge,
+    /// A message was not a valid event envelope.
+    Parse,
+    /// Asking `/available` for a port failed or gave an unusable answer.
+    Discovery,
+    /// A gateway or REST URL could not be used.
+    InvalidUrl,
+    /// Opening the connection failed (TCP, TLS or the WebSocket handshake).
+    Connect,
+    /// The open connection failed.
+    Transport,
+    /// No Pong arrived in time: the connection is considered dead.
+    PingTimeout,
+    /// The server closed the connection with a code that forbids reconnecting.
+    FatalClose {
+        /// The WebSocket close code, e.g. 4002.
+        code: u16,
+    },
+    /// The shard has ended; it accepts no more commands.
+    Closed,
+    /// A wait ran out of time.
+    Timeout,
+    /// A command could not be serialised.
+    Serialize,
+}
+
+/// The error of this crate: a [`kind`](Error::kind) and, where there is one,
+/// the underlying cause.
+///
+/// Cheap to clone, so lifecycle reports can carry it to several listeners.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    pub(crate) fn with_source(
+        kind: ErrorKind,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            source: Some(Arc::from(source.into())),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The close code of a [`ErrorKind::FatalClose`].
+    pub fn close_code(&self) -> Option<u16> {
+        match self.kind {
+            ErrorKind::FatalClose { code } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether this error ends the shard for good (a reconnect cannot help).
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::FatalClose { .. } | ErrorKind::InvalidUrl | ErrorKind::Closed
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ErrorKind::Decompress => f.write_str("corrupt or truncated zlib stream")?,
+            ErrorKind::MessageTooLarge => f.write_str("gateway message exceeds the size limit")?,
+            ErrorKind::Parse => f.write_str("invalid gateway event")?,
+            ErrorKind::Discovery => f.write_str("gateway port discovery failed")?,
+            ErrorKind::InvalidUrl => f.write_str("invalid URL")?,
+            ErrorKind::Connect => f.write_str("could not connect to the gateway")?,
+            ErrorKind::Transport => f.write_str("gateway connection failed")?,
+            ErrorKind::PingTimeout => f.write_str("no pong within the ping timeout")?,
+            ErrorKind::FatalClose { code } => {
+                write!(f, "gateway closed the connection with fatal code {code}")?;
+            }
+            ErrorKind::Closed => f.write_str("the shard is closed")?,
+            ErrorKind::Timeout => f.write_str("timed out")?,
+            ErrorKind::Serialize => f.write_str("could not serialise a command")?,
+        }
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}

@@ -1,0 +1,269 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! The decompressor against real zlib streams split every possible way.
+
+use ayaka_gateway::{Decompressor, ErrorKind, ZLIB_SUFFIX};
+use miniz_oxide::{
+    DataFormat, MZFlush,
+    deflate::{core::CompressorOxide, stream::deflate},
+};
+use proptest::prelude::*;
+
+/// Compresses `messages` into one zlib stream, each ending with `flush`.
+/// Returns the compressed bytes of each message.
+fn compress_stream(messages: &[Vec<u8>], flush: MZFlush) -> Vec<Vec<u8>> {
+    let mut compressor = CompressorOxide::default();
+    compressor.set_format_and_level(DataFormat::Zlib, 6);
+    messages
+        .iter()
+        .map(|message| {
+            let mut out = vec![0; message.len() * 2 + 64];
+            let result = deflate(&mut compressor, message, &mut out, flush);
+            assert_eq!(result.bytes_consumed, message.len());
+            out.truncate(result.bytes_written);
+            assert!(out.ends_with(&ZLIB_SUFFIX));
+            out
+        })
+        .collect()
+}
+
+fn realistic_messages() -> Vec<Vec<u8>> {
+    let mut messages = vec![
+        br#"{"t":"READY","d":{"id":81529464807550976,"username":"ayaka","separator":1,"bio":"","avatar_url":null,"banner_url":null,"flags":[],"verified":true,"email":"a@example.com","system":false,"email_verified":true,"session_ids":["81529464807550977.abc"]}}"#.to_vec(),
+    ];
+    for guild in 0..5u64 {
+        messages.push(format!(
+            r##"{{"t":"GUILD_INIT","d":{{"id":{id},"name":"guild {guild}","description":"a guild","banner":null,"invite_banner":null,"vanity_url":null,"verified":false,"partnered":false,"official":false,"owner":81529464807550976,"emojis":[],"roles":[{{"id":{id},"name":"everyone","position":0,"color":"#000000","permissions":["VIEW_CHANNELS"]}}],"channels":[{{"id":{c},"name":"general","description":"","inside_of":0,"type":2,"position":0}}]}}}}"##,
+            id = 81529464807551000 + guild,
+            c = 81529464807552000 + guild
+        ).into_bytes());
+    }
+    messages.push(
+        br#"{"t":"PRESENCE_UPDATE","id":81529464807550976,"d":{"type":1,"description":"coding"}}"#
+            .to_vec(),
+    );
+    messages.push(br#"{"t":"NOTIFICATION","type":"MESSAGE","excerpt":{"text":"hi"}}"#.to_vec());
+    messages
+}
+
+/// Feeds `frames` and collects every message they complete.
+fn feed(decompressor: &mut Decompressor, frames: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for frame in frames {
+        if let Some(message) = decompressor.decompress(frame).unwrap() {
+            out.push(message.to_vec());
+        }
+    }
+    out
+}
+
+#[test]
+fn whole_messages_come_out_one_per_frame() {
+    let messages = realistic_messages();
+    let compressed = compress_stream(&messages, MZFlush::Sync);
+    let mut decompressor = Decompressor::new();
+    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+    assert_eq!(feed(&mut decompressor, &frames), messages);
+    let total_in: usize = compressed.iter().map(Vec::len).sum();
+    let total_out: usize = messages.iter().map(Vec::len).sum();
+    assert_eq!(decompressor.bytes_in(), total_in as u64);
+    assert_eq!(decompressor.bytes_out(), total_out as u64);
+    assert_eq!(decompressor.messages(), messages.len() as u64);
+}
+
+#[test]
+fn every_split_position_of_every_message_gives_the_same_messages() {
+    for flush in [MZFlush::Sync, MZFlush::Full] {
+        let messages = realistic_messages();
+        let compressed = compress_stream(&messages, flush);
+        for (index, message) in compressed.iter().enumerate() {
+            for split in 0..=message.len() {
+                let mut decompressor = Decompressor::new();
+                let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
+                feed(&mut decompressor, &before);
+                let (first, second) = message.split_at(split);
+                let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
+                if split == message.len() {
+                    assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
+                    continue;
+                }
+                assert_eq!(first_result, None, "split at {split} of message {index}");
+                let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
+                assert_eq!(
+                    second_result.as_deref(),
+                    Some(&messages[index][..]),
+                    "split at {split} of message {index}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn byte_by_byte_frames_give_every_message() {
+    let messages = realistic_messages();
+    let stream: Vec<u8> = compress_stream(&messages, MZFlush::Sync).concat();
+    let mut decompressor = Decompressor::new();
+    let frames: Vec<&[u8]> = stream.chunks(1).collect();
+    assert_eq!(feed(&mut decompressor, &frames), messages);
+}
+
+#[test]
+fn deployed_server_fragments_of_1024_bytes_reassemble() {
+    let big = format!(
+        r#"{{"t":"GUILD_UPDATE","d":{{"description":"{}"}}}}"#,
+        "x".repeat(1000)
+    )
+    .into_bytes();
+    let mut messages = realistic_messages();
+    messages.push(big);
+    // incompressible payload so the compressed message spans several frames
+    let noise: String = (0..6000u32)
+        .map(|i| char::from(b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8 % 26))
+        .collect();
+    messages.push(format!(r#"{{"t":"X","d":"{noise}"}}"#).into_bytes());
+    let compressed = compress_stream(&messages, MZFlush::Full);
+    let mut decompressor = Decompressor::new();
+    let mut out = Vec::new();
+    for message in &compressed {
+        let frames: Vec<&[u8]> = message.chunks(1024).collect();
+        out.extend(feed(&mut decompressor, &frames));
+    }
+    assert_eq!(out, messages);
+}
+
+#[test]
+fn a_large_message_grows_the_buffer_and_a_smaller_one_reuses_it() {
+    let big = vec![b'a'; 1 << 20];
+    let messages = vec![big.clone(), b"{}".to_vec(), big];
+    let compressed = compress_stream(&messages, MZFlush::Sync);
+    let mut decompressor = Decompressor::new();
+    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+    assert_eq!(feed(&mut decompressor, &frames), messages);
+}
+
+#[test]
+fn messages_over_the_limit_are_a_typed_error() {
+    let messages = vec![vec![b'a'; 100_000]];
+    let compressed = compress_stream(&messages, MZFlush::Sync);
+    let mut decompressor = Decompressor::with_max_message_size(10_000);
+    let error = decompressor.decompress(&compressed[0]).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
+    // poisoned until reset
+    assert_eq!(
+        decompressor.decompress(b"").unwrap_err().kind(),
+        ErrorKind::Decompress
+    );
+}
+
+#[test]
+fn corrupt_data_is_a_typed_error_and_poisons_until_reset() {
+    let messages = realistic_messages();
+    let compressed = compress_stream(&messages, MZFlush::Sync);
+    let mut decompressor = Decompressor::new();
+    assert!(decompressor.decompress(&compressed[0]).unwrap().is_some());
+    let error = decompressor
+        .decompress(b"\xff\xff\xff\xff garbage \x00\x00\xff\xff")
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decompress);
+    assert_eq!(
+        decompressor.decompress(&compressed[1]).unwrap_err().kind(),
+        ErrorKind::Decompress
+    );
+
+    // a new connection: the stream starts again from its header
+    decompressor.reset();
+    let fresh = compress_stream(&messages[..2], MZFlush::Sync);
+    let frames: Vec<&[u8]> = fresh.iter().map(Vec::as_slice).collect();
+    assert_eq!(feed(&mut decompressor, &frames), messages[..2].to_vec());
+}
+
+#[test]
+fn a_bad_header_is_a_typed_error() {
+    let mut decompressor = Decompressor::new();
+    let error = decompressor
+        .decompress(b"{\"t\":\"READY\"}\x00\x00\xff\xff")
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decompress);
+}
+
+#[test]
+fn a_finished_stream_followed_by_more_data_is_an_error() {
+    let finished = miniz_oxide::deflate::compress_to_vec_zlib(b"{}", 6);
+    let mut decompressor = Decompressor::new();
+    let error = decompressor.decompress(&finished).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decompress);
+}
+
+#[test]
+fn a_truncated_message_stays_partial_without_hanging() {
+    let messages = realistic_messages();
+    let compressed = compress_stream(&messages, MZFlush::Sync);
+    let mut decompressor = Decompressor::new();
+    let truncated = &compressed[0][..compressed[0].len() - 5];
+    assert_eq!(decompressor.decompress(truncated).unwrap(), None);
+    assert!(decompressor.has_partial_message());
+}
+
+#[test]
+fn reset_starts_a_new_stream() {
+    let messages = realistic_messages();
+    let compressed = compress_stream(&messages, MZFlush::Sync);
+    let mut decompressor = Decompressor::new();
+    // half a message from a connection that died
+    decompressor.decompress(&compressed[0][..10]).unwrap();
+    decompressor.reset();
+    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+    assert_eq!(feed(&mut decompressor, &frames), messages);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(frames in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..256), 0..8)) {
+        let mut decompressor = Decompressor::with_max_message_size(1 << 16);
+        for frame in &frames {
+            let _ = decompressor.decompress(frame);
+        }
+    }
+
+    #[test]
+    fn random_bytes_after_a_valid_header_never_panic(tail in prop::collection::vec(any::<u8>(), 0..512)) {
+        let mut frame = vec![0x78, 0x9c];
+        frame.extend(tail);
+        frame.extend(ZLIB_SUFFIX);
+        let mut decompressor = Decompressor::with_max_message_size(1 << 16);
+        let _ = decompressor.decompress(&frame);
+    }
+
+    #[test]
+    fn any_split_into_frames_gives_the_same_messages(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12)) {
+        let messages = realistic_messages();
+        let stream: Vec<u8> = compress_stream(&messages, MZFlush::Sync).concat();
+        let mut positions: Vec<usize> = cuts.iter().map(|cut| cut.index(stream.len())).collect();
+        positions.sort_unstable();
+        let mut frames = Vec::new();
+        let mut start = 0;
+        for position in positions {
+            frames.push(&stream[start..position]);
+            start = position;
+        }
+        frames.push(&stream[start..]);
+        let mut decompressor = Decompressor::new();
+        // a frame holding the ends of several messages yields them together
+        prop_assert_eq!(feed(&mut decompressor, &frames).concat(), messages.concat());
+    }
+
+    #[test]
+    fn truncated_streams_never_complete_wrongly(cut in any::<prop::sample::Index>()) {
+        let messages = realistic_messages();
+        let stream: Vec<u8> = compress_stream(&messages, MZFlush::Sync).concat();
+        let truncated = &stream[..cut.index(stream.len())];
+        let mut decompressor = Decompressor::new();
+        if let Some(output) = decompressor.decompress(truncated).unwrap() {
+            // only whole messages come out: the cut fell right after a flush
+            let whole = (1..=messages.len()).any(|count| messages[..count].concat() == output);
+            prop_assert!(whole);
+        }
+    }
+}
