@@ -1,0 +1,94 @@
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::request::ValidationError;
+
+/// What went wrong, to match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input was not valid JSON, or did not have the expected shape
+    /// (wrong type, missing required field, number out of range...).
+    Decode,
+    /// A value could not be written as JSON (for example a
+    /// [`Timestamp`](crate::Timestamp) whose year does not fit RFC 3339).
+    Encode,
+    /// A request body broke one of the protocol's validation rules; the
+    /// source is a [`ValidationError`].
+    Validation,
+    /// A client command (`{"t": ...}` sent to the gateway) had a name this
+    /// library does not know.
+    UnknownCommand,
+}
+
+/// The error of this crate: a [`kind`](Error::kind) to match on and the
+/// underlying cause as [`source`](StdError::source).
+pub struct Error {
+    kind: ErrorKind,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self {
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    pub(crate) fn decode(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self::new(ErrorKind::Decode, source)
+    }
+
+    pub(crate) fn encode(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self::new(ErrorKind::Encode, source)
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The validation failures, when the kind is [`ErrorKind::Validation`].
+    pub fn validation(&self) -> Option<&ValidationError> {
+        self.source.as_deref()?.downcast_ref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            ErrorKind::Decode => "failed to decode JSON",
+            ErrorKind::Encode => "failed to encode JSON",
+            ErrorKind::Validation => "invalid request body",
+            ErrorKind::UnknownCommand => "unknown gateway command",
+        };
+        match &self.source {
+            Some(source) => write!(f, "{what}: {source}"),
+            None => f.write_str(what),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(error: ValidationError) -> Self {
+        Self::new(ErrorKind::Validation, error)
+    }
+}
