@@ -1,1 +1,3 @@
 //! A typed REST client for Ayaka on hyper, with a proactive bucketed rate limiter.
+
+pub mod ratelimit;

@@ -1,0 +1,306 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Blocked, BucketCore, Caps, Observation};
+use crate::ratelimit::RateLimitHeaders;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn caps() -> Caps {
+    Caps {
+        max_wait: Duration::from_secs(60),
+        fallback_wait: SECOND,
+    }
+}
+
+fn headers(limit: u32, remaining: u32, reset: f64) -> RateLimitHeaders {
+    RateLimitHeaders {
+        bucket: Some(format!("LIMITER/127.0.0.1/route/{limit}/1/second").into()),
+        limit: Some(limit),
+        remaining: Some(remaining),
+        reset: Some(reset),
+        retry_after: Some(0.0),
+        date: Some(1_700_000_000),
+        ..RateLimitHeaders::default()
+    }
+}
+
+fn ok(headers: &RateLimitHeaders, at: Instant) -> Option<Observation<'_>> {
+    Some(Observation {
+        limited: false,
+        headers,
+        received_at: at,
+    })
+}
+
+fn limited(headers: &RateLimitHeaders, at: Instant) -> Option<Observation<'_>> {
+    Some(Observation {
+        limited: true,
+        headers,
+        received_at: at,
+    })
+}
+
+/// A bucket learned from one blind request: limit 10 per second, 9 left.
+fn learned(t0: Instant) -> BucketCore<u32> {
+    let mut bucket = BucketCore::provisional(caps());
+    let generation = bucket.try_issue(t0).unwrap();
+    bucket.complete(generation, t0, ok(&headers(10, 9, 1_700_000_001.0), t0));
+    bucket
+}
+
+#[test]
+fn only_one_blind_request_until_the_bucket_is_known() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::ForResponse));
+    bucket.enqueue(1);
+    bucket.enqueue(2);
+    assert!(bucket.grant_next(t0).is_none());
+    bucket.complete(blind, t0, ok(&headers(10, 9, 1_700_000_001.0), t0));
+    assert!(bucket.is_learned());
+    assert_eq!(bucket.grant_next(t0).map(|(w, _)| w), Some(1));
+    assert_eq!(bucket.grant_next(t0).map(|(w, _)| w), Some(2));
+    let snapshot = bucket.snapshot(t0);
+    assert_eq!(snapshot.limit, Some(10));
+    assert_eq!(snapshot.remaining, Some(7));
+    assert_eq!(snapshot.in_flight, 2);
+}
+
+#[test]
+fn a_failed_blind_request_lets_the_next_one_try() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    bucket.enqueue(1);
+    bucket.complete(blind, t0, None);
+    assert!(!bucket.is_learned());
+    assert_eq!(bucket.grant_next(t0).map(|(w, _)| w), Some(1));
+    assert!(bucket.try_issue(t0).is_err());
+}
+
+#[test]
+fn no_headers_means_reactive() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    bucket.complete(blind, t0, ok(&RateLimitHeaders::default(), t0));
+    for _ in 0..1000 {
+        bucket.try_issue(t0).unwrap();
+    }
+    assert_eq!(bucket.snapshot(t0).remaining, None);
+}
+
+#[test]
+fn in_flight_requests_count_against_remaining() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    for _ in 0..9 {
+        bucket.try_issue(t0).unwrap();
+    }
+    // Window length is known from the bucket name: reset one second after
+    // the first response at the latest.
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
+}
+
+#[test]
+fn exactly_the_limit_per_window_in_fifo_order() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    for waiter in 0..25 {
+        bucket.enqueue(waiter);
+    }
+    let mut granted = Vec::new();
+    let mut now = t0;
+    for window in 0..3 {
+        let mut this_window = Vec::new();
+        while let Some((waiter, generation)) = bucket.grant_next(now) {
+            this_window.push((waiter, generation));
+        }
+        let expected = if window == 0 { 9 } else { 10 };
+        assert_eq!(
+            this_window.len(),
+            expected.min(25 - granted.len()),
+            "window {window}"
+        );
+        // Every request of the window answers right away.
+        let left = this_window.len() as u32;
+        for (i, (waiter, generation)) in this_window.into_iter().enumerate() {
+            let reset = 1_700_000_001.0 + f64::from(window);
+            let remaining = 10 - (10 - expected as u32) - i as u32 - 1;
+            bucket.complete(
+                generation,
+                now,
+                ok(&headers(10, remaining.min(left), reset), now),
+            );
+            granted.push(waiter);
+        }
+        let wake = bucket.next_wake(now);
+        if granted.len() < 25 {
+            now = wake.expect("a timer for the next window");
+        }
+    }
+    assert_eq!(granted, (0..25).collect::<Vec<_>>());
+}
+
+#[test]
+fn too_many_requests_blocks_for_retry_after() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(2.5);
+    bucket.complete(generation, t0, limited(&h, t0));
+    let until = t0 + Duration::from_millis(2500);
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(until)));
+    assert_eq!(bucket.snapshot(t0).limited_responses, 1);
+    // After the wait a fresh window starts.
+    assert!(bucket.try_issue(until).is_ok());
+}
+
+#[test]
+fn absurd_retry_after_is_capped() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(999_999_999.0);
+    bucket.complete(generation, t0, limited(&h, t0));
+    assert_eq!(
+        bucket.try_issue(t0),
+        Err(Blocked::Until(t0 + caps().max_wait))
+    );
+}
+
+#[test]
+fn epoch_in_retry_after_is_converted_with_date() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(1_700_000_003.0);
+    bucket.complete(generation, t0, limited(&h, t0));
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + 3 * SECOND)));
+}
+
+#[test]
+fn exhausted_without_reset_information_falls_back() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    let h = RateLimitHeaders {
+        limit: Some(1),
+        remaining: Some(0),
+        ..RateLimitHeaders::default()
+    };
+    bucket.complete(blind, t0, ok(&h, t0));
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
+    assert!(bucket.try_issue(t0 + SECOND).is_ok());
+}
+
+#[test]
+fn server_reset_tightens_the_window_estimate() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    let mut h = headers(2, 0, 1_700_000_000.0);
+    // A minute-long window whose server clock says it resets now.
+    h.bucket = Some("LIMITER/x/route/2/1/minute".into());
+    bucket.complete(blind, t0, ok(&h, t0));
+    assert!(bucket.try_issue(t0).is_ok());
+}
+
+#[test]
+fn remaining_lower_than_expected_is_followed() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    // Another client used the bucket: only 2 left after ours.
+    bucket.complete(generation, t0, ok(&headers(10, 2, 1_700_000_001.0), t0));
+    assert!(bucket.try_issue(t0).is_ok());
+    assert!(bucket.try_issue(t0).is_ok());
+    assert!(bucket.try_issue(t0).is_err());
+}
+
+#[test]
+fn a_later_server_window_resets_early() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let issued: Vec<_> = (0..9).map(|_| bucket.try_issue(t0).unwrap()).collect();
+    // The server has already moved on to the next window.
+    let later = t0 + Duration::from_millis(200);
+    bucket.complete(
+        issued[0],
+        later,
+        ok(&headers(10, 9, 1_700_000_002.0), later),
+    );
+    assert!(bucket.try_issue(later).is_ok());
+}
+
+#[test]
+fn requests_in_flight_at_reset_hold_a_slot_until_answered() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let issued: Vec<_> = (0..9).map(|_| bucket.try_issue(t0).unwrap()).collect();
+    let t1 = t0 + SECOND;
+    // Nine in flight from the old window: only one slot free.
+    assert!(bucket.try_issue(t1).is_ok());
+    assert!(bucket.try_issue(t1).is_err());
+    assert_eq!(bucket.snapshot(t1).remaining, Some(0));
+    // One of them is answered as part of the old window: its slot frees.
+    bucket.complete(issued[0], t1, ok(&headers(10, 0, 1_700_000_001.0), t1));
+    assert_eq!(bucket.snapshot(t1).remaining, Some(1));
+    // One lost without an answer: its slot stays taken.
+    bucket.complete(issued[1], t1, None);
+    assert_eq!(bucket.snapshot(t1).remaining, Some(1));
+}
+
+#[test]
+fn undo_returns_an_unused_permit() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    assert_eq!(bucket.snapshot(t0).remaining, Some(8));
+    bucket.undo(generation);
+    assert_eq!(bucket.snapshot(t0).remaining, Some(9));
+    assert_eq!(bucket.snapshot(t0).in_flight, 0);
+}
+
+#[test]
+fn queued_callers_keep_their_turn() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    bucket.enqueue(7);
+    // A newcomer may not overtake a queued caller even with budget left.
+    assert!(bucket.try_issue(t0).is_err());
+    assert_eq!(bucket.grant_next(t0).map(|(w, _)| w), Some(7));
+    assert!(bucket.try_issue(t0).is_ok());
+}
+
+#[test]
+fn purge_drops_cancelled_waiters() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    for waiter in 0..10 {
+        bucket.enqueue(waiter);
+    }
+    bucket.purge(|w| w % 2 == 0);
+    assert_eq!(bucket.queued(), 5);
+    assert_eq!(bucket.grant_next(t0).map(|(w, _)| w), Some(1));
+}
+
+#[test]
+fn a_lower_limit_is_followed_at_once() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    let mut h = headers(2, 1, 1_700_000_001.0);
+    h.bucket = Some("LIMITER/x/route/2/1/second".into());
+    bucket.complete(generation, t0, ok(&h, t0));
+    assert!(bucket.try_issue(t0).is_ok());
+    assert!(bucket.try_issue(t0).is_err());
+}

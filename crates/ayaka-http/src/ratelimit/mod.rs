@@ -1,0 +1,103 @@
+//! Rate limiting: the [`RateLimiter`] trait and its in-memory implementation.
+//!
+//! The client asks the limiter for a [`Permit`] before each request and
+//! hands the response's rate-limit headers back through it. The limiter
+//! learns buckets from `X-RateLimit-Bucket` (routes may share one), lets only
+//! one blind request go per unknown route, counts requests in flight against
+//! a bucket's remaining budget, queues callers in FIFO order and wakes exactly
+//! as many per window as the server allows.
+//!
+//! A backend shared between processes implements [`RateLimiter`] and is
+//! given to [`ClientBuilder::ratelimiter`](crate::ClientBuilder::ratelimiter).
+
+mod bucket;
+mod headers;
+mod memory;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use bucket::BucketSnapshot;
+pub use headers::{ABSOLUTE_THRESHOLD_SECS, RateLimitHeaders};
+pub use memory::{InMemoryRateLimiter, InMemoryRateLimiterBuilder};
+
+/// A boxed, sendable future, as [`RateLimiter`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Decides when requests may be sent.
+///
+/// Implementations must be cancel-safe: a caller may drop the future
+/// returned by [`acquire`](Self::acquire) at any point, and may drop a
+/// [`Permit`] without completing it.
+pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
+    /// Waits until a request on `route` may be sent.
+    ///
+    /// `route` names the route, not the resource (for example
+    /// `"PATCH /guilds/{id}"`); the server's bucket is learned from
+    /// responses. If the bucket is exhausted for longer than `max_wait`, the
+    /// limiter returns [`Exhausted`] at once instead of waiting;
+    /// `Duration::ZERO` therefore means "never wait for a window".
+    fn acquire<'a>(
+        &'a self,
+        route: &'a str,
+        max_wait: Duration,
+    ) -> BoxFuture<'a, Result<Permit, Exhausted>>;
+}
+
+/// The bucket has nothing left for longer than the caller agreed to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted {
+    /// How long until a request could go.
+    pub retry_after: Duration,
+}
+
+/// What the client learned from a response, passed to [`Permit::complete`].
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    /// The server answered `429 Too Many Requests`.
+    pub limited: bool,
+    /// The response's rate-limit headers (with `retry_after` filled from the
+    /// JSON body if the header lacked it).
+    pub headers: &'a RateLimitHeaders,
+}
+
+/// The backend's side of a [`Permit`].
+pub trait PermitHandle: Send + fmt::Debug {
+    /// Called exactly once: with the response, or with `None` if the request
+    /// got none (transport error, timeout, or the caller gave up).
+    fn complete(&mut self, response: Option<Response<'_>>);
+}
+
+/// Leave to send one request. Complete it with the response's headers;
+/// dropping it reports "no response".
+#[derive(Debug)]
+#[must_use = "a permit is leave to send one request"]
+pub struct Permit {
+    handle: Option<Box<dyn PermitHandle>>,
+}
+
+impl Permit {
+    /// Wraps a backend's handle.
+    pub fn new(handle: impl PermitHandle + 'static) -> Self {
+        Self {
+            handle: Some(Box::new(handle)),
+        }
+    }
+
+    /// Reports the response the request got.
+    pub fn complete(mut self, response: Response<'_>) {
+        if let Some(mut handle) = self.handle.take() {
+            handle.complete(Some(response));
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(mut handle) = self.handle.take() {
+            handle.complete(None);
+        }
+    }
+}
