@@ -1,0 +1,242 @@
+//! Everything a shard needs to know to connect, with a builder.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use ayaka_model::{Presence, gateway::Encoding};
+use tokio::sync::Semaphore;
+
+use crate::{backoff::Backoff, inflate::DEFAULT_MAX_MESSAGE_SIZE};
+
+/// The deployed gateway.
+pub const DEFAULT_GATEWAY_BASE: &str = "wss://gateway.vincentrps.xyz";
+
+/// Where a shard connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayEndpoint {
+    /// Ask `/available` on this gateway base (`ws://` or `wss://`) for a
+    /// port before every connection, then connect to the base host at it.
+    Discover(String),
+    /// Connect to this WebSocket URL directly.
+    Url(String),
+}
+
+impl Default for GatewayEndpoint {
+    fn default() -> Self {
+        Self::Discover(DEFAULT_GATEWAY_BASE.to_owned())
+    }
+}
+
+/// The configuration of one shard. Build it with [`ShardConfig::builder`].
+#[derive(Clone)]
+pub struct ShardConfig {
+    pub(crate) session_id: Arc<str>,
+    pub(crate) endpoint: GatewayEndpoint,
+    pub(crate) encoding: Encoding,
+    pub(crate) presences: Option<bool>,
+    pub(crate) presence: Option<Presence>,
+    pub(crate) ping_interval: Duration,
+    pub(crate) ping_timeout: Duration,
+    pub(crate) ping_jitter: f64,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ready_timeout: Duration,
+    pub(crate) backoff: Backoff,
+    pub(crate) reconnect: bool,
+    pub(crate) event_queue: usize,
+    pub(crate) command_queue: usize,
+    pub(crate) max_message_size: usize,
+    pub(crate) send_limit: u32,
+    pub(crate) send_window: Duration,
+    pub(crate) send_reserve: u32,
+    pub(crate) identify_limiter: Option<Arc<Semaphore>>,
+}
+
+impl fmt::Debug for ShardConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // never the session id: it is a credential
+        f.debug_struct("ShardConfig")
+            .field("endpoint", &self.endpoint)
+            .field("encoding", &self.encoding)
+            .field("ping_interval", &self.ping_interval)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShardConfig {
+    /// Starts a configuration for `session_id` with the defaults: discovery
+    /// on the deployed gateway, json, ping every 15 s (up to 10% early),
+    /// dead after 20 s without Pong, automatic reconnects.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ayaka_gateway::{GatewayEndpoint, ShardConfig};
+    /// use ayaka_model::gateway::Encoding;
+    ///
+    /// let config = ShardConfig::builder("session id")
+    ///     .endpoint(GatewayEndpoint::Url("ws://127.0.0.1:9000".into()))
+    ///     .encoding(Encoding::Zlib)
+    ///     .ping_interval(Duration::from_secs(10))
+    ///     .build();
+    /// assert!(!format!("{config:?}").contains("session id"));
+    /// ```
+    pub fn builder(session_id: impl Into<String>) -> ShardConfigBuilder {
+        ShardConfigBuilder {
+            config: ShardConfig {
+                session_id: Arc::from(session_id.into()),
+                endpoint: GatewayEndpoint::default(),
+                encoding: Encoding::Json,
+                presences: None,
+                presence: None,
+                ping_interval: Duration::from_secs(15),
+                ping_timeout: Duration::from_secs(20),
+                ping_jitter: 0.1,
+                connect_timeout: Duration::from_secs(10),
+                ready_timeout: Duration::from_secs(15),
+                backoff: Backoff::default(),
+                reconnect: true,
+                event_queue: 256,
+                command_queue: 32,
+                max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                send_limit: 120,
+                send_window: Duration::from_secs(60),
+                send_reserve: 10,
+                identify_limiter: None,
+            },
+        }
+    }
+
+    /// The encoding asked for.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Where the shard connects.
+    pub fn endpoint(&self) -> &GatewayEndpoint {
+        &self.endpoint
+    }
+}
+
+/// Builds a [`ShardConfig`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ShardConfigBuilder {
+    config: ShardConfig,
+}
+
+impl ShardConfigBuilder {
+    /// Where to connect (default: discovery on the deployed gateway).
+    pub fn endpoint(mut self, endpoint: GatewayEndpoint) -> Self {
+        self.config.endpoint = endpoint;
+        self
+    }
+
+    /// The session id to identify with.
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.config.session_id = Arc::from(session_id.into());
+        self
+    }
+
+    /// `json` (default) or `zlib`.
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.config.encoding = encoding;
+        self
+    }
+
+    /// The deployed server's optional `presences` flag in identify.
+    pub fn presences(mut self, presences: bool) -> Self {
+        self.config.presences = Some(presences);
+        self
+    }
+
+    /// A presence to set after every READY.
+    pub fn presence(mut self, presence: Presence) -> Self {
+        self.config.presence = Some(presence);
+        self
+    }
+
+    /// The longest time between WebSocket pings (default 15 s).
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// How long a Pong may take before the connection counts as dead
+    /// (default 20 s).
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ping_timeout = timeout;
+        self
+    }
+
+    /// The fraction of the interval a ping may come early, `0.0..=1.0`
+    /// (default 0.1), so that many shards do not ping in step.
+    pub fn ping_jitter(mut self, jitter: f64) -> Self {
+        self.config.ping_jitter = jitter.clamp(0.0, 1.0);
+        self
+    }
+
+    /// How long opening the connection may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// How long READY may take after identify (default 15 s).
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ready_timeout = timeout;
+        self
+    }
+
+    /// Reconnect delays.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.config.backoff = backoff;
+        self
+    }
+
+    /// Whether to reconnect after recoverable failures (default true).
+    pub fn reconnect(mut self, reconnect: bool) -> Self {
+        self.config.reconnect = reconnect;
+        self
+    }
+
+    /// How many messages may wait for the consumer before the shard stops
+    /// reading (default 256).
+    pub fn event_queue(mut self, capacity: usize) -> Self {
+        self.config.event_queue = capacity.max(1);
+        self
+    }
+
+    /// How many commands may wait to be sent (default 32).
+    pub fn command_queue(mut self, capacity: usize) -> Self {
+        self.config.command_queue = capacity.max(1);
+        self
+    }
+
+    /// The largest message accepted, in bytes, compressed or not
+    /// (default 16 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// At most `limit` messages per `window` go out; `reserve` of them are
+    /// kept for keepalive so commands never starve it (default 120 per
+    /// 60 s, 10 reserved).
+    pub fn send_limit(mut self, limit: u32, window: Duration, reserve: u32) -> Self {
+        self.config.send_limit = limit;
+        self.config.send_window = window;
+        self.config.send_reserve = reserve;
+        self
+    }
+
+    /// A semaphore shared by shards so that only so many identify at once.
+    pub fn identify_limiter(mut self, limiter: Arc<Semaphore>) -> Self {
+        self.config.identify_limiter = Some(limiter);
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> ShardConfig {
+        self.config
+    }
+}

@@ -1,0 +1,230 @@
+//! Callbacks on top of the pull API, as in nextcore: listeners per event,
+//! raw listeners for every event, lifecycle listeners and `wait_for`.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use ayaka_model::gateway::EventKind;
+use futures_util::{Stream, StreamExt};
+use tokio::sync::oneshot;
+
+use crate::{
+    error::{Error, ErrorKind},
+    message::{GatewayEvent, ShardMessage},
+};
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+type EventHandler = Arc<dyn Fn(Arc<GatewayEvent>) -> BoxFuture + Send + Sync>;
+type MessageHandler = Arc<dyn Fn(ShardMessage) -> BoxFuture + Send + Sync>;
+type Predicate = Box<dyn Fn(&ShardMessage) -> bool + Send + Sync>;
+
+struct Waiter {
+    predicate: Predicate,
+    sender: oneshot::Sender<ShardMessage>,
+}
+
+#[derive(Default)]
+struct Listeners {
+    by_kind: HashMap<EventKind, Vec<EventHandler>>,
+    by_name: HashMap<String, Vec<EventHandler>>,
+    raw: Vec<EventHandler>,
+    lifecycle: Vec<MessageHandler>,
+    waiters: Vec<Waiter>,
+}
+
+/// Routes shard messages to listeners. Cheap to clone; clones share
+/// listeners.
+///
+/// Listeners of one message run one after the other, in registration
+/// order, and the next message waits for them: spawn a task in a listener
+/// for long work.
+///
+/// ```
+/// use std::time::Duration;
+/// use ayaka_gateway::{Dispatcher, ShardMessage};
+/// use ayaka_model::gateway::EventKind;
+///
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.on(EventKind::GuildCreate, |event| async move {
+///     println!("new guild: {:?}", event.event.guild_id());
+/// });
+/// dispatcher.on_lifecycle(|message| async move {
+///     if let ShardMessage::Disconnected { code, .. } = message {
+///         println!("disconnected: {code:?}");
+///     }
+/// });
+/// // then: dispatcher.run(shard).await, or dispatcher.dispatch(message).await
+/// ```
+#[derive(Clone, Default)]
+pub struct Dispatcher {
+    listeners: Arc<Mutex<Listeners>>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher").finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher without listeners.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Listeners> {
+        // listeners are only pushed or cloned under the lock, so a panic
+        // elsewhere cannot leave them half-changed
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Calls `handler` for every event of `kind`.
+    pub fn on<F, Fut>(&self, kind: EventKind, handler: F)
+    where
+        F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = event_handler(handler);
+        self.lock().by_kind.entry(kind).or_default().push(handler);
+    }
+
+    /// Calls `handler` for every event named `name` (its `t`), also for
+    /// names this library does not know.
+    pub fn on_name<F, Fut>(&self, name: impl Into<String>, handler: F)
+    where
+        F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = event_handler(handler);
+        self.lock()
+            .by_name
+            .entry(name.into())
+            .or_default()
+            .push(handler);
+    }
+
+    /// Calls `handler` for every event, with its raw JSON in
+    /// [`GatewayEvent::raw`].
+    pub fn on_raw<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = event_handler(handler);
+        self.lock().raw.push(handler);
+    }
+
+    /// Calls `handler` for every lifecycle report: connected, ready,
+    /// disconnected (with code), reconnecting, error, closed.
+    pub fn on_lifecycle<F, Fut>(&self, handler: F)
+    where
+        F: Fn(ShardMessage) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: MessageHandler = Arc::new(move |message| Box::pin(handler(message)));
+        self.lock().lifecycle.push(handler);
+    }
+
+    /// Waits for the first message dispatched from now on that matches
+    /// `predicate`, for at most `timeout`.
+    ///
+    /// The wait starts when this is called, not when the future is first
+    /// polled, so an event triggered right after the call is not missed.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Timeout`] when nothing matched in time,
+    /// [`ErrorKind::Closed`] when the dispatcher was dropped.
+    pub fn wait_for<P>(
+        &self,
+        predicate: P,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ShardMessage, Error>> + Send + 'static
+    where
+        P: Fn(&ShardMessage) -> bool + Send + Sync + 'static,
+    {
+        let (sender, receiver) = oneshot::channel();
+        self.lock().waiters.push(Waiter {
+            predicate: Box::new(predicate),
+            sender,
+        });
+        async move {
+            match tokio::time::timeout(timeout, receiver).await {
+                Ok(Ok(message)) => Ok(message),
+                Ok(Err(_)) => Err(Error::new(ErrorKind::Closed)),
+                Err(_) => Err(Error::new(ErrorKind::Timeout)),
+            }
+        }
+    }
+
+    /// Hands one message to the waiters and listeners it concerns.
+    pub async fn dispatch(&self, message: ShardMessage) {
+        let (handlers, lifecycle) = {
+            let mut listeners = self.lock();
+            listeners
+                .waiters
+                .retain(|waiter| !waiter.sender.is_closed());
+            let mut index = 0;
+            while index < listeners.waiters.len() {
+                if (listeners.waiters[index].predicate)(&message) {
+                    let waiter = listeners.waiters.swap_remove(index);
+                    let _ = waiter.sender.send(message.clone());
+                } else {
+                    index += 1;
+                }
+            }
+            match &message {
+                ShardMessage::Event(event) => {
+                    let mut handlers: Vec<EventHandler> = listeners.raw.clone();
+                    if let Some(by_kind) = listeners.by_kind.get(&event.kind()) {
+                        handlers.extend(by_kind.iter().cloned());
+                    }
+                    if let Some(by_name) = listeners.by_name.get(event.name()) {
+                        handlers.extend(by_name.iter().cloned());
+                    }
+                    (handlers, Vec::new())
+                }
+                _ => (Vec::new(), listeners.lifecycle.clone()),
+            }
+        };
+        match message {
+            ShardMessage::Event(event) => {
+                let event = Arc::new(event);
+                for handler in handlers {
+                    handler(Arc::clone(&event)).await;
+                }
+            }
+            other => {
+                for handler in lifecycle {
+                    handler(other.clone()).await;
+                }
+            }
+        }
+    }
+
+    /// Dispatches every message of `messages` (a [`Shard`](crate::Shard)
+    /// or a [`ShardManager`](crate::ShardManager)) until it ends.
+    pub async fn run<S>(&self, mut messages: S)
+    where
+        S: Stream<Item = ShardMessage> + Unpin,
+    {
+        while let Some(message) = messages.next().await {
+            self.dispatch(message).await;
+        }
+    }
+}
+
+fn event_handler<F, Fut>(handler: F) -> EventHandler
+where
+    F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |event| Box::pin(handler(event)))
+}

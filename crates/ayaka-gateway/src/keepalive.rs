@@ -1,0 +1,207 @@
+//! When to ping, when the connection is dead, and the measured latency.
+//!
+//! Pure state: the shard task feeds it the time and the pongs it reads.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// What the shard task should do when the keepalive deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeepaliveAction {
+    /// Send a WebSocket Ping with this payload.
+    Ping(u64),
+    /// No Pong in time: the connection is dead.
+    Dead,
+    /// Nothing to do yet.
+    Wait,
+}
+
+/// Round-trip statistics of one shard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// The last Ping→Pong round trip.
+    pub last: Option<Duration>,
+    /// The mean of the recent round trips.
+    pub average: Option<Duration>,
+}
+
+const SAMPLES: usize = 8;
+
+#[derive(Debug)]
+pub(crate) struct Keepalive {
+    interval: Duration,
+    timeout: Duration,
+    jitter: f64,
+    next_ping_at: Instant,
+    outstanding: Option<(u64, Instant)>,
+    next_payload: u64,
+    samples: [Duration; SAMPLES],
+    sample_count: usize,
+    last: Option<Duration>,
+}
+
+impl Keepalive {
+    /// `jitter` is the fraction of `interval` a ping may come early.
+    pub(crate) fn new(interval: Duration, timeout: Duration, jitter: f64) -> Self {
+        Self {
+            interval,
+            timeout,
+            jitter: jitter.clamp(0.0, 1.0),
+            next_ping_at: Instant::now(),
+            outstanding: None,
+            next_payload: 0,
+            samples: [Duration::ZERO; SAMPLES],
+            sample_count: 0,
+            last: None,
+        }
+    }
+
+    /// A new connection opened at `now`; `sample` is a random draw in `[0, 1)`.
+    pub(crate) fn start(&mut self, now: Instant, sample: f64) {
+        self.outstanding = None;
+        self.schedule(now, sample);
+    }
+
+    fn schedule(&mut self, now: Instant, sample: f64) {
+        let early = self.interval.mul_f64(self.jitter * sample.clamp(0.0, 1.0));
+        self.next_ping_at = now + (self.interval - early);
+    }
+
+    /// When [`poll`](Self::poll) next has something to do.
+    pub(crate) fn deadline(&self) -> Instant {
+        match self.outstanding {
+            Some((_, sent_at)) => sent_at + self.timeout,
+            None => self.next_ping_at,
+        }
+    }
+
+    /// When the next ping is due, if none is awaiting its Pong.
+    pub(crate) fn ping_due_at(&self) -> Option<Instant> {
+        self.outstanding.is_none().then_some(self.next_ping_at)
+    }
+
+    /// Decides what to do at `now`; `sample` as in [`start`](Self::start).
+    pub(crate) fn poll(&mut self, now: Instant, sample: f64) -> KeepaliveAction {
+        match self.outstanding {
+            Some((_, sent_at)) if now >= sent_at + self.timeout => KeepaliveAction::Dead,
+            Some(_) => KeepaliveAction::Wait,
+            None if now >= self.next_ping_at => {
+                let payload = self.next_payload;
+                self.next_payload = self.next_payload.wrapping_add(1);
+                self.outstanding = Some((payload, now));
+                self.schedule(now, sample);
+                KeepaliveAction::Ping(payload)
+            }
+            None => KeepaliveAction::Wait,
+        }
+    }
+
+    /// A Pong arrived; returns the round trip if it answers our ping.
+    pub(crate) fn on_pong(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
+        let (expected, sent_at) = self.outstanding?;
+        if payload != expected.to_be_bytes() {
+            return None;
+        }
+        self.outstanding = None;
+        let round_trip = now.saturating_duration_since(sent_at);
+        self.samples[self.sample_count % SAMPLES] = round_trip;
+        self.sample_count += 1;
+        self.last = Some(round_trip);
+        // the next ping is due an interval after the previous one was sent
+        Some(round_trip)
+    }
+
+    pub(crate) fn latency(&self) -> Latency {
+        let count = self.sample_count.min(SAMPLES);
+        let average = (count > 0).then(|| {
+            let total: Duration = self.samples[..count].iter().sum();
+            total / count as u32
+        });
+        Latency {
+            last: self.last,
+            average,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INTERVAL: Duration = Duration::from_secs(15);
+    const TIMEOUT: Duration = Duration::from_secs(20);
+
+    #[test]
+    fn pings_come_at_most_an_interval_apart_and_jitter_only_makes_them_earlier() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.2);
+        keepalive.start(start, 0.0);
+        assert_eq!(keepalive.deadline(), start + INTERVAL);
+        keepalive.start(start, 0.5);
+        assert_eq!(keepalive.deadline(), start + Duration::from_millis(13_500));
+        assert_eq!(
+            keepalive.poll(start + Duration::from_secs(1), 0.0),
+            KeepaliveAction::Wait
+        );
+    }
+
+    #[test]
+    fn a_pong_measures_latency_and_reschedules() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        keepalive.start(start, 0.0);
+        let sent = start + INTERVAL;
+        let KeepaliveAction::Ping(payload) = keepalive.poll(sent, 0.0) else {
+            panic!("expected a ping");
+        };
+        assert_eq!(keepalive.deadline(), sent + TIMEOUT);
+        // a stray pong is ignored
+        assert_eq!(keepalive.on_pong(b"nope", sent), None);
+        let rtt = keepalive.on_pong(&payload.to_be_bytes(), sent + Duration::from_millis(40));
+        assert_eq!(rtt, Some(Duration::from_millis(40)));
+        assert_eq!(keepalive.deadline(), sent + INTERVAL);
+
+        let sent = sent + INTERVAL;
+        let KeepaliveAction::Ping(payload) = keepalive.poll(sent, 0.0) else {
+            panic!("expected a ping");
+        };
+        keepalive.on_pong(&payload.to_be_bytes(), sent + Duration::from_millis(20));
+        let latency = keepalive.latency();
+        assert_eq!(latency.last, Some(Duration::from_millis(20)));
+        assert_eq!(latency.average, Some(Duration::from_millis(30)));
+    }
+
+    #[test]
+    fn no_pong_within_the_timeout_is_a_dead_connection() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        keepalive.start(start, 0.0);
+        assert!(matches!(
+            keepalive.poll(start + INTERVAL, 0.0),
+            KeepaliveAction::Ping(_)
+        ));
+        // no second ping while one is unanswered
+        let almost = start + INTERVAL + TIMEOUT - Duration::from_millis(1);
+        assert_eq!(keepalive.poll(almost, 0.0), KeepaliveAction::Wait);
+        assert_eq!(
+            keepalive.poll(start + INTERVAL + TIMEOUT, 0.0),
+            KeepaliveAction::Dead
+        );
+    }
+
+    #[test]
+    fn a_new_connection_forgets_the_unanswered_ping_but_keeps_latency() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        keepalive.start(start, 0.0);
+        let KeepaliveAction::Ping(payload) = keepalive.poll(start + INTERVAL, 0.0) else {
+            panic!("expected a ping");
+        };
+        keepalive.on_pong(&payload.to_be_bytes(), start + INTERVAL);
+        keepalive.poll(start + INTERVAL * 2, 0.0);
+        keepalive.start(start + INTERVAL * 3, 0.0);
+        assert_eq!(keepalive.deadline(), start + INTERVAL * 4);
+        assert!(keepalive.latency().last.is_some());
+    }
+}
