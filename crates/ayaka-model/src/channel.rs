@@ -94,7 +94,10 @@ pub enum Channel {
     /// `type` 3.
     Voice(VoiceChannel),
     /// A `type` this library does not know, kept as the JSON object sent.
+    /// Only its `id` is required.
     Unknown {
+        /// The channel's id.
+        id: ChannelId,
         /// The `type` value.
         kind: i64,
         /// The whole channel object, `type` included.
@@ -113,13 +116,12 @@ impl Channel {
         }
     }
 
-    /// The channel's id (`None` only for an unknown type without a
-    /// readable `id`).
-    pub fn id(&self) -> Option<ChannelId> {
+    /// The channel's id.
+    pub fn id(&self) -> ChannelId {
         match self {
-            Self::Category(category) => Some(category.id),
-            Self::Text(channel) | Self::Voice(channel) => Some(channel.id),
-            Self::Unknown { raw, .. } => ChannelId::deserialize(raw.get("id")?).ok(),
+            Self::Category(category) => category.id,
+            Self::Text(channel) | Self::Voice(channel) => channel.id,
+            Self::Unknown { id, .. } => *id,
         }
     }
 
@@ -232,7 +234,13 @@ impl<'de> Deserialize<'de> for Channel {
             ChannelType::Category => Category::deserialize(raw).map(Self::Category),
             ChannelType::Text => TextChannel::deserialize(raw).map(Self::Text),
             ChannelType::Voice => TextChannel::deserialize(raw).map(Self::Voice),
-            ChannelType::Unknown(kind) => return Ok(Self::Unknown { kind, raw }),
+            ChannelType::Unknown(kind) => {
+                let id = match object.get("id") {
+                    None => return Err(de::Error::missing_field("id")),
+                    Some(id) => ChannelId::deserialize(id).map_err(de::Error::custom)?,
+                };
+                return Ok(Self::Unknown { id, kind, raw });
+            }
         };
         channel.map_err(de::Error::custom)
     }

@@ -10,8 +10,7 @@
 //!   [`Emoji`], [`Channel`] ([`Category`], [`TextChannel`]), [`Invite`],
 //!   [`Presence`], [`Notification`], [`ErrorBody`], [`Available`].
 //! - [`request`]: REST request bodies, with validation.
-//! - [`gateway`]: [`Identify`](gateway::Identify), [`Event`](gateway::Event)
-//!   and [`ClientCommand`](gateway::ClientCommand).
+//! - [`gateway`]: [`Identify`], [`Event`] and [`ClientCommand`].
 //! - [`json`]: parsing with serde_json, or simd-json behind the `simd-json`
 //!   feature, with identical results.
 //!

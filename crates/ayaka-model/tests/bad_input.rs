@@ -52,6 +52,8 @@ fn missing_required_fields_are_errors() {
     rejects::<Invite>(br#"{"code": "c", "guild_id": 1, "inviter_id": 1}"#);
     rejects::<Channel>(br#"{"id": 1, "name": "a", "position": 0}"#);
     rejects::<Channel>(br#"{"id": 1, "type": 1, "position": 0}"#);
+    rejects::<Channel>(br#"{"name": "stage", "type": 13}"#);
+    rejects::<Channel>(br#"{"id": "x", "type": 13}"#);
     rejects::<Event>(br#"{}"#);
 }
 
