@@ -4,6 +4,10 @@
 //! serde_json otherwise; both give identical values (the test suite checks
 //! every fixture both ways). simd-json parses in place, hence `&mut [u8]`:
 //! the buffer's contents are unspecified afterwards.
+//!
+//! Both parsers refuse input nested deeper than [`MAX_DEPTH`] arrays and
+//! objects (serde_json's limit, applied to simd-json too so that the two
+//! agree), which bounds the stack any input can use.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,7 +18,12 @@ use crate::Error;
 /// [`Decode`](crate::ErrorKind::Decode) or [`Encode`](crate::ErrorKind::Encode).
 pub type JsonError = Error;
 
+/// The deepest nesting of arrays and objects either parser accepts.
+pub const MAX_DEPTH: usize = 127;
+
 /// Parses `bytes` as a `T`, with simd-json if the `simd-json` feature is on.
+///
+/// To parse many messages, [`Parser`] reuses simd-json's buffers.
 ///
 /// ```
 /// let mut bytes = br#"{"port": 8080}"#.to_vec();
@@ -23,13 +32,73 @@ pub type JsonError = Error;
 /// # Ok::<(), ayaka_model::Error>(())
 /// ```
 pub fn from_slice<T: DeserializeOwned>(bytes: &mut [u8]) -> Result<T, JsonError> {
+    Parser::with_capacity(bytes.len()).parse(bytes)
+}
+
+/// A reusable parser: with simd-json it keeps its working buffers between
+/// messages (a gateway connection parses thousands); with serde_json it
+/// holds nothing.
+///
+/// ```
+/// use ayaka_model::gateway::Event;
+/// use ayaka_model::json::Parser;
+///
+/// let mut parser = Parser::new();
+/// for message in [&br#"{"t": "ACK"}"#[..], br#"{"t": "GUILD_DELETE", "d": {"id": 1}}"#] {
+///     let event: Event = parser.parse(&mut message.to_vec())?;
+///     assert!(!event.name().is_empty());
+/// }
+/// # Ok::<(), ayaka_model::Error>(())
+/// ```
+pub struct Parser {
     #[cfg(feature = "simd-json")]
-    {
-        simd_json::serde::from_slice(bytes).map_err(Error::decode)
+    buffers: simd_json::Buffers,
+}
+
+impl Parser {
+    /// A parser with small initial buffers.
+    pub fn new() -> Self {
+        Self::with_capacity(1024)
     }
-    #[cfg(not(feature = "simd-json"))]
-    {
-        from_bytes(bytes)
+
+    /// A parser whose buffers fit messages of `bytes` without growing.
+    pub fn with_capacity(bytes: usize) -> Self {
+        #[cfg(not(feature = "simd-json"))]
+        let _ = bytes;
+        Self {
+            #[cfg(feature = "simd-json")]
+            buffers: simd_json::Buffers::with_max_depth(bytes, MAX_DEPTH),
+        }
+    }
+
+    /// Parses `bytes` as a `T` (in place with simd-json).
+    pub fn parse<T: DeserializeOwned>(&mut self, bytes: &mut [u8]) -> Result<T, JsonError> {
+        #[cfg(feature = "simd-json")]
+        {
+            simd_json::serde::from_slice_with_buffers(bytes, &mut self.buffers)
+                .map_err(Error::decode)
+        }
+        #[cfg(not(feature = "simd-json"))]
+        {
+            from_bytes(bytes)
+        }
+    }
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Parser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = if cfg!(feature = "simd-json") {
+            "simd-json"
+        } else {
+            "serde_json"
+        };
+        f.debug_struct("Parser").field("backend", &backend).finish()
     }
 }
 

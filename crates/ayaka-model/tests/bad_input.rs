@@ -91,6 +91,27 @@ fn deep_nesting_is_an_error() {
 }
 
 #[test]
+fn both_parsers_share_one_depth_limit() {
+    let nested = |depth: usize| -> Vec<u8> {
+        let mut text = String::from(r#"{"t": "SOMETHING", "d": "#);
+        text.push_str(&"[".repeat(depth - 1));
+        text.push_str(&"]".repeat(depth - 1));
+        text.push('}');
+        text.into_bytes()
+    };
+    let deepest = nested(json::MAX_DEPTH);
+    let event = Event::from_json(&deepest).unwrap();
+    assert_eq!(Event::from_json_mut(&mut deepest.clone()).unwrap(), event);
+    assert_eq!(
+        json::Parser::new()
+            .parse::<Event>(&mut deepest.clone())
+            .unwrap(),
+        event
+    );
+    rejects::<Event>(&nested(json::MAX_DEPTH + 1));
+}
+
+#[test]
 fn invalid_utf8_is_an_error() {
     rejects::<Event>(
         b"{\"t\": \"READY\", \"d\": {\"id\": 1, \"username\": \"\xff\xfe\", \"separator\": 1}}",
