@@ -1,0 +1,291 @@
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+
+use ayaka_model::{Channel, Emoji, Invite, Member, Presence, Role, User};
+use ayaka_snowflake::{ChannelId, EmojiId, GuildId, RoleId, UserId};
+
+use crate::config::{CacheBuilder, Config, ResourceType};
+use crate::model::{CachedGuild, CachedMember};
+use crate::store::{Index, Store};
+use crate::update::UpdateCache;
+
+/// An in-memory cache of Ayaka state, kept current from gateway events.
+///
+/// Feed it every event with [`update`](Cache::update) (REST results too:
+/// a fetched guild, a joined member); read it from any task. Reads return
+/// `Arc`s or owned values, never guards into the maps, so holding a result
+/// across an `.await` blocks nobody.
+///
+/// One cache follows one session: READY marks what it holds as stale, the
+/// GUILD_INIT events that follow refresh it, and the first event after them
+/// removes the guilds that were not refreshed (deleted while disconnected).
+///
+/// ```
+/// use ayaka_cache::Cache;
+/// use ayaka_model::gateway::Event;
+///
+/// let cache = Cache::new();
+/// let event = Event::from_json(br#"{"t": "GUILD_CREATE", "d": {
+///     "id": 1, "name": "Rustaceans", "owner": 2, "roles": [], "emojis": []}}"#)?;
+/// cache.update(&event);
+/// assert_eq!(cache.guild(1.into()).map(|g| g.name.clone()).as_deref(), Some("Rustaceans"));
+/// # Ok::<(), ayaka_model::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Cache {
+    pub(crate) config: Config,
+    pub(crate) current_user: RwLock<Option<Arc<User>>>,
+    /// Guilds present before the last READY and not refreshed since.
+    pub(crate) stale_guilds: Mutex<Option<HashSet<GuildId>>>,
+    pub(crate) guilds: Store<GuildId, CachedGuild>,
+    pub(crate) channels: Store<ChannelId, Channel>,
+    pub(crate) guild_channels: Index<GuildId, ChannelId>,
+    pub(crate) roles: Store<RoleId, Role>,
+    pub(crate) emojis: Store<EmojiId, Emoji>,
+    pub(crate) users: Store<UserId, User>,
+    pub(crate) user_guilds: Index<UserId, GuildId>,
+    pub(crate) members: Store<(GuildId, UserId), CachedMember>,
+    pub(crate) guild_members: Index<GuildId, UserId>,
+    pub(crate) presences: Store<UserId, Presence>,
+    pub(crate) invites: Store<String, Invite>,
+    pub(crate) guild_invites: Index<GuildId, String>,
+}
+
+/// How many of each kind the cache holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Guilds.
+    pub guilds: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Roles.
+    pub roles: usize,
+    /// Emojis.
+    pub emojis: usize,
+    /// Distinct users (each stored once).
+    pub users: usize,
+    /// Members, over all guilds.
+    pub members: usize,
+    /// Presences.
+    pub presences: usize,
+    /// Invites.
+    pub invites: usize,
+    /// New entries not cached because a size bound was reached.
+    pub dropped: u64,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cache {
+    /// A cache keeping everything, without bounds.
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    /// A builder to choose what to keep and how much.
+    pub fn builder() -> CacheBuilder {
+        CacheBuilder::default()
+    }
+
+    pub(crate) fn with_config(config: Config) -> Self {
+        Self {
+            guilds: Store::new(None),
+            channels: Store::new(None),
+            guild_channels: Index::new(),
+            roles: Store::new(None),
+            emojis: Store::new(None),
+            users: Store::new(None),
+            user_guilds: Index::new(),
+            members: Store::new(config.max_members),
+            guild_members: Index::new(),
+            presences: Store::new(config.max_presences),
+            invites: Store::new(config.max_invites),
+            guild_invites: Index::new(),
+            current_user: RwLock::new(None),
+            stale_guilds: Mutex::new(None),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn wants(&self, kind: ResourceType) -> bool {
+        self.config.resources.contains(kind)
+    }
+
+    /// Applies an event or REST result (anything implementing
+    /// [`UpdateCache`]).
+    pub fn update(&self, value: &impl UpdateCache) {
+        if !self.config.resources.is_empty() {
+            value.update(self);
+        }
+    }
+
+    /// Empties the cache.
+    pub fn clear(&self) {
+        *self
+            .current_user
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        *self
+            .stale_guilds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        self.guilds.clear();
+        self.channels.clear();
+        self.guild_channels.clear();
+        self.roles.clear();
+        self.emojis.clear();
+        self.users.clear();
+        self.user_guilds.clear();
+        self.members.clear();
+        self.guild_members.clear();
+        self.presences.clear();
+        self.invites.clear();
+        self.guild_invites.clear();
+    }
+
+    /// The user this session is logged in as, from READY.
+    pub fn current_user(&self) -> Option<Arc<User>> {
+        self.current_user
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A guild by id.
+    pub fn guild(&self, id: GuildId) -> Option<Arc<CachedGuild>> {
+        self.guilds.get(&id)
+    }
+
+    /// Every cached guild, in no particular order.
+    pub fn guilds(&self) -> Vec<Arc<CachedGuild>> {
+        self.guilds.values()
+    }
+
+    /// Every cached guild id.
+    pub fn guild_ids(&self) -> Vec<GuildId> {
+        self.guilds.keys()
+    }
+
+    /// A channel by id.
+    pub fn channel(&self, id: ChannelId) -> Option<Arc<Channel>> {
+        self.channels.get(&id)
+    }
+
+    /// The channels of a guild, ordered by id.
+    pub fn guild_channels(&self, guild: GuildId) -> Vec<Arc<Channel>> {
+        let mut ids = self.guild_channels.get(&guild);
+        ids.sort_unstable();
+        ids.iter().filter_map(|id| self.channels.get(id)).collect()
+    }
+
+    /// A role by id.
+    pub fn role(&self, id: RoleId) -> Option<Arc<Role>> {
+        self.roles.get(&id)
+    }
+
+    /// The roles of a guild, in the guild's order.
+    pub fn guild_roles(&self, guild: GuildId) -> Vec<Arc<Role>> {
+        self.guild(guild)
+            .map(|g| {
+                g.role_ids
+                    .iter()
+                    .filter_map(|id| self.roles.get(id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// An emoji by id.
+    pub fn emoji(&self, id: EmojiId) -> Option<Arc<Emoji>> {
+        self.emojis.get(&id)
+    }
+
+    /// The emojis of a guild, in the guild's order.
+    pub fn guild_emojis(&self, guild: GuildId) -> Vec<Arc<Emoji>> {
+        self.guild(guild)
+            .map(|g| {
+                g.emoji_ids
+                    .iter()
+                    .filter_map(|id| self.emojis.get(id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A user by id (members' users and the current user).
+    pub fn user(&self, id: UserId) -> Option<Arc<User>> {
+        self.users.get(&id)
+    }
+
+    /// The guilds a user is known to be in, ordered by id.
+    pub fn user_guilds(&self, user: UserId) -> Vec<GuildId> {
+        let mut ids = self.user_guilds.get(&user);
+        ids.sort_unstable();
+        ids
+    }
+
+    /// A member of a guild.
+    pub fn member(&self, guild: GuildId, user: UserId) -> Option<Arc<CachedMember>> {
+        self.members.get(&(guild, user))
+    }
+
+    /// A member with its user, as the model's [`Member`] (an owned snapshot).
+    pub fn member_with_user(&self, guild: GuildId, user: UserId) -> Option<Member> {
+        let member = self.member(guild, user)?;
+        let user = self.user(user)?;
+        Some(member.to_member(User::clone(&user)))
+    }
+
+    /// The members of a guild, ordered by user id.
+    pub fn guild_members(&self, guild: GuildId) -> Vec<Arc<CachedMember>> {
+        let mut ids = self.guild_members.get(&guild);
+        ids.sort_unstable();
+        ids.iter()
+            .filter_map(|user| self.members.get(&(guild, *user)))
+            .collect()
+    }
+
+    /// A user's presence.
+    pub fn presence(&self, user: UserId) -> Option<Arc<Presence>> {
+        self.presences.get(&user)
+    }
+
+    /// An invite by code.
+    pub fn invite(&self, code: &str) -> Option<Arc<Invite>> {
+        self.invites.get(code)
+    }
+
+    /// The invites of a guild, ordered by code.
+    pub fn guild_invites(&self, guild: GuildId) -> Vec<Arc<Invite>> {
+        let mut codes = self.guild_invites.get(&guild);
+        codes.sort_unstable();
+        codes
+            .iter()
+            .filter_map(|code| self.invites.get(code))
+            .collect()
+    }
+
+    /// How many of each kind are cached.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            guilds: self.guilds.len(),
+            channels: self.channels.len(),
+            roles: self.roles.len(),
+            emojis: self.emojis.len(),
+            users: self.users.len(),
+            members: self.members.len(),
+            presences: self.presences.len(),
+            invites: self.invites.len(),
+            dropped: self.members.dropped() + self.presences.dropped() + self.invites.dropped(),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The two map shapes the cache is built from: a possibly bounded store of
+//! values, and a one-to-many index. Neither hands out a map guard: reads
+//! clone an `Arc` or copy ids out, so no lock outlives a call.
+
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+
+/// Values by key, with an optional bound on how many are kept.
+#[derive(Debug)]
+pub(crate) struct Store<K: Eq + Hash, V> {
+    map: DashMap<K, Arc<V>>,
+    len: AtomicUsize,
+    max: Option<usize>,
+    dropped: AtomicU64,
+}
+
+impl<K: Eq + Hash + Clone, V> Store<K, V> {
+    pub(crate) fn new(max: Option<usize>) -> Self {
+        Self {
+            map: DashMap::new(),
+            len: AtomicUsize::new(0),
+            max,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Inserts or replaces; a new key past the bound is dropped (and
+    /// counted). With concurrent writers the bound may be passed by at most
+    /// their number, since the count is checked per shard.
+    pub(crate) fn insert(&self, key: K, value: V) -> bool {
+        match self.map.entry(key) {
+            Entry::Occupied(mut entry) => {
+                entry.insert(Arc::new(value));
+                true
+            }
+            Entry::Vacant(entry) => {
+                if self
+                    .max
+                    .is_some_and(|max| self.len.load(Ordering::Relaxed) >= max)
+                {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    return false;
+                }
+                self.len.fetch_add(1, Ordering::Relaxed);
+                entry.insert(Arc::new(value));
+                true
+            }
+        }
+    }
+
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<Arc<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.get(key).map(|entry| Arc::clone(entry.value()))
+    }
+
+    pub(crate) fn remove(&self, key: &K) -> Option<Arc<V>> {
+        let removed = self.map.remove(key).map(|(_, value)| value);
+        if removed.is_some() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn values(&self) -> Vec<Arc<V>> {
+        self.map
+            .iter()
+            .map(|entry| Arc::clone(entry.value()))
+            .collect()
+    }
+
+    pub(crate) fn keys(&self) -> Vec<K> {
+        self.map.iter().map(|entry| entry.key().clone()).collect()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.map.clear();
+        self.len.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A one-to-many relation, such as guild → channel ids.
+#[derive(Debug)]
+pub(crate) struct Index<K: Eq + Hash, V: Eq + Hash> {
+    map: DashMap<K, HashSet<V>>,
+}
+
+impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
+    pub(crate) fn new() -> Self {
+        Self {
+            map: DashMap::new(),
+        }
+    }
+
+    pub(crate) fn add(&self, key: K, value: V) {
+        self.map.entry(key).or_default().insert(value);
+    }
+
+    /// Removes one link; returns whether the key has nothing left.
+    pub(crate) fn remove(&self, key: &K, value: &V) -> bool {
+        let emptied = match self.map.get_mut(key) {
+            Some(mut set) => {
+                set.remove(value);
+                set.is_empty()
+            }
+            None => return true,
+        };
+        if emptied {
+            self.map.remove_if(key, |_, set| set.is_empty());
+        }
+        emptied
+    }
+
+    pub(crate) fn take(&self, key: &K) -> HashSet<V> {
+        self.map.remove(key).map(|(_, set)| set).unwrap_or_default()
+    }
+
+    pub(crate) fn get(&self, key: &K) -> Vec<V> {
+        self.map
+            .get(key)
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.map.clear();
+    }
+}

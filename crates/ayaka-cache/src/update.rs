@@ -1,0 +1,274 @@
+//! How each event and REST result changes the cache.
+
+use std::collections::HashSet;
+use std::sync::{Arc, PoisonError};
+
+use ayaka_model::gateway::{Event, PresenceUpdate};
+use ayaka_model::{Channel, Guild, Invite, Member, User};
+use ayaka_snowflake::{GuildId, UserId};
+
+use crate::Cache;
+use crate::config::ResourceType;
+use crate::model::{CachedGuild, CachedMember};
+
+/// Something the cache can learn from: gateway events and REST results.
+///
+/// Implemented for [`Event`], [`Guild`], [`Member`] (with its `guild_id`),
+/// [`Channel`] (with its `guild_id`), [`Invite`] and the current [`User`].
+pub trait UpdateCache {
+    /// Applies `self` to `cache`.
+    fn update(&self, cache: &Cache);
+}
+
+impl UpdateCache for Event {
+    fn update(&self, cache: &Cache) {
+        match self {
+            Self::Ready(user) => {
+                cache.begin_resync();
+                user.update(cache);
+                return;
+            }
+            Self::GuildInit(guild) => {
+                cache.refreshed(guild.id);
+                guild.update(cache);
+                return;
+            }
+            Self::Hello(_) | Self::HeartbeatAck => return,
+            _ => {}
+        }
+        cache.end_resync();
+        match self {
+            Self::GuildCreate(guild) | Self::GuildJoin(guild) | Self::GuildUpdate(guild) => {
+                guild.update(cache);
+            }
+            Self::GuildDelete(deleted) => cache.remove_guild(deleted.id),
+            Self::InviteCreate(invite) => invite.update(cache),
+            Self::ChannelCreate(channel) => channel.update(cache),
+            Self::PresenceUpdate(update) => update.update(cache),
+            _ => {}
+        }
+    }
+}
+
+impl UpdateCache for User {
+    /// The current user (READY, `GET /users/@me`).
+    fn update(&self, cache: &Cache) {
+        if !cache.wants(ResourceType::CURRENT_USER) {
+            return;
+        }
+        let user = Arc::new(self.clone());
+        *cache
+            .current_user
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&user));
+        cache.users.insert(self.id, self.clone());
+    }
+}
+
+impl UpdateCache for Guild {
+    /// Replaces the guild, its roles and emojis, and its channels and
+    /// members when the payload carries them.
+    fn update(&self, cache: &Cache) {
+        if !cache.wants(ResourceType::GUILD) {
+            return;
+        }
+        let previous = cache.guilds.get(&self.id);
+        if cache.wants(ResourceType::ROLE) {
+            let kept: HashSet<_> = self.roles.iter().map(|role| role.id).collect();
+            for old in previous.iter().flat_map(|g| g.role_ids.iter()) {
+                if !kept.contains(old) {
+                    cache.roles.remove(old);
+                }
+            }
+            for role in &self.roles {
+                cache.roles.insert(role.id, role.clone());
+            }
+        }
+        if cache.wants(ResourceType::EMOJI) {
+            let kept: HashSet<_> = self.emojis.iter().map(|emoji| emoji.id).collect();
+            for old in previous.iter().flat_map(|g| g.emoji_ids.iter()) {
+                if !kept.contains(old) {
+                    cache.emojis.remove(old);
+                }
+            }
+            for emoji in &self.emojis {
+                cache.emojis.insert(emoji.id, emoji.clone());
+            }
+        }
+        cache.guilds.insert(self.id, CachedGuild::from_guild(self));
+        if let Some(user) = cache.current_user() {
+            cache.user_guilds.add(user.id, self.id);
+        }
+        if let Some(channels) = &self.channels {
+            cache.replace_channels(self.id, channels);
+        }
+        if let Some(members) = &self.members {
+            cache.replace_members(self.id, members);
+        }
+    }
+}
+
+impl UpdateCache for Channel {
+    /// Inserts or replaces a channel; it is linked to its guild when it
+    /// carries a `guild_id`.
+    fn update(&self, cache: &Cache) {
+        if !cache.wants(ResourceType::CHANNEL) {
+            return;
+        }
+        let id = self.id();
+        cache.channels.insert(id, self.clone());
+        if let Some(guild) = self.guild_id() {
+            cache.guild_channels.add(guild, id);
+        }
+    }
+}
+
+impl UpdateCache for Member {
+    /// Inserts or replaces a member; needs its `guild_id` (set by
+    /// `POST /invites/{code}` results and the local server).
+    fn update(&self, cache: &Cache) {
+        if let Some(guild) = self.guild_id {
+            cache.upsert_member(guild, self);
+        }
+    }
+}
+
+impl UpdateCache for Invite {
+    fn update(&self, cache: &Cache) {
+        if cache.wants(ResourceType::INVITE)
+            && cache.invites.insert(self.code.clone(), self.clone())
+        {
+            cache.guild_invites.add(self.guild_id, self.code.clone());
+        }
+    }
+}
+
+impl UpdateCache for PresenceUpdate {
+    fn update(&self, cache: &Cache) {
+        if cache.wants(ResourceType::PRESENCE) {
+            cache.presences.insert(self.user_id, self.presence.clone());
+        }
+    }
+}
+
+impl Cache {
+    fn begin_resync(&self) {
+        let held: HashSet<GuildId> = self.guilds.keys().into_iter().collect();
+        *self
+            .stale_guilds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(held);
+    }
+
+    fn refreshed(&self, guild: GuildId) {
+        if let Some(stale) = self
+            .stale_guilds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            stale.remove(&guild);
+        }
+    }
+
+    /// The first live event after READY and its GUILD_INITs: what was not
+    /// refreshed no longer exists for this session.
+    fn end_resync(&self) {
+        let stale = self
+            .stale_guilds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        for guild in stale.into_iter().flatten() {
+            self.remove_guild(guild);
+        }
+    }
+
+    /// Removes a guild and everything that belonged only to it.
+    pub(crate) fn remove_guild(&self, id: GuildId) {
+        let removed = self.guilds.remove(&id);
+        for role in removed.iter().flat_map(|g| g.role_ids.iter()) {
+            self.roles.remove(role);
+        }
+        for emoji in removed.iter().flat_map(|g| g.emoji_ids.iter()) {
+            self.emojis.remove(emoji);
+        }
+        for channel in self.guild_channels.take(&id) {
+            self.channels.remove(&channel);
+        }
+        for user in self.guild_members.take(&id) {
+            self.members.remove(&(id, user));
+            self.unlink_user(user, id);
+        }
+        for code in self.guild_invites.take(&id) {
+            self.invites.remove(&code);
+        }
+        if let Some(user) = self.current_user() {
+            self.user_guilds.remove(&user.id, &id);
+        }
+    }
+
+    fn replace_channels(&self, guild: GuildId, channels: &[Channel]) {
+        if !self.wants(ResourceType::CHANNEL) {
+            return;
+        }
+        let kept: HashSet<_> = channels.iter().map(Channel::id).collect();
+        for old in self.guild_channels.take(&guild) {
+            if !kept.contains(&old) {
+                self.channels.remove(&old);
+            }
+        }
+        for channel in channels {
+            let id = channel.id();
+            let mut channel = channel.clone();
+            channel.set_guild_id(guild);
+            self.channels.insert(id, channel);
+            self.guild_channels.add(guild, id);
+        }
+    }
+
+    fn replace_members(&self, guild: GuildId, members: &[Member]) {
+        if !self.wants(ResourceType::MEMBER) {
+            return;
+        }
+        let kept: HashSet<_> = members.iter().map(|member| member.user.id).collect();
+        for old in self.guild_members.get(&guild) {
+            if !kept.contains(&old) {
+                self.guild_members.remove(&guild, &old);
+                self.members.remove(&(guild, old));
+                self.unlink_user(old, guild);
+            }
+        }
+        for member in members {
+            self.upsert_member(guild, member);
+        }
+    }
+
+    fn upsert_member(&self, guild: GuildId, member: &Member) {
+        if !self.wants(ResourceType::MEMBER) {
+            return;
+        }
+        let user = member.user.id;
+        if !self
+            .members
+            .insert((guild, user), CachedMember::from_member(guild, member))
+        {
+            return;
+        }
+        self.users.insert(user, member.user.clone());
+        self.guild_members.add(guild, user);
+        self.user_guilds.add(user, guild);
+    }
+
+    /// Drops the user (and presence) once no cached guild holds them.
+    fn unlink_user(&self, user: UserId, guild: GuildId) {
+        let orphaned = self.user_guilds.remove(&user, &guild);
+        let is_current = self
+            .current_user()
+            .is_some_and(|current| current.id == user);
+        if orphaned && !is_current {
+            self.users.remove(&user);
+            self.presences.remove(&user);
+        }
+    }
+}
