@@ -1,3 +1,37 @@
-//! A typed REST client for Ayaka on hyper, with a proactive bucketed rate limiter.
+//! A typed REST client for Ayaka on hyper, with a proactive bucketed rate
+//! limiter.
+//!
+//! - [`Client`]: one typed method per route (the documented ones and the
+//!   project's extensions), built with [`Client::builder`]. Pooled
+//!   keep-alive connections over http or https (rustls).
+//! - [`Error`]: one error type; match on [`Error::kind`]. The documented odd
+//!   codes (`201` not a member, `203` not enough permissions) are errors.
+//! - [`ratelimit`]: the [`RateLimiter`](ratelimit::RateLimiter) trait and the
+//!   [`InMemoryRateLimiter`](ratelimit::InMemoryRateLimiter), which learns
+//!   buckets from `X-RateLimit-Bucket`, counts requests in flight, queues
+//!   callers fairly and never trusts the local clock for server times.
+//!
+//! Session ids are sent as sensitive header values and never logged.
+//!
+//! ```no_run
+//! use ayaka_http::Client;
+//! use ayaka_model::GuildId;
+//!
+//! # async fn demo() -> Result<(), ayaka_http::Error> {
+//! let client = Client::builder().session("my-session-id").build()?;
+//! let me = client.current_user().await?;
+//! let preview = client.guild_preview(GuildId::new(42)).await?;
+//! println!("{} sees {}", me.username, preview.name);
+//! # Ok(())
+//! # }
+//! ```
 
+mod client;
+mod error;
 pub mod ratelimit;
+mod route;
+mod user_agent;
+
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RetryPolicy};
+pub use error::{Error, ErrorKind};
+pub use user_agent::USER_AGENT;
