@@ -270,20 +270,30 @@ impl<W> BucketCore<W> {
         };
         if !current {
             self.complete_previous(generation, &obs);
-            return;
-        }
-        if obs.limited {
+        } else if obs.limited {
             self.on_limited(&obs);
-            return;
-        }
-        if obs.headers.is_empty() {
+        } else if obs.headers.is_empty() {
             if !self.learned {
                 self.become_reactive();
             }
-            return;
+        } else {
+            self.learn_limits(obs.headers);
+            self.observe_window(&obs);
         }
-        self.learn_limits(obs.headers);
-        self.observe_window(&obs);
+        self.ensure_progress(now);
+    }
+
+    /// Applies a response that another bucket's permit received (a route
+    /// whose first request revealed it shares this bucket).
+    pub(crate) fn observe_foreign(&mut self, now: Instant, obs: &Observation<'_>) {
+        if obs.limited {
+            self.on_limited(obs);
+        } else if let (Some(limit), Some(remaining)) = (self.limit, obs.headers.remaining) {
+            let unaccounted = self.in_flight + self.reserved;
+            self.available = self
+                .available
+                .min(remaining.min(limit).saturating_sub(unaccounted));
+        }
         self.ensure_progress(now);
     }
 

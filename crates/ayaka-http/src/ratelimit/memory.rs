@@ -79,7 +79,7 @@ impl InMemoryRateLimiterBuilder {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Shared {
     caps: Caps,
     /// Route name to its bucket (provisional until its first response).
@@ -88,12 +88,27 @@ struct Shared {
     buckets: Mutex<HashMap<Box<str>, Arc<Bucket>>>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Bucket ids are left out: the deployed server once put credentials in them.
+        let routes = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        f.debug_struct("InMemoryRateLimiter")
+            .field("caps", &self.caps)
+            .field("routes", &routes)
+            .field("buckets", &lock(&self.buckets).len())
+            .finish()
+    }
+}
+
 #[derive(Debug)]
 struct Bucket {
     state: Mutex<BucketState>,
 }
 
-#[derive(Debug)]
 struct BucketState {
     core: BucketCore<oneshot::Sender<Grant>>,
     /// Set when a provisional bucket turned out to be a known one.
@@ -101,6 +116,17 @@ struct BucketState {
     /// The server's id, once known. Never logged.
     id: Option<Box<str>>,
     timer_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for BucketState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The id is left out: the deployed server once put credentials in it.
+        f.debug_struct("BucketState")
+            .field("core", &self.core)
+            .field("forwarded", &self.forward.is_some())
+            .field("timer_at", &self.timer_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A permit handed to a queued waiter.
@@ -285,7 +311,13 @@ impl Shared {
 
     /// After a route's first response named bucket `id`: make the route use
     /// the bucket already known under that id, or register this one.
-    fn register(&self, route: &Arc<str>, provisional: &Arc<Bucket>, id: &str) {
+    fn register(
+        &self,
+        route: &Arc<str>,
+        provisional: &Arc<Bucket>,
+        id: &str,
+        observation: &Observation<'_>,
+    ) {
         let mut buckets = lock(&self.buckets);
         let existing = buckets.get(id).cloned();
         match existing {
@@ -302,6 +334,7 @@ impl Shared {
                     .insert(Arc::clone(route), Arc::clone(&existing));
                 tracing::debug!(route = &**route, "route shares a known bucket");
                 let mut state = lock(&existing.state);
+                state.core.observe_foreign(Instant::now(), observation);
                 for waiter in waiters {
                     state.core.enqueue(waiter);
                 }
@@ -422,7 +455,6 @@ impl Drop for Waiting {
     }
 }
 
-#[derive(Debug)]
 struct MemoryPermit {
     shared: Arc<Shared>,
     route: Arc<str>,
@@ -430,6 +462,16 @@ struct MemoryPermit {
     generation: u64,
     /// Issued before the route's bucket was known (the blind request).
     provisional: bool,
+}
+
+impl std::fmt::Debug for MemoryPermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryPermit")
+            .field("route", &self.route)
+            .field("generation", &self.generation)
+            .field("provisional", &self.provisional)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PermitHandle for MemoryPermit {
@@ -444,10 +486,11 @@ impl PermitHandle for MemoryPermit {
         state.core.complete(self.generation, now, observation);
         let id = response.and_then(|r| r.headers.bucket.as_deref());
         if self.provisional
-            && let Some(id) = id
+            && let (Some(id), Some(observation)) = (id, observation.as_ref())
         {
             drop(state);
-            self.shared.register(&self.route, &self.bucket, id);
+            self.shared
+                .register(&self.route, &self.bucket, id, observation);
             return;
         }
         let moved = matches!((id, state.id.as_deref()), (Some(id), Some(known)) if id != known);

@@ -1,0 +1,303 @@
+//! The in-memory limiter driven through its public trait, on tokio's paused
+//! clock: no sockets, no real waiting.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ayaka_http::ratelimit::{InMemoryRateLimiter, Permit, RateLimitHeaders, RateLimiter, Response};
+use tokio::time::Instant;
+
+const ROUTE: &str = "GET /guilds/{id}";
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Headers of a server with `limit` requests per second and `remaining` left.
+fn headers(bucket: &str, limit: u32, remaining: u32) -> RateLimitHeaders {
+    RateLimitHeaders {
+        bucket: Some(format!("LIMITER/127.0.0.1/{bucket}/{limit}/1/second").into()),
+        limit: Some(limit),
+        remaining: Some(remaining),
+        retry_after: Some(0.0),
+        ..RateLimitHeaders::default()
+    }
+}
+
+fn answer(permit: Permit, headers: &RateLimitHeaders) {
+    permit.complete(Response {
+        limited: false,
+        headers,
+    });
+}
+
+async fn acquire(limiter: &InMemoryRateLimiter, route: &str) -> Permit {
+    limiter
+        .acquire(route, Duration::from_secs(60))
+        .await
+        .unwrap()
+}
+
+/// A fake server: fixed windows starting at the first request, like the
+/// local server; counts what it would have refused.
+#[derive(Debug)]
+struct FakeServer {
+    limit: u32,
+    window_ends: Option<Instant>,
+    used: u32,
+    refused: u32,
+}
+
+impl FakeServer {
+    fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            window_ends: None,
+            used: 0,
+            refused: 0,
+        }
+    }
+
+    fn hit(&mut self) -> RateLimitHeaders {
+        let now = Instant::now();
+        if self.window_ends.is_none_or(|end| end <= now) {
+            self.window_ends = Some(now + SECOND);
+            self.used = 0;
+        }
+        if self.used < self.limit {
+            self.used += 1;
+        } else {
+            self.refused += 1;
+        }
+        headers("route", self.limit, self.limit - self.used)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_request_of_a_route_goes_alone() {
+    let limiter = InMemoryRateLimiter::new();
+    let blind = acquire(&limiter, ROUTE).await;
+    let second = tokio::spawn({
+        let limiter = limiter.clone();
+        async move { acquire(&limiter, ROUTE).await }
+    });
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        !second.is_finished(),
+        "the second request waits for the first's headers"
+    );
+    assert_eq!(limiter.bucket(ROUTE).unwrap().queued, 1);
+    answer(blind, &headers("get", 10, 9));
+    let second = tokio::time::timeout(SECOND, second).await.unwrap().unwrap();
+    drop(second);
+    let snapshot = limiter.bucket(ROUTE).unwrap();
+    assert!(snapshot.learned);
+    assert_eq!(snapshot.limit, Some(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_blind_request_does_not_wedge_the_route() {
+    let limiter = InMemoryRateLimiter::new();
+    let blind = acquire(&limiter, ROUTE).await;
+    let next = tokio::spawn({
+        let limiter = limiter.clone();
+        async move { acquire(&limiter, ROUTE).await }
+    });
+    tokio::task::yield_now().await;
+    drop(blind); // transport error: no response
+    let next = tokio::time::timeout(SECOND, next).await.unwrap().unwrap();
+    answer(next, &headers("get", 10, 9));
+    assert!(limiter.bucket(ROUTE).unwrap().learned);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_goes_in_fifo_order_exactly_limit_per_window() {
+    const LIMIT: u32 = 5;
+    const CALLERS: usize = 23;
+    let limiter = InMemoryRateLimiter::new();
+    let server = Arc::new(Mutex::new(FakeServer::new(LIMIT)));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for caller in 0..CALLERS {
+        let (limiter, server, order) = (limiter.clone(), server.clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = acquire(&limiter, ROUTE).await;
+            let sent_at = Instant::now();
+            order.lock().unwrap().push((caller, sent_at));
+            // A 10 ms round trip.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let headers = server.lock().unwrap().hit();
+            answer(permit, &headers);
+        }));
+        // Callers arrive in a known order.
+        tokio::task::yield_now().await;
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(server.lock().unwrap().refused, 0);
+    let order = order.lock().unwrap();
+    let callers: Vec<_> = order.iter().map(|(caller, _)| *caller).collect();
+    assert_eq!(callers, (0..CALLERS).collect::<Vec<_>>(), "FIFO");
+    // The blind request, then windows of exactly LIMIT requests.
+    let elapsed = order.last().unwrap().1 - start;
+    let windows = (CALLERS as u32).div_ceil(LIMIT) - 1;
+    let minimum = SECOND * windows;
+    assert!(elapsed >= minimum, "{elapsed:?} < {minimum:?}");
+    assert!(
+        elapsed < minimum + Duration::from_millis(100),
+        "{elapsed:?} too slow"
+    );
+    let mut per_window = std::collections::BTreeMap::new();
+    for (_, sent_at) in order.iter() {
+        let window = ((*sent_at - start).as_millis() / 1000) as u32;
+        *per_window.entry(window).or_insert(0) += 1;
+    }
+    assert!(per_window.values().all(|&n| n <= LIMIT), "{per_window:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn routes_sharing_a_bucket_share_its_budget() {
+    let limiter = InMemoryRateLimiter::new();
+    let (a, b) = ("GET /guilds/{id}", "GET /guilds/{id}/preview");
+    answer(acquire(&limiter, a).await, &headers("guilds.get", 3, 2));
+    answer(acquire(&limiter, b).await, &headers("guilds.get", 3, 1));
+    assert!(limiter.same_bucket(a, b));
+    // One request left in the shared window: a takes it, b must wait.
+    let _last = acquire(&limiter, a).await;
+    let exhausted = limiter.acquire(b, Duration::ZERO).await.unwrap_err();
+    assert!(exhausted.retry_after <= SECOND);
+    assert_eq!(limiter.bucket(b).unwrap().remaining, Some(0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_fast_when_the_wait_is_too_long() {
+    let limiter = InMemoryRateLimiter::new();
+    answer(acquire(&limiter, ROUTE).await, &headers("get", 1, 0));
+    let error = limiter
+        .acquire(ROUTE, Duration::from_millis(10))
+        .await
+        .unwrap_err();
+    assert!(error.retry_after > Duration::from_millis(900) && error.retry_after <= SECOND);
+    // Willing to wait: it goes once the window resets.
+    let start = Instant::now();
+    let _permit = acquire(&limiter, ROUTE).await;
+    assert!(start.elapsed() <= SECOND);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_holds_the_bucket_for_retry_after() {
+    let limiter = InMemoryRateLimiter::new();
+    answer(acquire(&limiter, ROUTE).await, &headers("get", 10, 9));
+    let permit = acquire(&limiter, ROUTE).await;
+    let mut limited = headers("get", 10, 0);
+    limited.retry_after = Some(3.0);
+    permit.complete(Response {
+        limited: true,
+        headers: &limited,
+    });
+    let start = Instant::now();
+    let _permit = acquire(&limiter, ROUTE).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    assert_eq!(limiter.bucket(ROUTE).unwrap().limited_responses, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_waiters_give_their_turn_away() {
+    let limiter = InMemoryRateLimiter::new();
+    answer(acquire(&limiter, ROUTE).await, &headers("get", 1, 0));
+    let mut cancelled = Vec::new();
+    for _ in 0..100 {
+        let limiter = limiter.clone();
+        cancelled.push(tokio::spawn(async move { acquire(&limiter, ROUTE).await }));
+    }
+    let survivor = tokio::spawn({
+        let limiter = limiter.clone();
+        async move { acquire(&limiter, ROUTE).await }
+    });
+    tokio::task::yield_now().await;
+    for task in &cancelled {
+        task.abort();
+    }
+    let permit = tokio::time::timeout(Duration::from_secs(2), survivor)
+        .await
+        .expect("the survivor is served in the next window")
+        .unwrap();
+    drop(permit);
+}
+
+#[tokio::test(start_paused = true)]
+async fn hostile_headers_never_wedge() {
+    let limiter = InMemoryRateLimiter::builder()
+        .max_wait(Duration::from_secs(30))
+        .build();
+    let hostile = [
+        RateLimitHeaders::default(),
+        RateLimitHeaders {
+            limit: Some(u32::MAX),
+            remaining: Some(0),
+            reset: Some(1e300),
+            reset_after: Some(1e18),
+            retry_after: Some(f64::MAX),
+            date: Some(0),
+            bucket: Some("x".into()),
+        },
+        RateLimitHeaders {
+            limit: Some(1),
+            remaining: Some(u32::MAX),
+            ..RateLimitHeaders::default()
+        },
+        RateLimitHeaders {
+            remaining: Some(0),
+            ..RateLimitHeaders::default()
+        },
+        RateLimitHeaders {
+            bucket: Some("LIMITER/x/y/0/0/second".into()),
+            limit: Some(1),
+            remaining: Some(0),
+            reset: Some(5.0),
+            ..RateLimitHeaders::default()
+        },
+    ];
+    for (i, headers) in hostile.iter().cycle().take(40).enumerate() {
+        for limited in [false, true] {
+            let permit = tokio::time::timeout(Duration::from_secs(31), acquire(&limiter, ROUTE))
+                .await
+                .unwrap_or_else(|_| panic!("wedged at {i}: {:?}", limiter.bucket(ROUTE)));
+            permit.complete(Response { limited, headers });
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_routes_and_inspection() {
+    let limiter = InMemoryRateLimiter::new();
+    for n in 0..50 {
+        let route = format!("GET /r{n}");
+        answer(
+            acquire(&limiter, &route).await,
+            &headers(&format!("b{n}"), 10, 9),
+        );
+    }
+    let routes = limiter.routes();
+    assert_eq!(routes.len(), 50);
+    assert!(
+        routes
+            .iter()
+            .all(|(_, s)| s.remaining == Some(9) && s.in_flight == 0)
+    );
+    assert!(!limiter.same_bucket("GET /r1", "GET /r2"));
+    assert!(limiter.bucket("GET /never").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn debug_output_never_shows_bucket_ids() {
+    // The deployed server once echoed the Authorization value in the bucket.
+    let limiter = InMemoryRateLimiter::new();
+    answer(
+        acquire(&limiter, ROUTE).await,
+        &headers("secret-session", 10, 9),
+    );
+    let permit = acquire(&limiter, ROUTE).await;
+    let shown = format!("{limiter:?} {permit:?} {:?}", limiter.routes());
+    assert!(!shown.contains("secret-session"), "{shown}");
+}
