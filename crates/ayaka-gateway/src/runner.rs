@@ -296,10 +296,18 @@ impl Runner {
                 })
                 .await;
             }
-            Ending::Failed { error, .. } if error.kind() != ErrorKind::Transport => {
-                close_socket(&mut socket, CloseCode::Away).await;
+            Ending::Failed { error, .. } => {
+                let code = match error.kind() {
+                    // the socket is already broken
+                    ErrorKind::Transport => None,
+                    ErrorKind::Decompress => Some(CloseCode::Invalid),
+                    ErrorKind::MessageTooLarge => Some(CloseCode::Size),
+                    _ => Some(CloseCode::Away),
+                };
+                if let Some(code) = code {
+                    close_socket(&mut socket, code).await;
+                }
             }
-            Ending::Failed { .. } => {}
         }
         ending
     }

@@ -1,0 +1,401 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Shard behaviour against a scripted peer: quirks, zlib, close codes,
+//! keepalive, corrupt streams, commands and closing.
+
+mod common;
+
+use std::time::Duration;
+
+use ayaka_gateway::{ErrorKind, Shard, ShardId, ShardMessage, ShardState};
+use ayaka_model::{
+    Presence, PresenceType,
+    gateway::{Encoding, Event, EventKind},
+};
+use common::{GUARD, READY, ScriptedGateway, expect_message, fixture};
+
+fn is_event(kind: EventKind) -> impl FnMut(&ShardMessage) -> bool {
+    move |message| matches!(message, ShardMessage::Event(event) if event.kind() == kind)
+}
+
+#[tokio::test]
+async fn identify_payload_is_exactly_the_protocol() {
+    let mut gateway = ScriptedGateway::start().await;
+    let shard = Shard::spawn(
+        ShardId(0),
+        gateway.config().encoding(Encoding::Zlib).build(),
+    );
+    let connection = gateway.accept().await;
+    assert_eq!(
+        connection.identify,
+        r#"{"session_id":"scripted-session","encoding":"zlib"}"#
+    );
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn json_events_arrive_typed_with_raw_json_and_lifecycle() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(7), gateway.config().build());
+    let mut connection = gateway.accept().await;
+    expect_message(&mut shard, |m| {
+        matches!(
+            m,
+            ShardMessage::Connected {
+                shard_id: ShardId(7)
+            }
+        )
+    })
+    .await;
+    let ready = fixture("ready");
+    connection.text(&ready).await;
+    connection.text(&fixture("guild_init")).await;
+    let ShardMessage::Event(event) = expect_message(&mut shard, is_event(EventKind::Ready)).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(event.shard_id, ShardId(7));
+    assert_eq!(event.raw_str(), Some(ready.as_str()));
+    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    assert_eq!(shard.state(), ShardState::Ready);
+    let event = shard.next_event().await.unwrap();
+    assert_eq!(event.kind(), EventKind::GuildInit);
+    assert!(event.event.guild_id().is_some());
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn deployed_server_quirks_are_accepted() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
+    let mut connection = gateway.accept().await;
+    connection.text(&fixture("quirk_hello")).await;
+    connection.text(&fixture("quirk_ready_d_string")).await;
+    // an older server compressed nothing but still sent binary frames
+    connection
+        .binary(fixture("guild_create").into_bytes())
+        .await;
+    connection.text(&fixture("quirk_ack")).await;
+    connection.text(&fixture("unknown_event")).await;
+    let kinds: Vec<EventKind> = {
+        let mut kinds = Vec::new();
+        while kinds.len() < 5 {
+            let event = tokio::time::timeout(GUARD, shard.next_event())
+                .await
+                .unwrap()
+                .unwrap();
+            kinds.push(event.kind());
+        }
+        kinds
+    };
+    assert_eq!(
+        kinds,
+        [
+            EventKind::Hello,
+            EventKind::Ready,
+            EventKind::GuildCreate,
+            EventKind::HeartbeatAck,
+            EventKind::Unknown
+        ]
+    );
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn zlib_messages_split_across_frames_arrive_whole() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(
+        ShardId(0),
+        gateway.config().encoding(Encoding::Zlib).build(),
+    );
+    let mut connection = gateway.accept().await;
+    connection.zlib(READY, 7).await;
+    let guild = fixture("guild_init");
+    for frame_size in [1, 3, 1024] {
+        connection.zlib(&guild, frame_size).await;
+    }
+    assert_eq!(shard.next_event().await.unwrap().kind(), EventKind::Ready);
+    for _ in 0..3 {
+        let event = tokio::time::timeout(GUARD, shard.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.kind(), EventKind::GuildInit);
+        assert_eq!(event.raw_str(), Some(guild.as_str()));
+    }
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn a_corrupt_zlib_frame_is_an_error_then_a_reconnect_with_a_fresh_stream() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(
+        ShardId(0),
+        gateway.config().encoding(Encoding::Zlib).build(),
+    );
+    let mut connection = gateway.accept().await;
+    connection.zlib(READY, 1024).await;
+    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    connection
+        .binary(b"\xde\xad\xbe\xef not zlib \x00\x00\xff\xff".to_vec())
+        .await;
+    let ShardMessage::Error { error, .. } =
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::Decompress);
+    expect_message(&mut shard, |m| {
+        matches!(m, ShardMessage::Reconnecting { attempt: 1, .. })
+    })
+    .await;
+    // the new connection starts a new zlib stream, and identifies again
+    let mut connection = gateway.accept().await;
+    assert!(connection.identify.contains("scripted-session"));
+    connection.zlib(READY, 5).await;
+    expect_message(&mut shard, is_event(EventKind::Ready)).await;
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn an_unparsable_message_is_reported_and_the_connection_survives() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
+    let mut connection = gateway.accept().await;
+    connection.text("{not json").await;
+    connection.text(READY).await;
+    let ShardMessage::Error { error, .. } =
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::Parse);
+    expect_message(&mut shard, is_event(EventKind::Ready)).await;
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn fatal_close_codes_end_the_shard_with_a_typed_error() {
+    for code in [4001, 4002, 4004] {
+        let mut gateway = ScriptedGateway::start().await;
+        let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
+        let connection = gateway.accept().await;
+        connection.close(code).await;
+        expect_message(
+            &mut shard,
+            |m| matches!(m, ShardMessage::Disconnected { code: Some(c), .. } if *c == code),
+        )
+        .await;
+        let ShardMessage::Closed { error, .. } =
+            expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await
+        else {
+            unreachable!()
+        };
+        let error = error.expect("a fatal close carries its error");
+        assert_eq!(error.kind(), ErrorKind::FatalClose { code });
+        assert_eq!(error.close_code(), Some(code));
+        assert_eq!(shard.state(), ShardState::Closed);
+        assert!(shard.next_message().await.is_none(), "nothing after Closed");
+        let presence = shard
+            .update_presence(Presence::new(PresenceType::Online))
+            .await;
+        assert_eq!(presence.unwrap_err().kind(), ErrorKind::Closed);
+    }
+}
+
+#[tokio::test]
+async fn recoverable_close_codes_reconnect_and_identify_again() {
+    for code in [4000, 4003, 4008, 4009, 1000, 1011] {
+        let mut gateway = ScriptedGateway::start().await;
+        let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
+        let mut connection = gateway.accept().await;
+        connection.text(READY).await;
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+        connection.close(code).await;
+        let ShardMessage::Reconnecting { delay, attempt, .. } = expect_message(&mut shard, |m| {
+            matches!(m, ShardMessage::Reconnecting { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        assert_eq!(attempt, 1);
+        if code == 4003 {
+            assert!(
+                delay >= Duration::from_millis(300),
+                "4003 waits long: {delay:?}"
+            );
+        } else {
+            assert!(
+                delay < Duration::from_millis(300),
+                "code {code} waited {delay:?}"
+            );
+        }
+        let mut connection = gateway.accept().await;
+        connection.text(READY).await;
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+        connection.finish(shard).await;
+    }
+}
+
+#[tokio::test]
+async fn a_silent_server_is_detected_by_the_ping_timeout() {
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .ping_interval(Duration::from_millis(100))
+        .ping_timeout(Duration::from_millis(300))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    // hold the connection without reading it: pings go unanswered
+    let _silent = gateway.accept().await;
+    let ShardMessage::Error { error, .. } =
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::PingTimeout);
+    expect_message(&mut shard, |m| {
+        matches!(m, ShardMessage::Reconnecting { .. })
+    })
+    .await;
+    gateway.accept().await.finish(shard).await;
+}
+
+#[tokio::test]
+async fn latency_is_measured_from_pongs() {
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .ping_interval(Duration::from_millis(50))
+        .build();
+    let shard = Shard::spawn(ShardId(0), config);
+    let connection = gateway.accept().await;
+    let server = tokio::spawn(connection.serve());
+    let latency = tokio::time::timeout(GUARD, async {
+        loop {
+            let latency = shard.latency();
+            if latency.average.is_some() {
+                return latency;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("no latency measured");
+    assert!(latency.last.unwrap() < Duration::from_secs(1));
+    shard.close().await;
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn presence_updates_are_sent_and_rate_limited() {
+    let mut gateway = ScriptedGateway::start().await;
+    let window = Duration::from_millis(600);
+    let config = gateway.config().send_limit(3, window, 1).build();
+    let shard = Shard::spawn(ShardId(0), config);
+    let mut connection = gateway.accept().await;
+    for kind in [
+        PresenceType::Online,
+        PresenceType::Idle,
+        PresenceType::Online,
+    ] {
+        shard.update_presence(Presence::new(kind)).await.unwrap();
+    }
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        connection.next_text().await,
+        r#"{"t":"PRESENCE_UPDATE","d":{"type":1}}"#
+    );
+    assert_eq!(
+        connection.next_text().await,
+        r#"{"t":"PRESENCE_UPDATE","d":{"type":2}}"#
+    );
+    // two of three slots are for commands: the third waits for the window
+    assert_eq!(
+        connection.next_text().await,
+        r#"{"t":"PRESENCE_UPDATE","d":{"type":1}}"#
+    );
+    assert!(
+        started.elapsed() >= window / 2,
+        "third command came after {:?}",
+        started.elapsed()
+    );
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn close_sends_a_clean_close_frame_and_ends_the_task() {
+    let mut gateway = ScriptedGateway::start().await;
+    let shard = Shard::spawn(ShardId(0), gateway.config().build());
+    let mut connection = gateway.accept().await;
+    let handle = shard.handle().clone();
+    let closing = tokio::spawn(shard.close());
+    assert_eq!(connection.next_close().await, Some(1000));
+    tokio::time::timeout(GUARD, closing).await.unwrap().unwrap();
+    assert_eq!(handle.state(), ShardState::Closed);
+    assert_eq!(
+        handle.send_raw("{}").await.unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_shard_closes_the_connection() {
+    let mut gateway = ScriptedGateway::start().await;
+    let shard = Shard::spawn(ShardId(0), gateway.config().build());
+    let mut connection = gateway.accept().await;
+    drop(shard);
+    assert_eq!(connection.next_close().await, Some(1000));
+}
+
+#[tokio::test]
+async fn an_unreachable_gateway_keeps_retrying_with_growing_delays() {
+    // a port nobody listens on
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let config = common::fast(
+        ayaka_gateway::ShardConfig::builder("s").endpoint(ayaka_gateway::GatewayEndpoint::Url(url)),
+    )
+    .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let mut delays = Vec::new();
+    while delays.len() < 4 {
+        match tokio::time::timeout(GUARD, shard.next_message())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            ShardMessage::Error { error, .. } => assert_eq!(error.kind(), ErrorKind::Connect),
+            ShardMessage::Reconnecting { delay, .. } => delays.push(delay),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(delays[3] > delays[0], "{delays:?}");
+    shard.close().await;
+}
+
+#[tokio::test]
+async fn an_invalid_url_is_fatal() {
+    let config = ayaka_gateway::ShardConfig::builder("s")
+        .endpoint(ayaka_gateway::GatewayEndpoint::Discover(
+            "http://not-a-websocket".into(),
+        ))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
+    let ShardMessage::Closed {
+        error: Some(error), ..
+    } = closed
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::InvalidUrl);
+}
+
+#[tokio::test]
+async fn events_parse_the_same_as_the_model() {
+    let raw = fixture("presence_update");
+    let event = ayaka_gateway::parse_event(raw.as_bytes()).unwrap();
+    assert_eq!(event, Event::from_json(raw.as_bytes()).unwrap());
+}
