@@ -1,0 +1,387 @@
+//! The client against an in-test hyper server that lies, stalls or floods:
+//! typed errors, never a panic or a hang.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use ayaka_http::ratelimit::InMemoryRateLimiter;
+use ayaka_http::{Client, ErrorKind, RetryPolicy};
+use ayaka_model::GuildId;
+use ayaka_model::request::UpdateGuild;
+use support::{Seen, reply, serve};
+
+const USER: &str = r#"{"id": 1, "username": "ayaka", "separator": 1}"#;
+const GUARD: Duration = Duration::from_secs(10);
+
+fn client(addr: std::net::SocketAddr) -> ayaka_http::ClientBuilder {
+    Client::builder()
+        .base_url(format!("http://{addr}"))
+        .session("opaque.session-id")
+        .timeout(Duration::from_secs(2))
+}
+
+#[tokio::test]
+async fn sends_user_agent_authorization_and_json() {
+    let seen = Arc::new(std::sync::Mutex::new(None::<Seen>));
+    let addr = serve(None, {
+        let seen = seen.clone();
+        move |request: Seen| {
+            *seen.lock().unwrap() = Some(request);
+            async { reply(200, &[], r#"{"id": 5, "name": "g", "owner": 1}"#) }
+        }
+    })
+    .await;
+    let client = client(addr).build().unwrap();
+    let result = client
+        .update_guild(GuildId::new(5), &UpdateGuild::new().name("new name"))
+        .await;
+    let request = seen.lock().unwrap().clone().unwrap();
+    assert_eq!(request.method, http::Method::PATCH);
+    assert_eq!(request.path, "/guilds/5");
+    assert_eq!(request.headers["authorization"], "opaque.session-id");
+    assert_eq!(request.headers["user-agent"], ayaka_http::USER_AGENT);
+    assert_eq!(request.headers["content-type"], "application/json");
+    assert_eq!(&request.body[..], br#"{"name":"new name"}"#);
+    // Whatever the guild decoding says, the request was right.
+    let _ = result;
+}
+
+#[tokio::test]
+async fn garbage_rate_limit_headers_change_nothing() {
+    let hostile: &[&[(&str, &str)]] = &[
+        &[
+            ("x-ratelimit-limit", "-5"),
+            ("x-ratelimit-remaining", "abc"),
+        ],
+        &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "NaN")],
+        &[
+            ("x-ratelimit-limit", "99999999999999999999999"),
+            ("x-ratelimit-remaining", "0"),
+        ],
+        &[
+            ("x-ratelimit-bucket", "LIMITER/x/y/10/1/second"),
+            ("x-ratelimit-reset-after", "1e999"),
+        ],
+        &[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "4102444800"),
+            ("date", "Thu, 01 Jan 1970 00:00:00 GMT"),
+        ],
+        &[("x-ratelimit-retry-after", "-1"), ("retry-after", "soon")],
+        &[("x-ratelimit-bucket", ""), ("x-ratelimit-limit", "0")],
+    ];
+    let counter = Arc::new(AtomicU32::new(0));
+    let addr = serve(None, {
+        let counter = counter.clone();
+        move |_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) as usize;
+            let headers = hostile[n % hostile.len()];
+            async move { reply(204, headers, "") }
+        }
+    })
+    .await;
+    let limiter = InMemoryRateLimiter::builder()
+        .max_wait(Duration::from_millis(300))
+        .build();
+    let client = client(addr).ratelimiter(limiter).build().unwrap();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            client.delete_guild(GuildId::new(i)).await
+        }));
+    }
+    for task in tasks {
+        tokio::time::timeout(GUARD, task)
+            .await
+            .expect("no hang")
+            .unwrap()
+            .unwrap();
+    }
+    // Waits are capped at 300 ms each; even serialised that is bounded.
+    assert!(start.elapsed() < GUARD);
+}
+
+/// A server that claims a generous limit but enforces 3 requests per 300 ms.
+async fn lying_server() -> (std::net::SocketAddr, Arc<AtomicU32>) {
+    let refused = Arc::new(AtomicU32::new(0));
+    let window = Arc::new(std::sync::Mutex::new((Instant::now(), 0u32)));
+    let addr = serve(None, {
+        let refused = refused.clone();
+        move |_| {
+            let mut window = window.lock().unwrap();
+            if window.0.elapsed() >= Duration::from_millis(300) {
+                *window = (Instant::now(), 0);
+            }
+            window.1 += 1;
+            let lie = [
+                (
+                    "x-ratelimit-bucket",
+                    "LIMITER/127.0.0.1/users.me/1000/1/second",
+                ),
+                ("x-ratelimit-limit", "1000"),
+                ("x-ratelimit-remaining", "999"),
+            ];
+            let response = if window.1 <= 3 {
+                reply(200, &lie, USER)
+            } else {
+                refused.fetch_add(1, Ordering::SeqCst);
+                let left = Duration::from_millis(300).saturating_sub(window.0.elapsed());
+                let body = format!(
+                    r#"{{"code": 429, "message": "slow down", "retry_after": {}}}"#,
+                    left.as_secs_f64()
+                );
+                reply(429, &lie, &body)
+            };
+            async move { response }
+        }
+    })
+    .await;
+    (addr, refused)
+}
+
+#[tokio::test]
+async fn lying_headers_fall_back_to_retry_after() {
+    let (addr, refused) = lying_server().await;
+    let client = client(addr)
+        .retry_policy(RetryPolicy::new().max_retries(20))
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..9 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move { client.current_user().await }));
+    }
+    for task in tasks {
+        let user = tokio::time::timeout(GUARD, task)
+            .await
+            .expect("no hang")
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.username, "ayaka");
+    }
+    assert!(
+        refused.load(Ordering::SeqCst) > 0,
+        "the server really limited"
+    );
+}
+
+#[tokio::test]
+async fn fail_fast_turns_a_429_into_an_error() {
+    let (addr, _) = lying_server().await;
+    let client = client(addr)
+        .retry_policy(RetryPolicy::fail_fast())
+        .build()
+        .unwrap();
+    let mut limited = None;
+    for _ in 0..5 {
+        if let Err(error) = client.current_user().await {
+            limited = Some(error);
+            break;
+        }
+    }
+    let error = limited.expect("the fourth request is refused");
+    let ErrorKind::RateLimited {
+        retry_after,
+        limited_responses,
+    } = error.kind()
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*limited_responses, 1);
+    assert!(*retry_after <= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn absurd_retry_after_is_an_error_not_a_hang() {
+    let addr = serve(None, |_| async {
+        reply(
+            429,
+            &[("x-ratelimit-retry-after", "99999999999")],
+            r#"{"code": 429, "message": "no", "retry_after": 1e300}"#,
+        )
+    })
+    .await;
+    let client = client(addr)
+        .retry_policy(RetryPolicy::new().max_wait(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let error = tokio::time::timeout(GUARD, client.current_user())
+        .await
+        .expect("no hang")
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::RateLimited { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out_and_the_route_recovers() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let addr = serve(None, {
+        let calls = calls.clone();
+        move |_| {
+            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                reply(200, &[], USER)
+            }
+        }
+    })
+    .await;
+    let client = client(addr)
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let error = client.current_user().await.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Timeout), "{error:?}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    // The lost blind request does not block the route.
+    let user = tokio::time::timeout(GUARD, client.current_user())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.id.get(), 1);
+}
+
+#[tokio::test]
+async fn a_closed_port_is_a_transport_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let error = client(addr)
+        .build()
+        .unwrap()
+        .current_user()
+        .await
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Transport), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let addr = serve(None, |_| async { reply(200, &[], &"x".repeat(64 * 1024)) }).await;
+    let client = client(addr).max_response_bytes(1024).build().unwrap();
+    let error = client.current_user().await.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Transport), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_undecodable_body_is_kept() {
+    let addr = serve(None, |_| async { reply(200, &[], "<html>oops</html>") }).await;
+    let error = client(addr)
+        .build()
+        .unwrap()
+        .current_user()
+        .await
+        .unwrap_err();
+    match error.kind() {
+        ErrorKind::Decode { status, body } => {
+            assert_eq!(*status, 200);
+            assert_eq!(&body[..], b"<html>oops</html>");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn odd_codes_and_error_bodies_are_typed() {
+    let addr = serve(None, |request: Seen| async move {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("DELETE", "/guilds/1") => reply(201, &[], ""),
+            ("DELETE", "/guilds/2") => reply(203, &[], ""),
+            ("DELETE", "/guilds/3") => reply(204, &[], ""),
+            ("PATCH", _) => reply(203, &[], ""),
+            // The deployed server's error shape.
+            _ => reply(404, &[], r#"{"message": "404: Not Found", "code": 0}"#),
+        }
+    })
+    .await;
+    let client = client(addr).build().unwrap();
+    let kind = |r: Result<(), ayaka_http::Error>| r.unwrap_err().into_kind();
+    assert!(matches!(
+        kind(client.delete_guild(GuildId::new(1)).await),
+        ErrorKind::NotAMember
+    ));
+    assert!(matches!(
+        kind(client.delete_guild(GuildId::new(2)).await),
+        ErrorKind::MissingPermissions
+    ));
+    client.delete_guild(GuildId::new(3)).await.unwrap();
+    let error = client
+        .update_guild(GuildId::new(3), &UpdateGuild::new())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.status(),
+        Some(http::StatusCode::NON_AUTHORITATIVE_INFORMATION)
+    );
+    let error = client.guild_preview(GuildId::new(9)).await.unwrap_err();
+    assert_eq!(error.status(), Some(http::StatusCode::NOT_FOUND));
+    assert_eq!(error.body().unwrap().message, "404: Not Found");
+}
+
+#[tokio::test]
+async fn nothing_is_sent_without_a_session_or_with_an_invalid_body() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let addr = serve(None, {
+        let calls = calls.clone();
+        move |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { reply(200, &[], USER) }
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(format!("http://{addr}"))
+        .build()
+        .unwrap();
+    let error = client.current_user().await.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::NoSession));
+    client.set_session("s").unwrap();
+    let error = client
+        .update_guild(GuildId::new(1), &UpdateGuild::new().name(""))
+        .await
+        .unwrap_err();
+    let ErrorKind::Validation(validation) = error.kind() else {
+        panic!("{error:?}")
+    };
+    assert!(validation.violation("name").is_some());
+    assert!(matches!(
+        client.join_invite("").await.unwrap_err().kind(),
+        ErrorKind::Validation(_)
+    ));
+    assert!(client.set_session("bad\nsession").is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn https_with_a_trusted_self_signed_certificate() {
+    let (cert, acceptor) = support::self_signed();
+    let addr = serve(Some(acceptor), |_| async { reply(200, &[], USER) }).await;
+    let url = format!("https://localhost:{}", addr.port());
+    let client = Client::builder()
+        .base_url(&url)
+        .session("s")
+        .tls_config(support::trusting(cert))
+        .build()
+        .unwrap();
+    assert_eq!(client.current_user().await.unwrap().username, "ayaka");
+    // The default roots do not trust it.
+    let untrusting = Client::builder()
+        .base_url(&url)
+        .session("s")
+        .build()
+        .unwrap();
+    let error = untrusting.current_user().await.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Transport), "{error:?}");
+}
