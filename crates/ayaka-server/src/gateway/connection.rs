@@ -1,0 +1,294 @@
+//! One gateway connection: handshake, identify, READY and GUILD_INIT, then
+//! the live loop. Decisions come from [`protocol`](super::protocol); this
+//! file only moves frames.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ayaka_model::gateway::{Encoding, Event, Hello, Identify, PresenceUpdate};
+use ayaka_snowflake::UserId;
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+
+use super::outbound::Outbound;
+use super::protocol::{self, Action, CloseReason, Frame, Inbound};
+use crate::server::Shared;
+
+type Socket = WebSocketStream<TcpStream>;
+
+/// How long the close handshake may take before the socket is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How a phase of the connection ended.
+enum End {
+    /// Close with this reason.
+    Close(CloseReason),
+    /// The peer is gone or the socket is stuck: just drop it.
+    Drop,
+}
+
+pub(crate) async fn run(
+    stream: TcpStream,
+    port_index: usize,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let _load = shared.hub.connect(port_index);
+    let settings = &shared.gateway;
+    let deadline = Instant::now() + settings.identify_timeout;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(settings.max_message_size))
+        .max_frame_size(Some(settings.max_message_size));
+    let accept = tokio_tungstenite::accept_async_with_config(stream, Some(config));
+    let mut socket = match tokio::time::timeout_at(deadline, accept).await {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "WebSocket handshake failed");
+            return;
+        }
+        Err(_) => return,
+    };
+    if shared.hub.open_connections() > settings.max_connections {
+        close(&mut socket, CloseReason::TooManySessions).await;
+        return;
+    }
+    let end = match identify(&mut socket, deadline, &shutdown).await {
+        Ok(identify) => match shared.store.authenticate(&identify.session_id) {
+            Some(user) => session(&mut socket, &shared, user, &identify, &shutdown).await,
+            None => End::Close(CloseReason::InvalidAuth),
+        },
+        Err(end) => end,
+    };
+    if let End::Close(reason) = end {
+        tracing::debug!(
+            code = reason.code(),
+            reason = reason.reason(),
+            "closing a gateway connection"
+        );
+        close(&mut socket, reason).await;
+    }
+}
+
+/// Waits for the identify payload (pings and pongs before it are allowed).
+async fn identify(
+    socket: &mut Socket,
+    deadline: Instant,
+    shutdown: &CancellationToken,
+) -> Result<Identify, End> {
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => return Err(End::Close(CloseReason::GoingAway)),
+            () = sleep_until(deadline) => return Err(End::Close(CloseReason::TimedOut)),
+            message = socket.next() => message,
+        };
+        let frame = match read(message)? {
+            Incoming::Data(Message::Text(text)) => {
+                return protocol::identify(Frame::Text(text.as_bytes())).map_err(End::Close);
+            }
+            Incoming::Data(_) => Frame::Binary,
+            Incoming::Control => continue,
+        };
+        return protocol::identify(frame).map_err(End::Close);
+    }
+}
+
+enum Incoming {
+    /// A text or binary message.
+    Data(Message),
+    /// Ping or pong (tungstenite answers pings itself).
+    Control,
+}
+
+/// Sorts what the socket produced; errors and closes end the connection.
+fn read(message: Option<Result<Message, WsError>>) -> Result<Incoming, End> {
+    match message {
+        Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => Ok(Incoming::Data(message)),
+        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(Incoming::Control),
+        Some(Ok(Message::Close(_))) | None => Err(End::Drop),
+        Some(Err(WsError::Capacity(_))) => Err(End::Close(CloseReason::TooBig)),
+        Some(Err(WsError::Utf8(_))) => Err(End::Close(CloseReason::InvalidEvent)),
+        Some(Err(error)) => {
+            tracing::debug!(%error, "gateway connection failed");
+            Err(End::Drop)
+        }
+    }
+}
+
+/// An identified connection, from READY to its end.
+async fn session(
+    socket: &mut Socket,
+    shared: &Shared,
+    user: UserId,
+    identify: &Identify,
+    shutdown: &CancellationToken,
+) -> End {
+    let settings = &shared.gateway;
+    // Registered before the snapshot is read, so nothing that happens in
+    // between is missed (at worst it arrives twice, which caches absorb).
+    let (_registration, mut queue, kick) = shared.hub.register(user, settings.queue_capacity);
+    let zlib = identify.encoding() == Encoding::Zlib || settings.zlib_under_json;
+    let mut writer = Writer {
+        socket,
+        outbound: Outbound::new(zlib, settings.quirks, settings.split_zlib),
+        kick: &kick,
+        shutdown,
+    };
+    let Some(greeting) = greeting(shared, user) else {
+        return End::Close(CloseReason::Internal);
+    };
+    for json in greeting {
+        if let Err(end) = writer.send(json).await {
+            return end;
+        }
+    }
+    tracing::debug!(user = %user, "identified");
+
+    let mut inbound = Inbound::new(settings.client_messages, settings.quirks);
+    let mut deadline = Instant::now() + settings.ping_timeout;
+    loop {
+        let step = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
+            () = kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
+            () = sleep_until(deadline) => Err(End::Close(CloseReason::TimedOut)),
+            message = writer.socket.next() => {
+                deadline = Instant::now() + settings.ping_timeout;
+                match read(message) {
+                    Ok(Incoming::Data(message)) => {
+                        act(&mut writer, shared, user, &mut inbound, &message).await
+                    }
+                    Ok(Incoming::Control) => Ok(()),
+                    Err(end) => Err(end),
+                }
+            }
+            Some(json) = queue.recv() => writer.send(json).await,
+        };
+        if let Err(end) = step {
+            return end;
+        }
+    }
+}
+
+/// READY (after HELLO when imitating the deployed server), then one
+/// GUILD_INIT per guild.
+fn greeting(shared: &Shared, user: UserId) -> Option<Vec<Utf8Bytes>> {
+    let me = shared.store.own_user(user)?;
+    let mut messages = Vec::new();
+    if shared.gateway.quirks {
+        let hello = Hello {
+            s: None,
+            i: Some("ayaka-server (local) imitating the deployed gateway".into()),
+        };
+        messages.push(shared.hub.encode(&Event::Hello(hello))?);
+        // The deployed READY: `d` is a JSON string, the id is `_id`.
+        let mut user_json = serde_json::to_value(&me).ok()?;
+        if let Some(object) = user_json.as_object_mut()
+            && let Some(id) = object.remove("id")
+        {
+            object.insert("_id".to_owned(), id);
+        }
+        let ready = serde_json::json!({"t": "READY", "d": user_json.to_string(), "s": 0});
+        messages.push(Utf8Bytes::from(ready.to_string()));
+    } else {
+        messages.push(shared.hub.encode(&Event::Ready(Box::new(me)))?);
+    }
+    for guild in shared.store.guilds_of(user) {
+        // A guild deleted meanwhile is simply skipped.
+        if let Some(guild) = shared.store.full_guild(guild) {
+            messages.push(shared.hub.encode(&Event::GuildInit(Box::new(guild)))?);
+        }
+    }
+    Some(messages)
+}
+
+async fn act(
+    writer: &mut Writer<'_>,
+    shared: &Shared,
+    user: UserId,
+    inbound: &mut Inbound,
+    message: &Message,
+) -> Result<(), End> {
+    let frame = match message {
+        Message::Text(text) => Frame::Text(text.as_bytes()),
+        _ => Frame::Binary,
+    };
+    match inbound.on_frame(frame, now_ms()) {
+        Action::Nothing => Ok(()),
+        Action::SetPresence(presence) => {
+            shared.store.set_presence(user, presence.clone());
+            let update = Event::PresenceUpdate(PresenceUpdate {
+                user_id: user,
+                presence,
+            });
+            shared.hub.send(shared.store.neighbours(user), &update);
+            Ok(())
+        }
+        Action::Ack => match shared.hub.encode(&Event::HeartbeatAck) {
+            Some(json) => writer.send(json).await,
+            None => Err(End::Close(CloseReason::Internal)),
+        },
+        Action::Close(reason) => Err(End::Close(reason)),
+    }
+}
+
+/// The sending half, which gives up when the client stops reading.
+struct Writer<'a> {
+    socket: &'a mut Socket,
+    outbound: Outbound,
+    kick: &'a CancellationToken,
+    shutdown: &'a CancellationToken,
+}
+
+impl Writer<'_> {
+    async fn send(&mut self, json: Utf8Bytes) -> Result<(), End> {
+        let messages = self
+            .outbound
+            .messages(json)
+            .map_err(|_| End::Close(CloseReason::Internal))?;
+        let socket = &mut *self.socket;
+        let write = async move {
+            for message in messages {
+                socket.feed(message).await?;
+            }
+            socket.flush().await
+        };
+        // A client that stops reading blocks the write; the kick (its queue
+        // overflowed meanwhile) or shutdown then ends the connection.
+        tokio::select! {
+            result = write => result.map_err(|_| End::Drop),
+            () = self.kick.cancelled() => Err(End::Drop),
+            () = self.shutdown.cancelled() => Err(End::Drop),
+        }
+    }
+}
+
+/// Sends a close frame and waits briefly for the client's, reading (and
+/// discarding) what it still sends so that the close frame is not lost to
+/// a TCP reset.
+async fn close(socket: &mut Socket, reason: CloseReason) {
+    let frame = CloseFrame {
+        code: CloseCode::from(reason.code()),
+        reason: Utf8Bytes::from_static(reason.reason()),
+    };
+    let drain = async {
+        if socket.close(Some(frame)).await.is_err() {
+            return;
+        }
+        while let Some(Ok(_)) = socket.next().await {}
+    };
+    let _ = timeout(CLOSE_TIMEOUT, drain).await;
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
+}

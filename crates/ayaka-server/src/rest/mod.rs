@@ -1,0 +1,179 @@
+//! The REST API on hyper: routing, rate limits, bodies, errors.
+
+mod handlers;
+mod reply;
+mod route;
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ratelimit::{Decision, bucket};
+use crate::server::Shared;
+use reply::{ApiError, Reply};
+use route::Resolved;
+
+/// How long a client may take to send request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests get to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Accepts REST connections until `shutdown`.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Usually out of file descriptors: back off, keep serving.
+                    tracing::warn!(%error, "REST accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let shutdown = shutdown.clone();
+        tasks.spawn(serve_connection(stream, peer, shared, shutdown));
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let service = service_fn(move |request| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(handle(&shared, peer.ip(), request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "REST connection ended with an error");
+            }
+        }
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, connection).await;
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+/// Answers one request; never fails (errors are JSON responses).
+async fn handle(
+    shared: &Shared,
+    client: IpAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let resolved = route::resolve(request.method(), request.uri().path());
+    let bucket_name = match &resolved {
+        Resolved::Route(route) => route.bucket(),
+        _ => bucket::UNKNOWN,
+    };
+    let decision = shared.limiter.check(client, bucket_name, now_ms());
+    let outcome = match (&decision, resolved) {
+        (Some(decision), _) if !decision.allowed => Err(ApiError::rate_limited(
+            decision.retry_after_ms as f64 / 1_000.0,
+        )),
+        (_, Resolved::NotFound) => Err(ApiError::not_found("route")),
+        (_, Resolved::MethodNotAllowed(allow)) => Err(ApiError::method_not_allowed(allow)),
+        (_, Resolved::Route(route)) => handlers::dispatch(shared, route, request).await,
+    };
+    let mut response = match outcome {
+        Ok(reply) => respond(reply),
+        Err(error) => {
+            tracing::debug!(status = %error.status, "request refused");
+            let allow = error.allow();
+            let mut response = respond(Reply {
+                status: error.status,
+                body: Some(error.body(shared.gateway.quirks)),
+            });
+            if let Some(allow) = allow {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            response
+        }
+    };
+    if let Some(decision) = decision {
+        add_rate_limit_headers(response.headers_mut(), &decision, client, bucket_name);
+    }
+    response
+}
+
+fn respond(reply: Reply) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(reply.body.clone().unwrap_or_default()));
+    *response.status_mut() = reply.status;
+    if reply.body.is_some() {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    response
+}
+
+/// The five documented headers. The bucket names the client address and
+/// the route, never anything from the request's headers (the deployed
+/// server once echoed the session id there).
+fn add_rate_limit_headers(
+    headers: &mut http::HeaderMap,
+    decision: &Decision,
+    client: IpAddr,
+    bucket_name: &str,
+) {
+    let values = [
+        (
+            "x-ratelimit-bucket",
+            format!("LIMITER/{client}/{bucket_name}/{}", decision.limit),
+        ),
+        ("x-ratelimit-limit", decision.limit.requests().to_string()),
+        ("x-ratelimit-remaining", decision.remaining.to_string()),
+        ("x-ratelimit-reset", decision.reset_secs().to_string()),
+        (
+            "x-ratelimit-retry-after",
+            decision.retry_after_secs().to_string(),
+        ),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Guilds, their members, channels and invites.
+
+use std::collections::HashMap;
+
+use ayaka_model::request::{CreateChannel, CreateGuild, UpdateGuild};
+use ayaka_model::{
+    Category, Channel, ChannelType, Guild, Invite, Member, PartialGuild, Permission, Role,
+    TextChannel, Timestamp,
+};
+use ayaka_snowflake::{GuildId, RoleId, UserId};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+
+use super::{Denied, Store};
+
+/// A guild as stored. `guild.channels` and `guild.members` stay `None`:
+/// they are filled in from `channels` and `members` when sent.
+pub(crate) struct GuildRecord {
+    guild: Guild,
+    members: HashMap<UserId, MemberRecord>,
+    channels: Vec<Channel>,
+    invite_codes: Vec<String>,
+}
+
+struct MemberRecord {
+    joined_at: Timestamp,
+    roles: Vec<RoleId>,
+}
+
+/// The result of `POST /invites/{code}`.
+pub(crate) struct JoinOutcome {
+    /// The member, as answered.
+    pub(crate) member: Member,
+    /// Whether the user was not a member before (only then is GUILD_JOIN
+    /// sent).
+    pub(crate) joined: bool,
+}
+
+impl GuildRecord {
+    pub(crate) fn member_ids(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.members.keys().copied()
+    }
+
+    fn allows(&self, user: UserId, permission: &Permission) -> Result<(), Denied> {
+        let member = self.members.get(&user).ok_or(Denied::NotMember)?;
+        if self.guild.owner == user {
+            return Ok(());
+        }
+        let allowed = self
+            .guild
+            .roles
+            .iter()
+            .filter(|role| member.roles.contains(&role.id))
+            .any(|role| role.allows(permission));
+        if allowed {
+            Ok(())
+        } else {
+            Err(Denied::Forbidden)
+        }
+    }
+}
+
+/// A new invite code: 72 random bits, URL-safe.
+fn invite_code() -> String {
+    let mut bytes = [0_u8; 9];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Store {
+    /// Creates a guild owned by `owner`, with the default `@everyone` role.
+    pub(crate) fn create_guild(&self, owner: UserId, body: CreateGuild) -> Guild {
+        let id = self.next_guild_id();
+        let everyone = Role {
+            id: self.next_role_id(),
+            name: "@everyone".to_owned(),
+            position: 0,
+            color: "#000000".to_owned(),
+            permissions: vec![Permission::CreateInvite],
+        };
+        let guild = Guild {
+            id,
+            name: body.name,
+            description: body.description,
+            banner: None,
+            invite_banner: None,
+            vanity_url: None,
+            verified: false,
+            partnered: false,
+            official: false,
+            owner,
+            emojis: Vec::new(),
+            roles: vec![everyone.clone()],
+            channels: None,
+            members: None,
+        };
+        let mut members = HashMap::new();
+        members.insert(
+            owner,
+            MemberRecord {
+                joined_at: Timestamp::now(),
+                roles: vec![everyone.id],
+            },
+        );
+        let record = GuildRecord {
+            guild: guild.clone(),
+            members,
+            channels: Vec::new(),
+            invite_codes: Vec::new(),
+        };
+        // Hold the guild entry while indexing the membership, so that a
+        // concurrent delete sees both or neither.
+        let entry = self.guilds.entry(id).or_insert(record);
+        self.memberships.entry(owner).or_default().insert(id);
+        drop(entry);
+        guild
+    }
+
+    /// The guild, if `user` is a member.
+    pub(crate) fn guild_for(&self, id: GuildId, user: UserId) -> Result<Guild, Denied> {
+        let record = self.guilds.get(&id).ok_or(Denied::NoGuild)?;
+        if !record.members.contains_key(&user) {
+            return Err(Denied::NotMember);
+        }
+        Ok(record.guild.clone())
+    }
+
+    /// The public part of a guild.
+    pub(crate) fn preview(&self, id: GuildId) -> Option<PartialGuild> {
+        self.guilds.get(&id).map(|record| record.guild.preview())
+    }
+
+    /// The guild with its `channels` and `members`, as GUILD_INIT and
+    /// GUILD_JOIN carry it.
+    pub(crate) fn full_guild(&self, id: GuildId) -> Option<Guild> {
+        let (mut guild, members) = {
+            let record = self.guilds.get(&id)?;
+            let mut guild = record.guild.clone();
+            guild.channels = Some(record.channels.clone());
+            let members: Vec<_> = record
+                .members
+                .iter()
+                .map(|(user, member)| (*user, member.joined_at, member.roles.clone()))
+                .collect();
+            (guild, members)
+        };
+        // Users are read after the guild entry is released (lock order).
+        let members = members
+            .into_iter()
+            .filter_map(|(user, joined_at, roles)| {
+                Some(self.member_view(&guild, self.public_user(user)?, joined_at, roles))
+            })
+            .collect();
+        guild.members = Some(members);
+        Some(guild)
+    }
+
+    fn member_view(
+        &self,
+        guild: &Guild,
+        user: ayaka_model::User,
+        joined_at: Timestamp,
+        roles: Vec<RoleId>,
+    ) -> Member {
+        Member {
+            owner: guild.owner == user.id,
+            user,
+            nick: None,
+            avatar_url: None,
+            banner_url: None,
+            joined_at,
+            deaf: false,
+            mute: false,
+            roles,
+            guild_id: None,
+        }
+    }
+
+    /// Applies an update if `user` may (owner, `MANAGE_GUILD` or
+    /// `ADMINISTRATOR`). Returns the guild and its members.
+    pub(crate) fn update_guild(
+        &self,
+        id: GuildId,
+        user: UserId,
+        body: UpdateGuild,
+    ) -> Result<(Guild, Vec<UserId>), Denied> {
+        let mut record = self.guilds.get_mut(&id).ok_or(Denied::NoGuild)?;
+        record.allows(user, &Permission::ManageGuild)?;
+        let guild = &mut record.guild;
+        if let Some(name) = body.name {
+            guild.name = name;
+        }
+        if let Some(description) = body.description {
+            guild.description = Some(description);
+        }
+        if let Some(banner) = body.banner {
+            guild.banner = Some(banner);
+        }
+        if let Some(invite_banner) = body.invite_banner {
+            guild.invite_banner = Some(invite_banner);
+        }
+        if let Some(vanity_url) = body.vanity_url {
+            guild.vanity_url = Some(vanity_url);
+        }
+        Ok((record.guild.clone(), record.member_ids().collect()))
+    }
+
+    /// Deletes a guild if `user` owns it, with everything that refers to
+    /// it. Returns the former members.
+    pub(crate) fn delete_guild(&self, id: GuildId, user: UserId) -> Result<Vec<UserId>, Denied> {
+        {
+            let record = self.guilds.get(&id).ok_or(Denied::NoGuild)?;
+            if !record.members.contains_key(&user) {
+                return Err(Denied::NotMember);
+            }
+            if record.guild.owner != user {
+                return Err(Denied::Forbidden);
+            }
+        }
+        let (_, record) = self.guilds.remove(&id).ok_or(Denied::NoGuild)?;
+        for code in &record.invite_codes {
+            self.invites.remove(code);
+        }
+        let members: Vec<UserId> = record.member_ids().collect();
+        for member in &members {
+            if let Some(mut guilds) = self.memberships.get_mut(member) {
+                guilds.remove(&id);
+            }
+            self.memberships
+                .remove_if(member, |_, guilds| guilds.is_empty());
+        }
+        Ok(members)
+    }
+
+    /// The guild's channels, if `user` is a member.
+    pub(crate) fn channels(&self, id: GuildId, user: UserId) -> Result<Vec<Channel>, Denied> {
+        let record = self.guilds.get(&id).ok_or(Denied::NoGuild)?;
+        if !record.members.contains_key(&user) {
+            return Err(Denied::NotMember);
+        }
+        Ok(record.channels.clone())
+    }
+
+    /// Creates a channel if `user` may (`MANAGE_CHANNELS`). Returns it with
+    /// its `guild_id`, and the members.
+    pub(crate) fn create_channel(
+        &self,
+        id: GuildId,
+        user: UserId,
+        body: CreateChannel,
+    ) -> Result<(Channel, Vec<UserId>), Denied> {
+        let channel_id = self.next_channel_id();
+        let mut record = self.guilds.get_mut(&id).ok_or(Denied::NoGuild)?;
+        record.allows(user, &Permission::ManageChannels)?;
+        if let Some(parent) = body.inside_of {
+            let is_category = record
+                .channels
+                .iter()
+                .any(|channel| channel.id() == parent && channel.kind() == ChannelType::Category);
+            if !is_category {
+                return Err(Denied::NoCategory);
+            }
+        }
+        let position = body
+            .position
+            .unwrap_or_else(|| i32::try_from(record.channels.len()).unwrap_or(i32::MAX));
+        let mut channel = match body.kind {
+            ChannelType::Category => Channel::Category(Category {
+                id: channel_id,
+                name: body.name,
+                description: body.description,
+                inside_of: 0,
+                position,
+                guild_id: None,
+            }),
+            kind => {
+                let text = TextChannel {
+                    id: channel_id,
+                    name: body.name,
+                    description: body.description,
+                    inside_of: body.inside_of,
+                    position,
+                    guild_id: None,
+                };
+                if kind == ChannelType::Voice {
+                    Channel::Voice(text)
+                } else {
+                    Channel::Text(text)
+                }
+            }
+        };
+        channel.set_guild_id(id);
+        record.channels.push(channel.clone());
+        Ok((channel, record.member_ids().collect()))
+    }
+
+    /// Creates an invite if `user` may (`CREATE_INVITE`). Returns it and
+    /// the members.
+    pub(crate) fn create_invite(
+        &self,
+        id: GuildId,
+        user: UserId,
+    ) -> Result<(Invite, Vec<UserId>), Denied> {
+        let mut record = self.guilds.get_mut(&id).ok_or(Denied::NoGuild)?;
+        record.allows(user, &Permission::CreateInvite)?;
+        let invite = Invite {
+            code: invite_code(),
+            guild_id: id,
+            inviter_id: user,
+            created_at: Timestamp::now(),
+        };
+        record.invite_codes.push(invite.code.clone());
+        self.invites.insert(invite.code.clone(), id);
+        Ok((invite, record.member_ids().collect()))
+    }
+
+    /// Joins the guild an invite leads to. `None` for an unknown code.
+    pub(crate) fn join(&self, code: &str, user: UserId) -> Option<JoinOutcome> {
+        let guild_id = *self.invites.get(code)?;
+        let (guild, joined_at, roles, joined) = {
+            let mut record = self.guilds.get_mut(&guild_id)?;
+            let everyone: Vec<RoleId> = record.guild.roles.iter().take(1).map(|r| r.id).collect();
+            let mut joined = false;
+            let member = record.members.entry(user).or_insert_with(|| {
+                joined = true;
+                MemberRecord {
+                    joined_at: Timestamp::now(),
+                    roles: everyone,
+                }
+            });
+            let (joined_at, roles) = (member.joined_at, member.roles.clone());
+            // Indexed under the guild entry: see `create_guild`.
+            self.memberships.entry(user).or_default().insert(guild_id);
+            (record.guild.clone(), joined_at, roles, joined)
+        };
+        let mut member = self.member_view(&guild, self.public_user(user)?, joined_at, roles);
+        member.guild_id = Some(guild_id);
+        Some(JoinOutcome { member, joined })
+    }
+
+    /// How many guilds, invites and membership entries exist.
+    pub(crate) fn guild_counts(&self) -> (usize, usize, usize) {
+        (
+            self.guilds.len(),
+            self.invites.len(),
+            self.memberships.len(),
+        )
+    }
+}
