@@ -1,7 +1,7 @@
-use ayaka_snowflake::{GuildId, UserId};
+use ayaka_snowflake::{ChannelId, GuildId, RoleId, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::{Channel, Emoji, Member, Role};
+use crate::{Channel, Emoji, Member, Permission, Role};
 
 /// A guild (a community with channels, roles and members).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +49,36 @@ pub struct Guild {
 }
 
 impl Guild {
+    /// Whether `member` may do what `permission` allows here: the owner may
+    /// do anything; others need a role granting it (or
+    /// [`Permission::Administrator`]). A role whose id equals the guild's
+    /// applies to everyone (the `@everyone` convention).
+    ///
+    /// Roles the member lists but the guild does not have grant nothing.
+    pub fn allows(&self, member: &Member, permission: &Permission) -> bool {
+        if member.owner || member.user.id == self.owner {
+            return true;
+        }
+        let everyone = self.id.cast();
+        self.roles
+            .iter()
+            .filter(|role| role.id == everyone || member.roles.contains(&role.id))
+            .any(|role| role.allows(permission))
+    }
+
+    /// The role with this id.
+    pub fn role(&self, id: RoleId) -> Option<&Role> {
+        self.roles.iter().find(|role| role.id == id)
+    }
+
+    /// The channel with this id, when the guild carries its channels.
+    pub fn channel(&self, id: ChannelId) -> Option<&Channel> {
+        self.channels
+            .as_ref()?
+            .iter()
+            .find(|channel| channel.id() == id)
+    }
+
     /// The public part of this guild, as `GET /guilds/{id}/preview` gives.
     pub fn preview(&self) -> PartialGuild {
         PartialGuild {

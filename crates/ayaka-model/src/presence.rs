@@ -50,9 +50,43 @@ impl Presence {
             embed: None,
         }
     }
+
+    /// Sets the custom status text.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the custom status emoji.
+    #[must_use]
+    pub fn emoji(mut self, emoji: EmojiId) -> Self {
+        self.emoji = Some(emoji);
+        self
+    }
+
+    /// Sets the rich card.
+    #[must_use]
+    pub fn embed(mut self, embed: PresenceEmbed) -> Self {
+        self.embed = Some(embed);
+        self
+    }
 }
 
 /// The rich card of a [`Presence`].
+///
+/// ```
+/// use ayaka_model::{Presence, PresenceEmbed, PresenceType};
+///
+/// let presence = Presence::new(PresenceType::Online)
+///     .description("Tea ceremony")
+///     .embed(PresenceEmbed::new("Genshin").lines("Inazuma", "AR 60"));
+/// assert_eq!(
+///     serde_json::to_string(&presence)?,
+///     r#"{"type":1,"description":"Tea ceremony","embed":{"name":"Genshin","text":{"top":"Inazuma","bottom":"AR 60"}}}"#,
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceEmbed {
     /// The title.
@@ -66,6 +100,42 @@ pub struct PresenceEmbed {
     /// Two extra lines of text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<EmbedText>,
+}
+
+impl PresenceEmbed {
+    /// A card with only a title.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: None,
+            banner_url: None,
+            text: None,
+        }
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the banner image.
+    #[must_use]
+    pub fn banner_url(mut self, banner_url: impl Into<String>) -> Self {
+        self.banner_url = Some(banner_url.into());
+        self
+    }
+
+    /// Sets both extra lines.
+    #[must_use]
+    pub fn lines(mut self, top: impl Into<String>, bottom: impl Into<String>) -> Self {
+        self.text = Some(EmbedText {
+            top: Some(top.into()),
+            bottom: Some(bottom.into()),
+        });
+        self
+    }
 }
 
 /// The two lines of text of a [`PresenceEmbed`].

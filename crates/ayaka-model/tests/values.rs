@@ -149,3 +149,43 @@ fn client_commands_refuse_unknown_names() {
         idle
     );
 }
+
+#[test]
+fn guild_permissions_follow_owner_roles_and_everyone() {
+    use ayaka_model::{Guild, Member};
+    let guild: Guild = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/guild/with_members.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let members = guild.members.clone().unwrap();
+    let (owner, member): (&Member, &Member) = (&members[0], &members[1]);
+    assert!(owner.owner);
+    assert!(guild.allows(owner, &Permission::BanMembers));
+
+    // the member holds the Admin role (ADMINISTRATOR)
+    assert!(guild.allows(member, &Permission::BanMembers));
+    let mut plain = member.clone();
+    plain.roles.clear();
+    // @everyone (id == guild id) grants CREATE_INVITE only
+    assert!(guild.allows(&plain, &Permission::CreateInvite));
+    assert!(!guild.allows(&plain, &Permission::ManageGuild));
+    plain.roles.push(RoleId::new(1)); // not a role of this guild
+    assert!(!guild.allows(&plain, &Permission::ManageGuild));
+
+    assert_eq!(
+        guild
+            .role(RoleId::new(285_790_412_073_639_937))
+            .map(|r| r.name.as_str()),
+        Some("Admin")
+    );
+    let general = ayaka_model::ChannelId::new(285_790_412_073_639_939);
+    assert_eq!(
+        guild.channel(general).and_then(|c| c.name()),
+        Some("general")
+    );
+    assert_eq!(guild.preview().name, guild.name);
+}

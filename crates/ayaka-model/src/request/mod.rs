@@ -118,7 +118,7 @@ pub struct UpdateUser {
     /// 0 to 9999.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub separator: Option<u16>,
-    /// At most 190 characters.
+    /// At most 190 characters; an empty string clears the bio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bio: Option<String>,
     /// A plausible email address.
