@@ -1,6 +1,6 @@
 use ayaka_snowflake::{GuildId, UserId};
+use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{Channel, Error, Guild, GuildDeleted, Invite, Notification, Presence, User, json};
@@ -158,8 +158,8 @@ pub struct Hello {
 }
 
 /// A PRESENCE_UPDATE: whose presence (the envelope's top-level `id`) and
-/// what it is now (`d`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// what it is now (`d`). Written only inside its [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresenceUpdate {
     /// The user whose presence changed.
     pub user_id: UserId,
