@@ -1,0 +1,325 @@
+//! A raw HTTP and WebSocket client for the server's own tests (the client
+//! crates depend on this one, so it cannot use them).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+use std::time::Duration;
+
+use ayaka_server::{PasswordHashing, RateLimits, Server, ServerBuilder};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use miniz_oxide::inflate::stream::{InflateState, inflate};
+use miniz_oxide::{DataFormat, MZFlush};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Failure guard for anything awaited in tests.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A builder for tests: cheap hashing, no rate limits.
+pub fn builder() -> ServerBuilder {
+    Server::builder()
+        .password_hashing(PasswordHashing::Fast)
+        .rate_limits(RateLimits::off())
+}
+
+pub async fn spawn() -> Server {
+    builder().spawn().await.unwrap()
+}
+
+/// A response, its body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Bytes,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .to_str()
+            .unwrap()
+    }
+}
+
+/// One request on a fresh connection.
+pub async fn raw_request(
+    server: &Server,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Response {
+    let stream = TcpStream::connect(server.rest_addr()).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", server.rest_addr().to_string());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(body)).unwrap();
+    let response = tokio::time::timeout(WAIT, sender.send_request(request))
+        .await
+        .expect("response in time")
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let raw = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if raw.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&raw).unwrap_or_else(|_| panic!("JSON body: {raw:?}"))
+    };
+    Response {
+        status,
+        headers,
+        body,
+        raw,
+    }
+}
+
+/// A JSON request, authorized by `session` when given.
+pub async fn request(
+    server: &Server,
+    method: Method,
+    path: &str,
+    session: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut headers = vec![];
+    if let Some(session) = session {
+        headers.push(("authorization", session));
+    }
+    let body = match body {
+        Some(body) => {
+            headers.push(("content-type", "application/json"));
+            Bytes::from(serde_json::to_vec(&body).unwrap())
+        }
+        None => Bytes::new(),
+    };
+    raw_request(server, method, path, &headers, body).await
+}
+
+/// A user and their first session id.
+pub struct TestUser {
+    pub id: u64,
+    pub session: String,
+    pub body: Value,
+}
+
+pub async fn create_user(server: &Server, name: &str) -> TestUser {
+    let body = json!({
+        "username": name,
+        "separator": 1,
+        "email": format!("{name}@example.com"),
+        "password": "correct horse",
+    });
+    let response = request(server, Method::POST, "/users/@me", None, Some(body)).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
+    TestUser {
+        id: response.body["id"].as_u64().unwrap(),
+        session: response.body["session_ids"][0].as_str().unwrap().to_owned(),
+        body: response.body,
+    }
+}
+
+pub async fn create_guild(server: &Server, owner: &TestUser, name: &str) -> u64 {
+    let response = request(
+        server,
+        Method::POST,
+        "/guilds",
+        Some(&owner.session),
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
+    response.body["id"].as_u64().unwrap()
+}
+
+/// `user` joins `guild` through a new invite made by `inviter`.
+pub async fn join(server: &Server, guild: u64, inviter: &TestUser, user: &TestUser) {
+    let invite = request(
+        server,
+        Method::POST,
+        &format!("/guilds/{guild}/invites"),
+        Some(&inviter.session),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(invite.status, StatusCode::CREATED, "{:?}", invite.body);
+    let code = invite.body["code"].as_str().unwrap();
+    let joined = request(
+        server,
+        Method::POST,
+        &format!("/invites/{code}"),
+        Some(&user.session),
+        None,
+    )
+    .await;
+    assert_eq!(joined.status, StatusCode::OK, "{:?}", joined.body);
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A gateway connection that reads events in either encoding.
+pub struct Gateway {
+    pub socket: Socket,
+    inflater: Box<InflateState>,
+    pending: Vec<u8>,
+}
+
+/// What the gateway sent next.
+#[derive(Debug)]
+pub enum Received {
+    Event(Value),
+    Closed(Option<u16>),
+}
+
+impl Gateway {
+    pub async fn connect(url: &str) -> Self {
+        let (socket, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect in time")
+            .unwrap();
+        Self {
+            socket,
+            inflater: InflateState::new_boxed(DataFormat::Zlib),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Connects and identifies, and reads READY.
+    pub async fn identify(server: &Server, user: &TestUser, encoding: &str) -> (Self, Value) {
+        let mut gateway = Self::connect(&server.gateway_url()).await;
+        gateway
+            .send_json(json!({"session_id": user.session, "encoding": encoding}))
+            .await;
+        let ready = gateway.event().await;
+        assert_eq!(ready["t"], "READY", "{ready}");
+        (gateway, ready)
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.send(Message::text(value.to_string())).await;
+    }
+
+    pub async fn send(&mut self, message: Message) {
+        self.socket.send(message).await.unwrap();
+    }
+
+    /// The next event or close, within [`WAIT`].
+    pub async fn receive(&mut self) -> Received {
+        tokio::time::timeout(WAIT, self.receive_now())
+            .await
+            .expect("the gateway answered in time")
+    }
+
+    async fn receive_now(&mut self) -> Received {
+        loop {
+            match self.socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    return Received::Event(serde_json::from_str(&text).unwrap());
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    self.pending.extend_from_slice(&bytes);
+                    if self.pending.ends_with(&[0, 0, 0xFF, 0xFF]) {
+                        let compressed = std::mem::take(&mut self.pending);
+                        let json = self.inflate(&compressed);
+                        return Received::Event(serde_json::from_slice(&json).unwrap());
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Received::Closed(frame.map(|frame| frame.code.into()));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Received::Closed(None),
+            }
+        }
+    }
+
+    fn inflate(&mut self, input: &[u8]) -> Vec<u8> {
+        let mut output = Vec::new();
+        let mut consumed = 0;
+        let mut chunk = vec![0_u8; 16 * 1024];
+        loop {
+            let result = inflate(
+                &mut self.inflater,
+                &input[consumed..],
+                &mut chunk,
+                MZFlush::Sync,
+            );
+            result.status.expect("valid zlib");
+            consumed += result.bytes_consumed;
+            output.extend_from_slice(&chunk[..result.bytes_written]);
+            if consumed == input.len() && result.bytes_written < chunk.len() {
+                return output;
+            }
+        }
+    }
+
+    /// The next event; panics on a close.
+    pub async fn event(&mut self) -> Value {
+        match self.receive().await {
+            Received::Event(event) => event,
+            Received::Closed(code) => panic!("closed with {code:?} while waiting for an event"),
+        }
+    }
+
+    /// The next event named `name`, skipping none: it must come next.
+    pub async fn expect(&mut self, name: &str) -> Value {
+        let event = self.event().await;
+        assert_eq!(event["t"], name, "{event}");
+        event
+    }
+
+    /// The close code the server ends with (events before it are skipped).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            if let Received::Closed(code) = self.receive().await {
+                return code;
+            }
+        }
+    }
+}
+
+/// Sends a NOTIFICATION to `user` as a marker: once it arrives, every event
+/// sent to them before has arrived too (one ordered queue per connection).
+pub async fn mark(server: &Server, user: &TestUser, marker: &str) {
+    let response = request(
+        server,
+        Method::POST,
+        &format!("/users/{}/notifications", user.id),
+        Some(&user.session),
+        Some(json!({"type": "MESSAGE", "excerpt": {"marker": marker}})),
+    )
+    .await;
+    assert_eq!(
+        response.status,
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        response.body
+    );
+}
+
+/// Asserts that the next event of `gateway` is the marker.
+pub async fn expect_marker(gateway: &mut Gateway, marker: &str) {
+    let event = gateway.event().await;
+    assert_eq!(
+        event["t"], "NOTIFICATION",
+        "expected the marker, got {event}"
+    );
+    assert_eq!(event["excerpt"]["marker"], marker, "{event}");
+}

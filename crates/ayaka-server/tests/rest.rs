@@ -1,0 +1,616 @@
+//! Every REST route's success and error codes, over loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use ayaka_server::{Limit, RateLimits, bucket};
+use bytes::Bytes;
+use common::{create_guild, create_user, join, raw_request, request, spawn};
+use http::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn users_create_get_and_update() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    assert_eq!(alice.body["username"], "alice");
+    assert!(alice.body.get("password").is_none());
+    let session = &alice.session;
+    let (name, secret) = session.split_once('.').unwrap();
+    assert!(name.parse::<u64>().is_ok());
+    assert!(secret.len() >= 22, "128 bits of secret");
+
+    let me = request(&server, Method::GET, "/users/@me", Some(session), None).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["id"], alice.id);
+    assert_eq!(me.body["session_ids"][0], session.as_str());
+    assert!(me.body.get("password").is_none());
+
+    let patched = request(
+        &server,
+        Method::PATCH,
+        "/users/@me",
+        Some(session),
+        Some(json!({"bio": "hi", "password": "another password"})),
+    )
+    .await;
+    assert_eq!(patched.status, StatusCode::OK);
+    assert_eq!(patched.body["bio"], "hi");
+    assert_eq!(patched.body["username"], "alice");
+    assert!(!String::from_utf8_lossy(&patched.raw).contains("another password"));
+
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::PATCH, Some(json!({"bio": "x"}))),
+    ] {
+        for auth in [
+            None,
+            Some("1.AAAAAAAAAAAAAAAAAAAAAA"),
+            Some(alice.id.to_string().as_str()),
+        ] {
+            let response = request(&server, method.clone(), "/users/@me", auth, body.clone()).await;
+            assert_eq!(
+                response.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {auth:?}"
+            );
+            assert_eq!(response.body["code"], 401);
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn validation_names_every_bad_field() {
+    let server = spawn().await;
+    let bad = json!({"username": "", "separator": 10_000, "email": "nope", "password": "short"});
+    let response = request(&server, Method::POST, "/users/@me", None, Some(bad)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    let errors = response.body["errors"].as_object().unwrap();
+    let mut fields: Vec<_> = errors.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["email", "password", "separator", "username"]);
+
+    let wrong_type =
+        json!({"username": "a", "separator": "one", "email": "a@b.co", "password": "12345678"});
+    let response = request(&server, Method::POST, "/users/@me", None, Some(wrong_type)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(
+        response.body["errors"]["separator"].is_string(),
+        "{}",
+        response.body
+    );
+
+    let missing = json!({"username": "a", "separator": 1, "password": "12345678"});
+    let response = request(&server, Method::POST, "/users/@me", None, Some(missing)).await;
+    assert_eq!(response.body["errors"]["email"], "is required");
+
+    let alice = create_user(&server, "alice").await;
+    let long_name = "x".repeat(101);
+    let response = request(
+        &server,
+        Method::POST,
+        "/guilds",
+        Some(&alice.session),
+        Some(json!({"name": long_name})),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(response.body["errors"]["name"].is_string());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_json_errors() {
+    let server = spawn().await;
+    let json_type = [("content-type", "application/json")];
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Headers<'_>, Bytes, StatusCode); 5] = [
+        (
+            &json_type,
+            Bytes::from_static(b"{\"username\":"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &json_type,
+            Bytes::from_static(b"[1, 2]"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &json_type,
+            Bytes::from_static(b"\xff\xfe"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &[("content-type", "text/plain")],
+            Bytes::from_static(b"{}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            &json_type,
+            Bytes::from(vec![b' '; 64 * 1024 + 1]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (headers, body, status) in cases {
+        let response = raw_request(&server, Method::POST, "/users/@me", headers, body).await;
+        assert_eq!(response.status, status);
+        assert_eq!(response.body["code"], status.as_u16());
+        assert!(response.body["message"].is_string());
+    }
+    let missing_type = raw_request(
+        &server,
+        Method::POST,
+        "/users/@me",
+        &[],
+        Bytes::from_static(b"{}"),
+    )
+    .await;
+    assert_eq!(missing_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let unknown = request(&server, Method::GET, "/nowhere", None, None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["code"], 404);
+    let wrong_method = request(&server, Method::PUT, "/guilds/1", None, None).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.header("allow"), "GET, PATCH, DELETE");
+    // the server is still fine
+    create_user(&server, "still-serving").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn guild_routes_follow_the_documented_codes() {
+    let server = spawn().await;
+    let owner = create_user(&server, "owner").await;
+    let member = create_user(&server, "member").await;
+    let stranger = create_user(&server, "stranger").await;
+    let created = request(
+        &server,
+        Method::POST,
+        "/guilds",
+        Some(&owner.session),
+        Some(json!({"name": "guild", "description": "about"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(created.body["owner"], owner.id);
+    assert_eq!(created.body["roles"][0]["name"], "@everyone");
+    assert_eq!(
+        created.body["roles"][0]["permissions"],
+        json!(["CREATE_INVITE"])
+    );
+    let guild = created.body["id"].as_u64().unwrap();
+    let path = format!("/guilds/{guild}");
+    let unauthorized = request(
+        &server,
+        Method::POST,
+        "/guilds",
+        None,
+        Some(json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(unauthorized.status, StatusCode::UNAUTHORIZED);
+
+    join(&server, guild, &owner, &member).await;
+
+    // GET: members 200, others 404, no session 401
+    let got = request(&server, Method::GET, &path, Some(&member.session), None).await;
+    assert_eq!(
+        (got.status, got.body["name"].clone()),
+        (StatusCode::OK, json!("guild"))
+    );
+    assert_eq!(
+        request(&server, Method::GET, &path, Some(&stranger.session), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        request(
+            &server,
+            Method::GET,
+            "/guilds/1",
+            Some(&owner.session),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        request(&server, Method::GET, &path, None, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // preview needs no session
+    let preview = request(&server, Method::GET, &format!("{path}/preview"), None, None).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert_eq!(preview.body["name"], "guild");
+    assert!(preview.body.get("roles").is_none());
+    assert_eq!(
+        request(&server, Method::GET, "/guilds/1/preview", None, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // PATCH: 201 not a member / bad session, 203 no permission, 404, 400, 200
+    let rename = json!({"name": "renamed"});
+    let patch = |session: Option<String>, path: String, body: serde_json::Value| {
+        let server = &server;
+        async move { request(server, Method::PATCH, &path, session.as_deref(), Some(body)).await }
+    };
+    assert_eq!(
+        patch(Some(stranger.session.clone()), path.clone(), rename.clone())
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        patch(None, path.clone(), rename.clone()).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        patch(Some("9.bogus".into()), path.clone(), rename.clone())
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        patch(Some(member.session.clone()), path.clone(), rename.clone())
+            .await
+            .status,
+        StatusCode::NON_AUTHORITATIVE_INFORMATION
+    );
+    assert_eq!(
+        patch(
+            Some(owner.session.clone()),
+            "/guilds/1".into(),
+            rename.clone()
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        patch(
+            Some(owner.session.clone()),
+            path.clone(),
+            json!({"name": ""})
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+    let renamed = patch(Some(owner.session.clone()), path.clone(), rename.clone()).await;
+    assert_eq!(
+        (renamed.status, renamed.body["name"].clone()),
+        (StatusCode::OK, json!("renamed"))
+    );
+
+    // channels and invites (extensions)
+    let channels = format!("{path}/channels");
+    let category = json!({"name": "cat", "type": 1});
+    let response = request(
+        &server,
+        Method::POST,
+        &channels,
+        Some(&member.session),
+        Some(category.clone()),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::NON_AUTHORITATIVE_INFORMATION);
+    let response = request(
+        &server,
+        Method::POST,
+        &channels,
+        Some(&stranger.session),
+        Some(category.clone()),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    let response = request(
+        &server,
+        Method::POST,
+        &channels,
+        Some(&owner.session),
+        Some(category),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+    assert_eq!(
+        (
+            response.body["type"].clone(),
+            response.body["guild_id"].clone()
+        ),
+        (json!(1), json!(guild))
+    );
+    let category_id = response.body["id"].as_u64().unwrap();
+    let text = json!({"name": "general", "type": 2, "inside_of": category_id});
+    let response = request(
+        &server,
+        Method::POST,
+        &channels,
+        Some(&owner.session),
+        Some(text),
+    )
+    .await;
+    assert_eq!(
+        (response.status, response.body["inside_of"].clone()),
+        (StatusCode::CREATED, json!(category_id))
+    );
+    let bad_parent = json!({"name": "general", "type": 2, "inside_of": 12345});
+    let response = request(
+        &server,
+        Method::POST,
+        &channels,
+        Some(&owner.session),
+        Some(bad_parent),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(response.body["errors"]["inside_of"].is_string());
+    let listed = request(&server, Method::GET, &channels, Some(&member.session), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 2);
+    assert_eq!(
+        request(
+            &server,
+            Method::GET,
+            &channels,
+            Some(&stranger.session),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let invite = request(
+        &server,
+        Method::POST,
+        &format!("{path}/invites"),
+        Some(&stranger.session),
+        None,
+    )
+    .await;
+    assert_eq!(invite.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        request(
+            &server,
+            Method::POST,
+            "/invites/nope",
+            Some(&stranger.session),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        request(&server, Method::POST, "/invites/nope", None, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // DELETE: 201, 203 (even for a member), 204, then 404
+    assert_eq!(
+        request(
+            &server,
+            Method::DELETE,
+            &path,
+            Some(&stranger.session),
+            None
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        request(&server, Method::DELETE, &path, None, None)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        request(&server, Method::DELETE, &path, Some(&member.session), None)
+            .await
+            .status,
+        StatusCode::NON_AUTHORITATIVE_INFORMATION
+    );
+    let deleted = request(&server, Method::DELETE, &path, Some(&owner.session), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(deleted.raw.is_empty());
+    assert_eq!(
+        request(&server, Method::DELETE, &path, Some(&owner.session), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let stats = server.stats();
+    assert_eq!(
+        (stats.guilds, stats.invites, stats.users_in_guilds),
+        (0, 0, 0)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn joining_answers_the_member() {
+    let server = spawn().await;
+    let owner = create_user(&server, "owner").await;
+    let member = create_user(&server, "member").await;
+    let guild = create_guild(&server, &owner, "g").await;
+    let invite = request(
+        &server,
+        Method::POST,
+        &format!("/guilds/{guild}/invites"),
+        Some(&owner.session),
+        None,
+    )
+    .await;
+    assert_eq!(invite.status, StatusCode::CREATED);
+    assert_eq!(invite.body["guild_id"], guild);
+    assert_eq!(invite.body["inviter_id"], owner.id);
+    let code = invite.body["code"].as_str().unwrap();
+    let joined = request(
+        &server,
+        Method::POST,
+        &format!("/invites/{code}"),
+        Some(&member.session),
+        None,
+    )
+    .await;
+    assert_eq!(joined.status, StatusCode::OK);
+    assert_eq!(joined.body["user"]["id"], member.id);
+    assert!(
+        joined.body["user"].get("email").is_none(),
+        "members show public users"
+    );
+    assert_eq!(joined.body["owner"], false);
+    assert_eq!(joined.body["guild_id"], guild);
+    assert!(joined.body["joined_at"].is_string());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn notifications_need_a_shared_guild() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let bob = create_user(&server, "bob").await;
+    let body = json!({"type": "GUILD", "excerpt": {}});
+    let path = format!("/users/{}/notifications", bob.id);
+    let refused = request(
+        &server,
+        Method::POST,
+        &path,
+        Some(&alice.session),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let guild = create_guild(&server, &alice, "g").await;
+    join(&server, guild, &alice, &bob).await;
+    let sent = request(
+        &server,
+        Method::POST,
+        &path,
+        Some(&alice.session),
+        Some(body),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::NO_CONTENT);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limits_send_headers_and_429() {
+    let limits = RateLimits::default().limit(
+        bucket::GUILDS_GET,
+        Limit::new(2, 1, ayaka_server::Per::Minute),
+    );
+    let server = common::builder().rate_limits(limits).spawn().await.unwrap();
+    let first = request(
+        &server,
+        Method::GET,
+        "/guilds/1/preview",
+        Some("1.secret-not-echoed"),
+        None,
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        first.header("x-ratelimit-bucket"),
+        "LIMITER/127.0.0.1/guilds.get/2/1/minute"
+    );
+    assert_eq!(first.header("x-ratelimit-limit"), "2");
+    assert_eq!(first.header("x-ratelimit-remaining"), "1");
+    assert_eq!(first.header("x-ratelimit-retry-after"), "0");
+    let reset: u64 = first.header("x-ratelimit-reset").parse().unwrap();
+    let date = httpdate::parse_http_date(first.header("date")).unwrap();
+    let date = date
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        (date + 59..=date + 61).contains(&reset),
+        "reset {reset} vs date {date}"
+    );
+    for response in [&first] {
+        for value in response.headers.values() {
+            assert!(
+                !value.to_str().unwrap_or("").contains("secret"),
+                "session echoed"
+            );
+        }
+    }
+
+    // GET /guilds/{id} shares the bucket with the preview
+    let second = request(&server, Method::GET, "/guilds/1", None, None).await;
+    assert_eq!(second.header("x-ratelimit-remaining"), "0");
+    let limited = request(&server, Method::GET, "/guilds/1/preview", None, None).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.body["code"], 429);
+    let retry_after = limited.body["retry_after"].as_f64().unwrap();
+    assert!(retry_after > 0.0 && retry_after <= 60.0);
+    let header: u64 = limited.header("x-ratelimit-retry-after").parse().unwrap();
+    assert!((1..=60).contains(&header));
+
+    // other buckets are untouched, unknown routes have their own
+    let other = request(&server, Method::GET, "/available", None, None).await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert!(
+        other
+            .header("x-ratelimit-bucket")
+            .contains("/gateway.available/")
+    );
+    let unknown = request(&server, Method::GET, "/nope", None, None).await;
+    assert!(unknown.header("x-ratelimit-bucket").contains("/unknown/"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limits_off_sends_no_headers() {
+    let server = spawn().await;
+    let response = request(&server, Method::GET, "/available", None, None).await;
+    assert!(response.headers.get("x-ratelimit-limit").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn available_answers_the_least_loaded_port() {
+    let server = common::builder().gateway_ports(3).spawn().await.unwrap();
+    assert_eq!(server.gateway_urls().len(), 3);
+    let first = request(&server, Method::GET, "/available", None, None).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let port = first.body["port"].as_u64().unwrap();
+    assert_eq!(first.body["url"], format!("ws://127.0.0.1:{port}"));
+    // hold a connection on that port: another port becomes the least loaded
+    let held = common::Gateway::connect(first.body["url"].as_str().unwrap()).await;
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        let next = request(&server, Method::GET, "/available", None, None).await;
+        if next.body["port"].as_u64().unwrap() != port {
+            break;
+        }
+        // the server counts the connection once its accept task runs
+        assert!(tokio::time::Instant::now() < deadline, "load never counted");
+        tokio::task::yield_now().await;
+    }
+    drop(held);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn quirks_mode_answers_deployed_error_bodies() {
+    let server = common::builder().quirks(true).spawn().await.unwrap();
+    let response = request(&server, Method::GET, "/guilds/1/preview", None, None).await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.body,
+        json!({"message": "404: Not Found", "code": 0})
+    );
+    server.shutdown().await;
+}
