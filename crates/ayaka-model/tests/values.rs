@@ -189,3 +189,18 @@ fn guild_permissions_follow_owner_roles_and_everyone() {
     );
     assert_eq!(guild.preview().name, guild.name);
 }
+
+#[test]
+fn unknown_command_errors_do_not_repeat_huge_names() {
+    let name = "X".repeat(10_000);
+    let bytes = format!(r#"{{"t": "{name}"}}"#);
+    let error = ClientCommand::from_json(bytes.as_bytes()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::UnknownCommand);
+    assert!(error.to_string().len() < 200, "{error}");
+}
+
+#[test]
+fn events_parse_from_str() {
+    let event: ayaka_model::Event = r#"{"t": "ACK"}"#.parse().unwrap();
+    assert_eq!(event, ayaka_model::Event::HeartbeatAck);
+}

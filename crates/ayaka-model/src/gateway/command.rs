@@ -27,6 +27,9 @@ pub enum ClientCommand {
     Heartbeat,
 }
 
+/// How much of an unknown command name an error message repeats.
+const MAX_NAME_SHOWN: usize = 64;
+
 #[derive(Deserialize)]
 struct RawCommand {
     t: String,
@@ -49,10 +52,15 @@ impl ClientCommand {
                 let presence = Presence::deserialize(data).map_err(Error::decode)?;
                 Ok(Self::PresenceUpdate(presence))
             }
-            other => Err(Error::new(
-                ErrorKind::UnknownCommand,
-                format!("unknown command `{}`", other.escape_debug()),
-            )),
+            other => {
+                // the name is the peer's: keep error messages (and logs) short
+                let shown: String = other.chars().take(MAX_NAME_SHOWN).collect();
+                let ellipsis = if shown.len() < other.len() { "..." } else { "" };
+                Err(Error::new(
+                    ErrorKind::UnknownCommand,
+                    format!("unknown command `{}{ellipsis}`", shown.escape_debug()),
+                ))
+            }
         }
     }
 

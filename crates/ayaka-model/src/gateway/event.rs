@@ -272,6 +272,15 @@ impl Event {
     }
 }
 
+impl std::str::FromStr for Event {
+    type Err = Error;
+
+    /// Same as [`Event::from_json_str`].
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Self::from_json_str(text)
+    }
+}
+
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if let Self::Unknown(unknown) = self {
