@@ -125,7 +125,9 @@ fn invalid_utf8_is_an_error() {
 fn truncated_json_is_an_error() {
     for (name, bytes) in common::fixtures("event") {
         let end = bytes.trim_ascii_end().len();
-        for cut in 0..end {
+        // every cut of small payloads; about 2000 cuts of large ones
+        let step = (end / 2000).max(1);
+        for cut in (0..end).step_by(step).chain(end.saturating_sub(64)..end) {
             let prefix = &bytes[..cut];
             assert!(Event::from_json(prefix).is_err(), "{name} cut at {cut}");
             let mut copy = prefix.to_vec();
