@@ -259,11 +259,14 @@ impl Writer<'_> {
             socket.flush().await
         };
         // A client that stops reading blocks the write; the kick (its queue
-        // overflowed meanwhile) or shutdown then ends the connection.
+        // overflowed meanwhile) or shutdown then ends the connection. The
+        // close frame still goes out if the client resumes reading soon:
+        // tungstenite buffers whole frames, so an interrupted write leaves
+        // no partial frame behind.
         tokio::select! {
             result = write => result.map_err(|_| End::Drop),
-            () = self.kick.cancelled() => Err(End::Drop),
-            () = self.shutdown.cancelled() => Err(End::Drop),
+            () = self.kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
+            () = self.shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
         }
     }
 }

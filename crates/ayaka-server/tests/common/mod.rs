@@ -179,6 +179,9 @@ pub struct Gateway {
     pub socket: Socket,
     inflater: Box<InflateState>,
     pending: Vec<u8>,
+    /// Binary and text messages received so far.
+    pub binary_messages: usize,
+    pub text_messages: usize,
 }
 
 /// What the gateway sent next.
@@ -198,6 +201,8 @@ impl Gateway {
             socket,
             inflater: InflateState::new_boxed(DataFormat::Zlib),
             pending: Vec::new(),
+            binary_messages: 0,
+            text_messages: 0,
         }
     }
 
@@ -231,9 +236,11 @@ impl Gateway {
         loop {
             match self.socket.next().await {
                 Some(Ok(Message::Text(text))) => {
+                    self.text_messages += 1;
                     return Received::Event(serde_json::from_str(&text).unwrap());
                 }
                 Some(Ok(Message::Binary(bytes))) => {
+                    self.binary_messages += 1;
                     self.pending.extend_from_slice(&bytes);
                     if self.pending.ends_with(&[0, 0, 0xFF, 0xFF]) {
                         let compressed = std::mem::take(&mut self.pending);
