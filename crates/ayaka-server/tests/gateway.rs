@@ -29,7 +29,7 @@ async fn ready_and_guild_init(server: &ayaka_server::Server, encoding: &str) -> 
     assert_eq!(ready["d"]["id"], alice.id);
     assert_eq!(ready["d"]["session_ids"][0], alice.session.as_str());
     assert!(ready["d"].get("password").is_none());
-    let mut inits = vec![
+    let mut inits = [
         gateway.expect("GUILD_INIT").await,
         gateway.expect("GUILD_INIT").await,
     ];
@@ -229,11 +229,11 @@ impl Room {
     async fn expect_exactly(&mut self, name: &str, receivers: [bool; 3]) -> Vec<Value> {
         let mut events = Vec::new();
         let marker = format!("after-{name}");
-        for index in 0..3 {
+        for (index, receives) in receivers.into_iter().enumerate() {
             let user = self.users()[index];
             mark(&self.server, user, &marker).await;
             let gateway = &mut self.gateways[index];
-            if receivers[index] {
+            if receives {
                 events.push(gateway.expect(name).await);
             }
             expect_marker(gateway, &marker).await;
