@@ -3,13 +3,18 @@
 //! clone an `Arc` or copy ids out, so no lock outlives a call.
 
 use std::borrow::Borrow;
-use std::collections::HashSet;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use foldhash::fast::RandomState;
+
+/// Ids are server-issued snowflakes, not attacker-chosen keys in bulk, so a
+/// fast seeded hasher beats SipHash here; foldhash still resists HashDoS
+/// within reason.
+type DashMap<K, V> = dashmap::DashMap<K, V, RandomState>;
+type HashSet<V> = std::collections::HashSet<V, RandomState>;
 
 /// Values by key, with an optional bound on how many are kept.
 #[derive(Debug)]
@@ -23,7 +28,7 @@ pub(crate) struct Store<K: Eq + Hash, V> {
 impl<K: Eq + Hash + Clone, V> Store<K, V> {
     pub(crate) fn new(max: Option<usize>) -> Self {
         Self {
-            map: DashMap::new(),
+            map: DashMap::default(),
             len: AtomicUsize::new(0),
             max,
             dropped: AtomicU64::new(0),
@@ -52,6 +57,19 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
                 true
             }
         }
+    }
+
+    /// Like [`insert`](Self::insert), but leaves an equal value in place:
+    /// replays and GUILD_UPDATEs mostly repeat what is held, and comparing
+    /// is cheaper than allocating.
+    pub(crate) fn upsert(&self, key: K, value: &V) -> bool
+    where
+        V: PartialEq + Clone,
+    {
+        if self.map.get(&key).is_some_and(|held| **held == *value) {
+            return true;
+        }
+        self.insert(key, value.clone())
     }
 
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<Arc<V>>
@@ -104,7 +122,7 @@ pub(crate) struct Index<K: Eq + Hash, V: Eq + Hash> {
 impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
     pub(crate) fn new() -> Self {
         Self {
-            map: DashMap::new(),
+            map: DashMap::default(),
         }
     }
 

@@ -61,7 +61,7 @@ impl UpdateCache for User {
             .current_user
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&user));
-        cache.users.insert(self.id, self.clone());
+        cache.users.upsert(self.id, self);
     }
 }
 
@@ -81,7 +81,7 @@ impl UpdateCache for Guild {
                 }
             }
             for role in &self.roles {
-                cache.roles.insert(role.id, role.clone());
+                cache.roles.upsert(role.id, role);
             }
         }
         if cache.wants(ResourceType::EMOJI) {
@@ -92,7 +92,7 @@ impl UpdateCache for Guild {
                 }
             }
             for emoji in &self.emojis {
-                cache.emojis.insert(emoji.id, emoji.clone());
+                cache.emojis.upsert(emoji.id, emoji);
             }
         }
         cache.guilds.insert(self.id, CachedGuild::from_guild(self));
@@ -251,11 +251,11 @@ impl Cache {
         let user = member.user.id;
         if !self
             .members
-            .insert((guild, user), CachedMember::from_member(guild, member))
+            .upsert((guild, user), &CachedMember::from_member(guild, member))
         {
             return;
         }
-        self.users.insert(user, member.user.clone());
+        self.users.upsert(user, &member.user);
         self.guild_members.add(guild, user);
         self.user_guilds.add(user, guild);
     }
