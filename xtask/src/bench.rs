@@ -1,17 +1,24 @@
 //! `cargo xtask bench`: run the criterion benches, then tabulate each figure
 //! against the baseline measured in the same run.
 //!
-//! Convention for bench authors: within a criterion group, the function whose
-//! id contains `baseline` is what the others are compared with.
+//! Conventions for bench authors:
+//! - within a criterion group, the function whose id contains `baseline` is
+//!   what the others are compared with;
+//! - a figure that is not a time (bytes held, say) is printed on stdout as
+//!   `ayaka-figure: <group> | <what> | <value> | <baseline> | <baseline value>`
+//!   and lands in a second table.
 
 use std::fmt::Write as _;
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::{run_command, workspace_root};
+use crate::workspace_root;
+
+const FIGURE_PREFIX: &str = "ayaka-figure:";
 
 /// One measured function.
 struct Measurement {
@@ -23,17 +30,40 @@ struct Measurement {
     throughput: Option<(String, f64)>,
 }
 
-fn run_benches(filter: Option<&str>) -> Result<(), String> {
+/// Runs the benches, echoing their output, and returns the figure lines.
+fn run_benches(filter: Option<&str>) -> Result<Vec<String>, String> {
     let mut command = Command::new(env!("CARGO"));
-    command.args(["bench", "-p", "ayaka-benches", "--"]);
+    command
+        .args(["bench", "-p", "ayaka-benches", "--"])
+        .current_dir(workspace_root())
+        .stdout(Stdio::piped());
     if let Some(filter) = filter {
         command.arg(filter);
     }
-    run_command(&mut command)
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start cargo bench: {e}"))?;
+    let mut figures = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| format!("reading cargo bench output: {e}"))?;
+            println!("{line}");
+            if let Some(figure) = line.strip_prefix(FIGURE_PREFIX) {
+                figures.push(figure.trim().to_owned());
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo bench: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo bench failed: {status}"));
+    }
+    Ok(figures)
 }
 
 pub(crate) fn run(filter: Option<&str>) -> Result<(), String> {
-    run_benches(filter)?;
+    let figures = run_benches(filter)?;
     let criterion_dir = target_dir().join("criterion");
     let mut measurements = Vec::new();
     collect(&criterion_dir, &mut measurements)?;
@@ -48,7 +78,8 @@ pub(crate) fn run(filter: Option<&str>) -> Result<(), String> {
         Some(filter) => format!("cargo xtask bench {filter}"),
         None => "cargo xtask bench".to_owned(),
     };
-    let report = render(&measurements, &command);
+    let mut report = render(&measurements, &command);
+    render_figures(&figures, &mut report);
     let path = workspace_root().join("docs/benchmarks.md");
     fs::write(&path, report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("wrote {}", path.display());
@@ -155,6 +186,36 @@ fn render(measurements: &[Measurement], command: &str) -> String {
         }
     }
     out
+}
+
+/// The second table: figures that are not times.
+fn render_figures(figures: &[String], out: &mut String) {
+    if figures.is_empty() {
+        return;
+    }
+    out.push_str("\n## Other figures\n\n");
+    out.push_str("Ratio: baseline / this, so above 1 means smaller than the baseline.\n\n");
+    out.push_str("| group | figure | value | baseline | baseline value | ratio |\n");
+    out.push_str("|---|---|---:|---|---:|---:|\n");
+    for figure in figures {
+        let cells: Vec<&str> = figure.split('|').map(str::trim).collect();
+        let [group, what, value, baseline, baseline_value] = cells[..] else {
+            continue;
+        };
+        let number = |text: &str| {
+            text.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<f64>().ok())
+        };
+        let ratio = match (number(value), number(baseline_value)) {
+            (Some(v), Some(b)) if v > 0.0 => format!("{:.2}x", b / v),
+            _ => "-".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {group} | {what} | {value} | {baseline} | {baseline_value} | {ratio} |"
+        );
+    }
 }
 
 fn format_time(ns: f64) -> String {
