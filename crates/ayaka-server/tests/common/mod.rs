@@ -174,6 +174,17 @@ pub async fn join(server: &Server, guild: u64, inviter: &TestUser, user: &TestUs
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Reading raw messages, for tests about control frames.
+pub trait NextMessage {
+    async fn next_message(&mut self) -> Option<Message>;
+}
+
+impl NextMessage for Socket {
+    async fn next_message(&mut self) -> Option<Message> {
+        self.next().await.and_then(Result::ok)
+    }
+}
+
 /// A gateway connection that reads events in either encoding.
 pub struct Gateway {
     pub socket: Socket,
@@ -293,9 +304,15 @@ impl Gateway {
     }
 
     /// The close code the server ends with (events before it are skipped).
+    /// Completes the close handshake so the server need not wait for it.
     pub async fn close_code(&mut self) -> Option<u16> {
         loop {
             if let Received::Closed(code) = self.receive().await {
+                let finish = async {
+                    let _ = self.socket.close(None).await;
+                    while let Some(Ok(_)) = self.socket.next().await {}
+                };
+                let _ = tokio::time::timeout(WAIT, finish).await;
                 return code;
             }
         }

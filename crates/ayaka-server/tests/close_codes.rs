@@ -1,0 +1,235 @@
+//! Every close code of the protocol page, and timeouts, over loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use ayaka_server::Limit;
+use bytes::Bytes;
+use common::{Gateway, NextMessage, Received, create_guild, create_user, spawn};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Connects, sends `first` as the identify frame, and returns the close code.
+async fn close_after_identify(server: &ayaka_server::Server, first: Message) -> Option<u16> {
+    let mut gateway = Gateway::connect(&server.gateway_url()).await;
+    gateway.send(first).await;
+    gateway.close_code().await
+}
+
+#[tokio::test]
+async fn bad_identify_payloads_close_with_their_codes() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let cases = [
+        (Message::text(r#"{"session_id": 5}"#), 4001),
+        (
+            Message::text(r#"{"session_id": "a", "encoding": true}"#),
+            4001,
+        ),
+        (
+            Message::text(r#"{"session_id": "1.AAAAAAAAAAAAAAAAAAAAAA"}"#),
+            4002,
+        ),
+        (Message::text(alice.id.to_string()), 4002),
+        (Message::text("not json"), 4002),
+        (Message::text(r#"{"encoding": "json"}"#), 4002),
+        (
+            Message::Binary(Bytes::from(format!(
+                r#"{{"session_id": "{}"}}"#,
+                alice.session
+            ))),
+            4002,
+        ),
+        (
+            Message::text(json!({"session_id": alice.session, "encoding": "etf"}).to_string()),
+            4004,
+        ),
+    ];
+    for (first, code) in cases {
+        let shown = format!("{first:?}");
+        assert_eq!(
+            close_after_identify(&server, first).await,
+            Some(code),
+            "{shown}"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_messages_after_identify_close_with_their_codes() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let cases = [
+        (
+            Message::text(json!({"session_id": alice.session}).to_string()),
+            4004,
+        ),
+        (Message::text(r#"{"t": "MESSAGE_CREATE", "d": {}}"#), 4004),
+        (
+            Message::text(r#"{"t": "PRESENCE_UPDATE", "d": {"type": "online"}}"#),
+            4004,
+        ),
+        (Message::text("}{"), 4004),
+        (Message::Binary(Bytes::from_static(b"\x78\x9c")), 4002),
+    ];
+    for (message, code) in cases {
+        let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
+        let shown = format!("{message:?}");
+        gateway.send(message).await;
+        assert_eq!(gateway.close_code().await, Some(code), "{shown}");
+    }
+    // the server still serves
+    let (gateway, _) = Gateway::identify(&server, &alice, "json").await;
+    drop(gateway);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_messages_close_with_1009() {
+    let server = common::builder()
+        .max_message_size(1024)
+        .spawn()
+        .await
+        .unwrap();
+    let alice = create_user(&server, "alice").await;
+    let huge = Message::text(format!(r#"{{"session_id": "{}"}}"#, "x".repeat(4096)));
+    assert_eq!(close_after_identify(&server, huge).await, Some(1009));
+
+    let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
+    let presence =
+        json!({"t": "PRESENCE_UPDATE", "d": {"type": 1, "description": "y".repeat(4096)}});
+    gateway.send_json(presence).await;
+    assert_eq!(gateway.close_code().await, Some(1009));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn too_many_connections_close_with_4003() {
+    let server = common::builder().max_connections(2).spawn().await.unwrap();
+    let alice = create_user(&server, "alice").await;
+    let (first, _) = Gateway::identify(&server, &alice, "json").await;
+    let (second, _) = Gateway::identify(&server, &alice, "json").await;
+    let mut third = Gateway::connect(&server.gateway_url()).await;
+    assert_eq!(third.close_code().await, Some(4003));
+    drop((first, second));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn sending_too_fast_closes_with_4008() {
+    let server = common::builder()
+        .client_message_limit(Limit::per_minute(3))
+        .spawn()
+        .await
+        .unwrap();
+    let alice = create_user(&server, "alice").await;
+    let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
+    for _ in 0..4 {
+        gateway.send_json(json!({"t": "HEARTBEAT"})).await;
+    }
+    assert_eq!(gateway.close_code().await, Some(4008));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_identify_in_time_closes_with_4009() {
+    let server = common::builder()
+        .identify_timeout(Duration::from_millis(300))
+        .spawn()
+        .await
+        .unwrap();
+    let mut gateway = Gateway::connect(&server.gateway_url()).await;
+    // pings do not count as identifying
+    gateway.send(Message::Ping(Bytes::from_static(b"hi"))).await;
+    assert_eq!(gateway.close_code().await, Some(4009));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn silence_closes_with_4009_and_pings_keep_alive() {
+    let timeout = Duration::from_millis(400);
+    let server = common::builder()
+        .ping_timeout(timeout)
+        .spawn()
+        .await
+        .unwrap();
+    let alice = create_user(&server, "alice").await;
+
+    let (mut silent, _) = Gateway::identify(&server, &alice, "json").await;
+    let started = tokio::time::Instant::now();
+    assert_eq!(silent.close_code().await, Some(4009));
+    assert!(started.elapsed() >= timeout - Duration::from_millis(50));
+
+    // A client that pings every 100 ms outlives several timeouts.
+    let (mut pinging, _) = Gateway::identify(&server, &alice, "json").await;
+    let mut interval = tokio::time::interval(Duration::from_millis(100));
+    let mut pongs = 0;
+    while pongs < 12 {
+        tokio::select! {
+            _ = interval.tick() => pinging.send(Message::Ping(Bytes::from_static(b"p"))).await,
+            message = pinging.socket.next_message() => match message {
+                Some(Message::Pong(_)) => pongs += 1,
+                other => panic!("expected pongs, got {other:?}"),
+            },
+        }
+    }
+    // ... and once it stops, it is closed too.
+    assert_eq!(pinging.close_code().await, Some(4009));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
+    let server = common::builder()
+        .queue_capacity(4)
+        .client_message_limit(Limit::per_second(10_000))
+        .spawn()
+        .await
+        .unwrap();
+    let slow = create_user(&server, "slow").await;
+    let fast = create_user(&server, "fast").await;
+    let guild = create_guild(&server, &slow, "g").await;
+    common::join(&server, guild, &slow, &fast).await;
+    let (mut slow_gateway, _) = Gateway::identify(&server, &slow, "json").await;
+    slow_gateway.expect("GUILD_INIT").await;
+    let (mut fast_gateway, _) = Gateway::identify(&server, &fast, "json").await;
+    fast_gateway.expect("GUILD_INIT").await;
+
+    // The slow client reads nothing while ~30 MB of presences are fanned out
+    // to it: socket buffers fill, its queue overflows, and it is kicked.
+    let big = "z".repeat(60_000);
+    for _ in 0..500 {
+        let presence = json!({"t": "PRESENCE_UPDATE", "d": {"type": 1, "description": big}});
+        fast_gateway.send_json(presence).await;
+        if server.stats().connections < 2 {
+            break;
+        }
+    }
+    // Reading now drains what was sent, then the close frame.
+    assert_eq!(slow_gateway.close_code().await, Some(4000));
+    // The fast client is unaffected.
+    common::mark(&server, &fast, "still here").await;
+    common::expect_marker(&mut fast_gateway, "still here").await;
+    drop(fast_gateway);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_connections_with_1001() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
+    let shutdown = tokio::spawn(server.shutdown());
+    assert!(matches!(
+        gateway.receive().await,
+        Received::Closed(Some(1001))
+    ));
+    drop(gateway);
+    tokio::time::timeout(common::WAIT, shutdown)
+        .await
+        .unwrap()
+        .unwrap();
+}
