@@ -275,12 +275,13 @@ impl Client {
             .to_bytes();
         let mut retry_after = None;
         if limited {
-            if headers.retry_after.is_none() {
-                // The body's float is more precise than a whole-second header.
-                headers.retry_after = serde_json::from_slice::<ErrorBody>(&body)
-                    .ok()
-                    .and_then(|b| b.retry_after)
-                    .filter(|s| s.is_finite() && *s >= 0.0);
+            // The body's float is more precise than a whole-second header.
+            let from_body = serde_json::from_slice::<ErrorBody>(&body)
+                .ok()
+                .and_then(|b| b.retry_after)
+                .filter(|s| s.is_finite() && *s >= 0.0);
+            if from_body.is_some() {
+                headers.retry_after = from_body;
             }
             retry_after = headers.retry_after().or_else(|| headers.reset_after());
             if let Some(permit) = permit.take() {

@@ -69,6 +69,9 @@ pub(crate) struct BucketCore<W> {
     previous_reset_raw: Option<f64>,
     blocked_until: Option<Instant>,
     limited_responses: u64,
+    /// Slots kept back for blind requests of other routes, which may turn
+    /// out to belong to this bucket.
+    held_back: u32,
     queue: VecDeque<W>,
 }
 
@@ -113,6 +116,7 @@ impl<W> BucketCore<W> {
             previous_reset_raw: None,
             blocked_until: None,
             limited_responses: 0,
+            held_back: 0,
             queue: VecDeque::new(),
         }
     }
@@ -142,8 +146,11 @@ impl<W> BucketCore<W> {
         if let Some(until) = self.blocked_until.filter(|&t| t > now) {
             return Some(Blocked::Until(until.max(self.reset_at.unwrap_or(until))));
         }
-        if self.limit.is_none() || self.available > 0 {
-            return None;
+        // Reactive buckets (no known limit) only wait for a 429's delay.
+        self.limit?;
+        if self.available > 0 {
+            let keep_back = self.learned && self.available <= self.held_back;
+            return keep_back.then_some(Blocked::ForResponse);
         }
         Some(match self.reset_at {
             Some(at) => Blocked::Until(at),
@@ -177,6 +184,12 @@ impl<W> BucketCore<W> {
     /// Whether the limits come from a response (the blind request is back).
     pub(crate) fn is_learned(&self) -> bool {
         self.learned
+    }
+
+    /// Keeps `slots` of the budget back (for blind requests in flight on
+    /// routes whose bucket is not known yet).
+    pub(crate) fn hold_back(&mut self, slots: u32) {
+        self.held_back = slots;
     }
 
     /// Queues a waiter, behind everyone already waiting.

@@ -7,6 +7,7 @@
 //! window's reset.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
@@ -82,6 +83,7 @@ impl InMemoryRateLimiterBuilder {
 #[derive(Default)]
 struct Shared {
     caps: Caps,
+    blind: Arc<Blind>,
     /// Route name to its bucket (provisional until its first response).
     routes: RwLock<HashMap<Arc<str>, Arc<Bucket>>>,
     /// Server bucket id to bucket, so routes sharing one share state.
@@ -104,9 +106,43 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// Blind requests in flight across all routes. Until one answers, nobody
+/// knows which bucket it counts against, so every bucket keeps that many
+/// slots back (only ever the last few of a window, and only while routes
+/// are being learned).
+#[derive(Debug, Default)]
+struct Blind {
+    in_flight: AtomicU32,
+    /// Buckets with waiters held back for blind requests.
+    waiting: Mutex<Vec<Weak<Bucket>>>,
+}
+
+impl Blind {
+    fn held_back(&self) -> u32 {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A blind request answered or was lost: wake what it held back.
+    fn finished(&self) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        let waiting = std::mem::take(&mut *lock(&self.waiting));
+        for bucket in waiting.iter().filter_map(Weak::upgrade) {
+            let state = lock(&bucket.state);
+            Bucket::grant(&bucket, state);
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Bucket {
     state: Mutex<BucketState>,
+    blind: Arc<Blind>,
 }
 
 struct BucketState {
@@ -223,8 +259,12 @@ impl InMemoryRateLimiter {
             return Ok(Attempt::Forwarded);
         }
         let learned = state.core.is_learned();
+        state.core.hold_back(bucket.blind.held_back());
         let blocked = match state.core.try_issue(now) {
             Ok(generation) => {
+                if !learned {
+                    bucket.blind.started();
+                }
                 return Ok(Attempt::Issued {
                     generation,
                     learned,
@@ -244,6 +284,7 @@ impl InMemoryRateLimiter {
         }
         state.core.enqueue(sender);
         Bucket::arm_timer(bucket, &mut state, now);
+        Bucket::wait_for_blind(bucket, &state);
         Ok(Attempt::Queued(Waiting { receiver }))
     }
 
@@ -303,7 +344,10 @@ impl Shared {
             return (Arc::clone(key), Arc::clone(bucket));
         }
         let key: Arc<str> = route.into();
-        let bucket = Arc::new(Bucket::new(BucketCore::provisional(self.caps)));
+        let bucket = Arc::new(Bucket::new(
+            BucketCore::provisional(self.caps),
+            Arc::clone(&self.blind),
+        ));
         routes.insert(Arc::clone(&key), Arc::clone(&bucket));
         tracing::trace!(route, "learning the bucket of a new route");
         (key, bucket)
@@ -314,15 +358,17 @@ impl Shared {
     fn register(
         &self,
         route: &Arc<str>,
-        provisional: &Arc<Bucket>,
+        permit: &MemoryPermit,
         id: &str,
-        observation: &Observation<'_>,
+        observation: Observation<'_>,
     ) {
+        let provisional = &permit.bucket;
         let mut buckets = lock(&self.buckets);
-        let existing = buckets.get(id).cloned();
-        match existing {
+        match buckets.get(id).cloned() {
             Some(existing) if !Arc::ptr_eq(&existing, provisional) => {
                 drop(buckets);
+                // The provisional bucket never learns its own budget: it
+                // forwards to the known bucket and hands over its queue.
                 let waiters = {
                     let mut state = lock(&provisional.state);
                     state.forward = Some(Arc::clone(&existing));
@@ -334,18 +380,27 @@ impl Shared {
                     .insert(Arc::clone(route), Arc::clone(&existing));
                 tracing::debug!(route = &**route, "route shares a known bucket");
                 let mut state = lock(&existing.state);
-                state.core.observe_foreign(Instant::now(), observation);
+                state
+                    .core
+                    .observe_foreign(observation.received_at, &observation);
                 for waiter in waiters {
                     state.core.enqueue(waiter);
                 }
                 Bucket::grant(&existing, state);
             }
             _ => {
+                // Learn under the map lock, so a route sharing this bucket
+                // never sees it registered but not yet learned.
+                let mut state = lock(&provisional.state);
+                state.core.complete(
+                    permit.generation,
+                    observation.received_at,
+                    Some(observation),
+                );
+                state.id = Some(id.into());
                 buckets.insert(id.into(), Arc::clone(provisional));
                 drop(buckets);
                 tracing::debug!(route = &**route, "learned a new bucket");
-                let mut state = lock(&provisional.state);
-                state.id = Some(id.into());
                 Bucket::grant(provisional, state);
             }
         }
@@ -365,8 +420,9 @@ impl Shared {
 }
 
 impl Bucket {
-    fn new(core: BucketCore<oneshot::Sender<Grant>>) -> Self {
+    fn new(core: BucketCore<oneshot::Sender<Grant>>, blind: Arc<Blind>) -> Self {
         Self {
+            blind,
             state: Mutex::new(BucketState {
                 core,
                 forward: None,
@@ -380,18 +436,33 @@ impl Bucket {
     /// sure a timer will wake the rest.
     fn grant(this: &Arc<Self>, mut state: MutexGuard<'_, BucketState>) {
         let now = Instant::now();
+        state.core.hold_back(this.blind.held_back());
         while let Some((sender, generation)) = state.core.grant_next(now) {
+            let learned = state.core.is_learned();
             let grant = Grant {
                 bucket: Arc::clone(this),
                 generation,
-                learned: state.core.is_learned(),
+                learned,
             };
-            if let Err(grant) = sender.send(grant) {
+            match sender.send(grant) {
+                Ok(()) if !learned => this.blind.started(),
+                Ok(()) => {}
                 // The waiter left: the permit goes to the next one.
-                state.core.undo(grant.generation);
+                Err(grant) => state.core.undo(grant.generation),
             }
         }
         Self::arm_timer(this, &mut state, now);
+        Self::wait_for_blind(this, &state);
+    }
+
+    /// Asks to be woken when blind requests finish, if they hold us back.
+    fn wait_for_blind(this: &Arc<Self>, state: &BucketState) {
+        if state.core.queued() > 0 && this.blind.held_back() > 0 {
+            let mut waiting = lock(&this.blind.waiting);
+            if !waiting.iter().any(|w| w.as_ptr() == Arc::as_ptr(this)) {
+                waiting.push(Arc::downgrade(this));
+            }
+        }
     }
 
     fn arm_timer(this: &Arc<Self>, state: &mut BucketState, now: Instant) {
@@ -451,6 +522,9 @@ impl Drop for Waiting {
         self.receiver.close();
         if let Ok(grant) = self.receiver.try_recv() {
             Bucket::undo(&grant.bucket, grant.generation);
+            if !grant.learned {
+                grant.bucket.blind.finished();
+            }
         }
     }
 }
@@ -482,19 +556,22 @@ impl PermitHandle for MemoryPermit {
             headers: r.headers,
             received_at: now,
         });
-        let mut state = lock(&self.bucket.state);
-        state.core.complete(self.generation, now, observation);
         let id = response.and_then(|r| r.headers.bucket.as_deref());
         if self.provisional
-            && let (Some(id), Some(observation)) = (id, observation.as_ref())
+            && let (Some(id), Some(observation)) = (id, observation)
         {
-            drop(state);
             self.shared
-                .register(&self.route, &self.bucket, id, observation);
+                .register(&Arc::clone(&self.route), self, id, observation);
+            self.bucket.blind.finished();
             return;
         }
+        let mut state = lock(&self.bucket.state);
+        state.core.complete(self.generation, now, observation);
         let moved = matches!((id, state.id.as_deref()), (Some(id), Some(known)) if id != known);
         Bucket::grant(&self.bucket, state);
+        if self.provisional {
+            self.bucket.blind.finished();
+        }
         if moved {
             self.shared.forget_route(&self.route, &self.bucket);
         }

@@ -1,0 +1,334 @@
+//! End to end: the client against the real local server over loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use ayaka_http::ratelimit::InMemoryRateLimiter;
+use ayaka_http::{Client, ErrorKind};
+use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser, UpdateGuild, UpdateUser};
+use ayaka_model::{ChannelType, GuildId, Notification, NotificationType, User};
+use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, bucket};
+
+async fn server(limits: RateLimits) -> Server {
+    Server::builder()
+        .rate_limits(limits)
+        .password_hashing(PasswordHashing::Fast)
+        .spawn()
+        .await
+        .unwrap()
+}
+
+fn client(server: &Server) -> Client {
+    Client::builder()
+        .base_url(server.rest_url())
+        .build()
+        .unwrap()
+}
+
+/// Creates an account and logs a fresh client in with its first session.
+async fn signed_up(server: &Server, name: &str) -> (Client, User) {
+    let client = client(server);
+    let body = CreateUser::new(
+        name,
+        1,
+        format!("{name}@example.com"),
+        "correct horse battery",
+    );
+    let user = client.create_user(&body).await.unwrap();
+    let session = user
+        .session_ids
+        .iter()
+        .flatten()
+        .next()
+        .expect("a first session id");
+    client.set_session(session).unwrap();
+    (client, user)
+}
+
+#[tokio::test]
+async fn every_route() {
+    let server = server(RateLimits::off()).await;
+    let (owner, me) = signed_up(&server, "owner").await;
+    assert_eq!(me.username, "owner");
+
+    assert_eq!(owner.current_user().await.unwrap().id, me.id);
+    let updated = owner
+        .update_current_user(&UpdateUser::new().bio("hello"))
+        .await
+        .unwrap();
+    assert_eq!(updated.bio.as_deref(), Some("hello"));
+
+    let guild = owner
+        .create_guild(&CreateGuild::new("Guild").description("a guild"))
+        .await
+        .unwrap();
+    assert_eq!(guild.owner, me.id);
+    assert_eq!(owner.guild(guild.id).await.unwrap().name, "Guild");
+    let renamed = owner
+        .update_guild(guild.id, &UpdateGuild::new().name("Renamed"))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Renamed");
+    assert_eq!(
+        client(&server).guild_preview(guild.id).await.unwrap().name,
+        "Renamed"
+    );
+
+    let channel = owner
+        .create_channel(guild.id, &CreateChannel::new("general", ChannelType::Text))
+        .await
+        .unwrap();
+    assert_eq!(channel.name(), Some("general"));
+    let channels = owner.guild_channels(guild.id).await.unwrap();
+    assert!(channels.iter().any(|c| c.id() == channel.id()));
+
+    let invite = owner.create_invite(guild.id).await.unwrap();
+    assert_eq!(invite.guild_id, guild.id);
+    let (member, them) = signed_up(&server, "member").await;
+    let joined = member.join_invite(&invite.code).await.unwrap();
+    assert_eq!(joined.user.id, them.id);
+
+    let notification = Notification {
+        kind: NotificationType::Guild,
+        excerpt: serde_json::json!({"text": "hi"}),
+    };
+    owner.notify(them.id, &notification).await.unwrap();
+
+    owner.delete_guild(guild.id).await.unwrap();
+    let gone = owner.guild(guild.id).await.unwrap_err();
+    assert_eq!(gone.status(), Some(http::StatusCode::NOT_FOUND));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn documented_error_codes_are_typed() {
+    let server = server(RateLimits::off()).await;
+    let (owner, _) = signed_up(&server, "owner").await;
+    let (stranger, _) = signed_up(&server, "stranger").await;
+    let guild = owner
+        .create_guild(&CreateGuild::new("Guild"))
+        .await
+        .unwrap();
+
+    // 201: not a member.
+    let error = stranger
+        .update_guild(guild.id, &UpdateGuild::new().name("Mine"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::NotAMember), "{error:?}");
+    let error = stranger.delete_guild(guild.id).await.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::NotAMember), "{error:?}");
+
+    // 203: a member without the permission.
+    let invite = owner.create_invite(guild.id).await.unwrap();
+    stranger.join_invite(&invite.code).await.unwrap();
+    let error = stranger.delete_guild(guild.id).await.unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::MissingPermissions),
+        "{error:?}"
+    );
+
+    // 400 with the offending field named: passes the client's checks, but
+    // the server knows the category does not exist.
+    let body =
+        CreateChannel::new("general", ChannelType::Text).inside_of(ayaka_model::ChannelId::new(1));
+    let error = owner.create_channel(guild.id, &body).await.unwrap_err();
+    assert_eq!(error.status(), Some(http::StatusCode::BAD_REQUEST));
+    assert!(
+        error
+            .body()
+            .unwrap()
+            .errors
+            .as_ref()
+            .unwrap()
+            .contains_key("inside_of")
+    );
+
+    // 401: unknown session.
+    let impostor = client(&server);
+    impostor.set_session("123.not-a-session").unwrap();
+    let error = impostor.current_user().await.unwrap_err();
+    assert_eq!(error.status(), Some(http::StatusCode::UNAUTHORIZED));
+    assert_eq!(error.body().unwrap().code, 401);
+
+    // 404: unknown guild, unknown invite (a hostile code stays in its segment).
+    let error = owner
+        .guild_preview(GuildId::new(424_242))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(http::StatusCode::NOT_FOUND));
+    let error = owner.join_invite("../guilds").await.unwrap_err();
+    assert_eq!(error.status(), Some(http::StatusCode::NOT_FOUND));
+
+    // 413: a body over 64 KiB.
+    let huge = Notification {
+        kind: NotificationType::Message,
+        excerpt: serde_json::Value::String("x".repeat(70 * 1024)),
+    };
+    let error = owner
+        .notify(ayaka_model::UserId::new(1), &huge)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(http::StatusCode::PAYLOAD_TOO_LARGE));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_200_on_10_per_second_is_exact() {
+    const REQUESTS: u32 = 200;
+    const PER_SECOND: u32 = 10;
+    let limits = RateLimits::off().limit(bucket::USERS_ME, Limit::per_second(PER_SECOND));
+    let server = server(limits).await;
+    let (setup, _) = signed_up(&server, "burst").await;
+    let limiter = InMemoryRateLimiter::new();
+    let client = Client::builder()
+        .base_url(server.rest_url())
+        .ratelimiter(limiter.clone())
+        .retry_policy(ayaka_http::RetryPolicy::fail_fast())
+        .build()
+        .unwrap();
+    // Share the session of the account made above.
+    let session = setup
+        .current_user()
+        .await
+        .unwrap()
+        .session_ids
+        .unwrap()
+        .remove(0);
+    client.set_session(session).unwrap();
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..REQUESTS {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move { client.current_user().await }));
+    }
+    for task in tasks {
+        // fail_fast: a single 429 would fail the request.
+        tokio::time::timeout(Duration::from_secs(40), task)
+            .await
+            .expect("the burst finishes")
+            .unwrap()
+            .unwrap();
+    }
+    let elapsed = start.elapsed();
+    let snapshot = limiter.bucket("GET /users/@me").unwrap();
+    assert_eq!(snapshot.limited_responses, 0);
+    // The setup request above opened the first window; the burst needs
+    // 200 / 10 = 20 windows, the first of which may already be partly used.
+    let minimum = Duration::from_secs(u64::from(REQUESTS / PER_SECOND - 1));
+    assert!(
+        elapsed >= minimum,
+        "{elapsed:?} is faster than the limit allows"
+    );
+    assert!(
+        elapsed <= minimum.mul_f64(1.1),
+        "{elapsed:?} is more than 10% over the minimum {minimum:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_routes_sharing_a_bucket() {
+    let limits = RateLimits::off().limit(bucket::GUILDS_GET, Limit::per_second(4));
+    let server = server(limits).await;
+    let (owner, _) = signed_up(&server, "sharer").await;
+    let guild = owner
+        .create_guild(&CreateGuild::new("Shared"))
+        .await
+        .unwrap();
+    let limiter = InMemoryRateLimiter::new();
+    let client = Client::builder()
+        .base_url(server.rest_url())
+        .ratelimiter(limiter.clone())
+        .retry_policy(ayaka_http::RetryPolicy::fail_fast())
+        .build()
+        .unwrap();
+    let session = owner
+        .current_user()
+        .await
+        .unwrap()
+        .session_ids
+        .unwrap()
+        .remove(0);
+    client.set_session(session).unwrap();
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                client.guild(guild.id).await.map(|g| g.name)
+            } else {
+                client.guild_preview(guild.id).await.map(|g| g.name)
+            }
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "Shared");
+    }
+    assert!(limiter.same_bucket("GET /guilds/{id}", "GET /guilds/{id}/preview"));
+    let snapshot = limiter.bucket("GET /guilds/{id}").unwrap();
+    assert_eq!(snapshot.limited_responses, 0);
+    assert_eq!(snapshot.limit, Some(4));
+    // 12 requests at 4 per window: three windows, so at least two resets.
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_the_limiter_429s_are_retried() {
+    let limits = RateLimits::off().limit(bucket::USERS_ME, Limit::per_second(2));
+    let server = server(limits).await;
+    let (setup, _) = signed_up(&server, "reactive").await;
+    let session = setup
+        .current_user()
+        .await
+        .unwrap()
+        .session_ids
+        .unwrap()
+        .remove(0);
+    let client = Client::builder()
+        .base_url(server.rest_url())
+        .session(session)
+        .without_ratelimiter()
+        .retry_policy(ayaka_http::RetryPolicy::new().max_retries(10))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        client.current_user().await.unwrap();
+    }
+    // Without waiting, the same run fails with a typed error.
+    let impatient = Client::builder()
+        .base_url(server.rest_url())
+        .session(
+            setup
+                .current_user()
+                .await
+                .map(|u| u.session_ids.unwrap().remove(0))
+                .unwrap_or_default(),
+        )
+        .without_ratelimiter()
+        .retry_policy(ayaka_http::RetryPolicy::fail_fast())
+        .build()
+        .unwrap();
+    let mut errors = Vec::new();
+    for _ in 0..4 {
+        if let Err(error) = impatient.current_user().await {
+            errors.push(error);
+        }
+    }
+    assert!(!errors.is_empty());
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e.kind(), ErrorKind::RateLimited { .. })),
+        "{errors:?}"
+    );
+    server.shutdown().await;
+}
