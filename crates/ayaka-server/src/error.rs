@@ -10,8 +10,6 @@ pub enum ErrorKind {
     Bind,
     /// The configuration is inconsistent (for example too many gateway ports).
     Config,
-    /// A background task failed while shutting down.
-    Shutdown,
 }
 
 /// The server's error: an [`ErrorKind`] to match on, and the cause.

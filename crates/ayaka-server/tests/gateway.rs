@@ -365,6 +365,35 @@ async fn events_reach_exactly_the_users_they_concern() {
 }
 
 #[tokio::test]
+async fn identify_can_opt_out_of_presences() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let bob = create_user(&server, "bob").await;
+    let guild = create_guild(&server, &alice, "g").await;
+    join(&server, guild, &alice, &bob).await;
+    let mut quiet = Gateway::connect(&server.gateway_url()).await;
+    quiet
+        .send_json(json!({"session_id": alice.session, "presences": false}))
+        .await;
+    quiet.expect("READY").await;
+    quiet.expect("GUILD_INIT").await;
+    let (mut listening, _) = Gateway::identify(&server, &alice, "json").await;
+    listening.expect("GUILD_INIT").await;
+    let (mut bob_gateway, _) = Gateway::identify(&server, &bob, "json").await;
+    bob_gateway.expect("GUILD_INIT").await;
+
+    bob_gateway
+        .send_json(json!({"t": "PRESENCE_UPDATE", "d": {"type": 2}}))
+        .await;
+    assert_eq!(listening.expect("PRESENCE_UPDATE").await["id"], bob.id);
+    mark(&server, &alice, "after").await;
+    expect_marker(&mut quiet, "after").await;
+    expect_marker(&mut listening, "after").await;
+    drop((quiet, listening, bob_gateway));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_connection_of_a_user_receives_its_events() {
     let server = spawn().await;
     let alice = create_user(&server, "alice").await;

@@ -179,6 +179,24 @@ async fn thousands_of_connect_disconnect_cycles_leave_nothing_behind() {
 }
 
 #[tokio::test]
+async fn broken_frames_close_with_1002() {
+    let server = common::spawn().await;
+    let mut stream = raw_upgrade(&server).await;
+    // Clients must mask their frames; this one is not masked.
+    stream.write_all(b"\x81\x05hello").await.unwrap();
+    let mut header = [0_u8; 4];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut header))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(header[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([header[2], header[3]]), 1002);
+    drop(stream);
+    still_serving(&server).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn garbage_on_either_port_hurts_nobody() {
     let server = common::spawn().await;
     let user = create_user(&server, "bystander").await;

@@ -11,6 +11,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
@@ -113,6 +114,11 @@ fn read(message: Option<Result<Message, WsError>>) -> Result<Incoming, End> {
         Some(Ok(Message::Close(_))) | None => Err(End::Drop),
         Some(Err(WsError::Capacity(_))) => Err(End::Close(CloseReason::TooBig)),
         Some(Err(WsError::Utf8(_))) => Err(End::Close(CloseReason::InvalidEvent)),
+        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => Err(End::Drop),
+        Some(Err(WsError::Protocol(error))) => {
+            tracing::debug!(%error, "WebSocket protocol error");
+            Err(End::Close(CloseReason::BrokenFrame))
+        }
         Some(Err(error)) => {
             tracing::debug!(%error, "gateway connection failed");
             Err(End::Drop)
@@ -131,7 +137,11 @@ async fn session(
     let settings = &shared.gateway;
     // Registered before the snapshot is read, so nothing that happens in
     // between is missed (at worst it arrives twice, which caches absorb).
-    let (_registration, mut queue, kick) = shared.hub.register(user, settings.queue_capacity);
+    let (_registration, mut queue, kick) = shared.hub.register(
+        user,
+        settings.queue_capacity,
+        identify.presences.unwrap_or(true),
+    );
     let zlib = identify.encoding() == Encoding::Zlib || settings.zlib_under_json;
     let mut writer = Writer {
         socket,
@@ -221,7 +231,6 @@ async fn act(
     match inbound.on_frame(frame, now_ms()) {
         Action::Nothing => Ok(()),
         Action::SetPresence(presence) => {
-            shared.store.set_presence(user, presence.clone());
             let update = Event::PresenceUpdate(PresenceUpdate {
                 user_id: user,
                 presence,

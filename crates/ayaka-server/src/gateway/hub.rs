@@ -22,6 +22,8 @@ pub(crate) struct Peer {
     pub(crate) queue: mpsc::Sender<Utf8Bytes>,
     /// Cancelled when the queue overflowed.
     pub(crate) kick: CancellationToken,
+    /// Whether the client wants PRESENCE_UPDATE (identify's `presences`).
+    pub(crate) presences: bool,
 }
 
 /// The registry of connections.
@@ -111,6 +113,7 @@ impl Hub {
         self: &Arc<Self>,
         user: UserId,
         capacity: usize,
+        presences: bool,
     ) -> (Registration, mpsc::Receiver<Utf8Bytes>, CancellationToken) {
         let (queue, receiver) = mpsc::channel(capacity.max(1));
         let kick = CancellationToken::new();
@@ -119,6 +122,7 @@ impl Hub {
             id,
             queue,
             kick: kick.clone(),
+            presences,
         });
         let registration = Registration {
             hub: Arc::clone(self),
@@ -159,7 +163,11 @@ impl Hub {
             .filter_map(|user| self.peers.get(&user).map(|peers| peers.clone()))
             .flatten()
             .collect();
+        let is_presence = matches!(event, Event::PresenceUpdate(_));
         for peer in targets {
+            if is_presence && !peer.presences {
+                continue;
+            }
             match peer.queue.try_send(bytes.clone()) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {

@@ -34,6 +34,9 @@ pub(crate) enum CloseReason {
     TimedOut,
     /// 1009: a frame or message over the size limit.
     TooBig,
+    /// 1002: a frame that breaks the WebSocket protocol (unmasked,
+    /// reserved bits, bad opcode...).
+    BrokenFrame,
     /// 1001: the server is shutting down.
     GoingAway,
 }
@@ -50,6 +53,7 @@ impl CloseReason {
             Self::RateLimited => 4008,
             Self::TimedOut => 4009,
             Self::TooBig => 1009,
+            Self::BrokenFrame => 1002,
             Self::GoingAway => 1001,
         }
     }
@@ -68,6 +72,7 @@ impl CloseReason {
             Self::RateLimited => "rate limited",
             Self::TimedOut => "session timed out",
             Self::TooBig => "message too big",
+            Self::BrokenFrame => "protocol error",
             Self::GoingAway => "server shutting down",
         }
     }

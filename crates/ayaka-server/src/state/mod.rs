@@ -1,4 +1,4 @@
-//! The server's state: users, sessions, guilds, invites and presences, in
+//! The server's state: users, sessions, guilds and invites, in
 //! concurrent maps (no global lock).
 //!
 //! Lock order, to stay deadlock-free: an entry of `guilds` may be held while
@@ -10,7 +10,7 @@ mod users;
 
 use std::collections::HashSet;
 
-use ayaka_model::{Presence, UserId};
+use ayaka_model::UserId;
 use ayaka_snowflake::{ChannelId, Generator, GuildId, RoleId};
 use dashmap::DashMap;
 
@@ -41,7 +41,6 @@ pub(crate) struct Store {
     invites: DashMap<String, GuildId>,
     /// User → the guilds they are a member of.
     memberships: DashMap<UserId, HashSet<GuildId>>,
-    presences: DashMap<UserId, Presence>,
 }
 
 impl Store {
@@ -53,7 +52,6 @@ impl Store {
             guilds: DashMap::new(),
             invites: DashMap::new(),
             memberships: DashMap::new(),
-            presences: DashMap::new(),
         }
     }
 
@@ -101,11 +99,6 @@ impl Store {
         self.memberships
             .get(&b)
             .is_some_and(|theirs| !mine.is_disjoint(&theirs))
-    }
-
-    /// Records `user`'s presence.
-    pub(crate) fn set_presence(&self, user: UserId, presence: Presence) {
-        self.presences.insert(user, presence);
     }
 }
 
