@@ -39,6 +39,18 @@ async fn users_create_get_and_update() {
     assert_eq!(patched.body["username"], "alice");
     assert!(!String::from_utf8_lossy(&patched.raw).contains("another password"));
 
+    let invalid = request(
+        &server,
+        Method::PATCH,
+        "/users/@me",
+        Some(session),
+        Some(json!({"username": "", "bio": "b".repeat(191)})),
+    )
+    .await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    assert!(invalid.body["errors"]["username"].is_string());
+    assert!(invalid.body["errors"]["bio"].is_string());
+
     for (method, body) in [
         (Method::GET, None),
         (Method::PATCH, Some(json!({"bio": "x"}))),
