@@ -149,7 +149,11 @@ impl Server {
 
     /// The first gateway port's URL, `ws://127.0.0.1:PORT`.
     pub fn gateway_url(&self) -> String {
-        self.gateway_urls().swap_remove(0)
+        // The builder opens at least one gateway port.
+        self.gateway_addrs
+            .first()
+            .map(|address| format!("ws://{address}"))
+            .unwrap_or_default()
     }
 
     /// Every gateway port's URL.

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use common::{create_guild, create_user, join, raw_request, request, spawn};
 use http::{Method, StatusCode};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn users_create_get_and_update() {
@@ -150,6 +151,25 @@ async fn malformed_bodies_get_json_errors() {
         assert_eq!(response.body["code"], status.as_u16());
         assert!(response.body["message"].is_string());
     }
+    // A chunked body has no length to refuse up front: it is cut at 64 KiB.
+    let mut stream = tokio::net::TcpStream::connect(server.rest_addr())
+        .await
+        .unwrap();
+    let head = "POST /users/@me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 8 * 1024];
+    for _ in 0..9 {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        if stream.write_all(&framed).await.is_err() {
+            break; // the server may answer and hang up first
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = vec![0_u8; 12];
+    stream.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
+
     let missing_type = raw_request(
         &server,
         Method::POST,
