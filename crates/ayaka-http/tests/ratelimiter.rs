@@ -301,3 +301,14 @@ async fn debug_output_never_shows_bucket_ids() {
     let shown = format!("{limiter:?} {permit:?} {:?}", limiter.routes());
     assert!(!shown.contains("secret-session"), "{shown}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_server_renaming_buckets_cannot_grow_memory() {
+    let limiter = InMemoryRateLimiter::new();
+    for n in 0..2_000 {
+        let permit = acquire(&limiter, ROUTE).await;
+        answer(permit, &headers(&format!("renamed-{n}"), 10, 9));
+    }
+    assert!(limiter.bucket_count() <= 256, "{}", limiter.bucket_count());
+    assert!(limiter.routes().len() <= 1);
+}

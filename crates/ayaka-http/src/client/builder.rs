@@ -7,7 +7,7 @@ use http::{HeaderValue, Uri};
 use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::{Client, Inner, session_header};
 use crate::error::{Error, ErrorKind};
@@ -208,6 +208,7 @@ impl ClientBuilder {
         let connector = tls.https_or_http().enable_http1().wrap_connector(http);
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
+            .pool_timer(TokioTimer::new())
             .build(connector);
         Ok(Client {
             inner: Arc::new(Inner {

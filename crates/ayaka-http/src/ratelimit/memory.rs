@@ -17,6 +17,9 @@ use tokio::time::Instant;
 use super::bucket::{Blocked, BucketCore, BucketSnapshot, Caps, Observation};
 use super::{BoxFuture, Exhausted, Permit, PermitHandle, RateLimiter, Response};
 
+/// Unused buckets are dropped when the id map reaches this size.
+const PRUNE_BUCKETS_AT: usize = 256;
+
 /// Cancelled waiters are purged when the queue reaches a multiple of this.
 const PURGE_EVERY: usize = 64;
 
@@ -220,6 +223,11 @@ impl InMemoryRateLimiter {
             .collect()
     }
 
+    /// How many server buckets are known.
+    pub fn bucket_count(&self) -> usize {
+        lock(&self.shared.buckets).len()
+    }
+
     /// Whether two routes have been learned to share one server bucket.
     pub fn same_bucket(&self, a: &str, b: &str) -> bool {
         match (self.shared.route(a), self.shared.route(b)) {
@@ -398,6 +406,11 @@ impl Shared {
                     Some(observation),
                 );
                 state.id = Some(id.into());
+                if buckets.len() >= PRUNE_BUCKETS_AT {
+                    // A server that renames buckets must not grow the map
+                    // forever: drop buckets no route or permit uses.
+                    buckets.retain(|_, bucket| Arc::strong_count(bucket) > 1);
+                }
                 buckets.insert(id.into(), Arc::clone(provisional));
                 drop(buckets);
                 tracing::debug!(route = &**route, "learned a new bucket");
@@ -435,6 +448,10 @@ impl Bucket {
     /// Hands permits to queued waiters while the bucket allows, then makes
     /// sure a timer will wake the rest.
     fn grant(this: &Arc<Self>, mut state: MutexGuard<'_, BucketState>) {
+        if state.core.queued() == 0 {
+            // Nobody waits: nothing to hand out, no timer needed.
+            return;
+        }
         let now = Instant::now();
         state.core.hold_back(this.blind.held_back());
         while let Some((sender, generation)) = state.core.grant_next(now) {
