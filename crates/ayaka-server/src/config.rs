@@ -17,6 +17,7 @@ pub(crate) struct Settings {
     pub(crate) rate_limits: RateLimits,
     pub(crate) password_hashing: PasswordHashing,
     pub(crate) worker_id: Option<u8>,
+    pub(crate) max_rest_connections: usize,
     pub(crate) gateway: GatewaySettings,
 }
 
@@ -71,6 +72,7 @@ impl Default for ServerBuilder {
                 rate_limits: RateLimits::default(),
                 password_hashing: PasswordHashing::default(),
                 worker_id: None,
+                max_rest_connections: 4_096,
                 gateway: GatewaySettings {
                     identify_timeout: Duration::from_secs(10),
                     ping_timeout: Duration::from_secs(20),
@@ -124,6 +126,13 @@ impl ServerBuilder {
     /// The snowflake worker id (default: from the process id).
     pub fn worker_id(mut self, worker_id: u8) -> Self {
         self.settings.worker_id = Some(worker_id);
+        self
+    }
+
+    /// How many REST connections are served at once; further ones are
+    /// closed on accept until one ends (default 4096).
+    pub fn max_rest_connections(mut self, max: usize) -> Self {
+        self.settings.max_rest_connections = max.max(1);
         self
     }
 

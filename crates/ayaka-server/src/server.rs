@@ -108,6 +108,7 @@ impl Server {
         let tasks = TaskTracker::new();
         tasks.spawn(rest::serve(
             rest_listener,
+            settings.max_rest_connections,
             Arc::clone(&shared),
             shutdown.clone(),
             tasks.clone(),

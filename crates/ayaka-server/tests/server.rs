@@ -61,3 +61,37 @@ async fn stats_count_what_exists() {
     assert_eq!((stats.invites, stats.connections), (0, 0));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_connections_over_the_cap_are_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    async fn get_available(server: &Server) -> Vec<u8> {
+        let mut stream = TcpStream::connect(server.rest_addr()).await.unwrap();
+        let request = b"GET /available HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        let _ = stream.write_all(request).await;
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(common::WAIT, stream.read_to_end(&mut answer));
+        let _ = read.await.unwrap();
+        answer
+    }
+
+    let server = common::builder()
+        .max_rest_connections(1)
+        .spawn()
+        .await
+        .unwrap();
+    let holder = TcpStream::connect(server.rest_addr()).await.unwrap();
+    // The holder takes the only slot once accepted; until then a request
+    // may still get through, so wait for the first refusal.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while !get_available(&server).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+    }
+    drop(holder);
+    while !get_available(&server).await.starts_with(b"HTTP/1.1 200") {
+        assert!(tokio::time::Instant::now() < deadline, "slot never freed");
+    }
+    server.shutdown().await;
+}

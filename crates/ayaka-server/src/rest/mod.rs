@@ -18,6 +18,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -34,10 +35,12 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Accepts REST connections until `shutdown`.
 pub(crate) async fn serve(
     listener: TcpListener,
+    max_connections: usize,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 ) {
+    let slots = Arc::new(Semaphore::new(max_connections));
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -51,10 +54,19 @@ pub(crate) async fn serve(
                 }
             },
         };
+        // Over the cap the connection is dropped at once: cheaper than
+        // letting it queue, and the client sees a reset it can retry.
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!("too many REST connections, dropping one");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let shutdown = shutdown.clone();
-        tasks.spawn(serve_connection(stream, peer, shared, shutdown));
+        tasks.spawn(async move {
+            serve_connection(stream, peer, shared, shutdown).await;
+            drop(slot);
+        });
     }
 }
 
