@@ -348,3 +348,76 @@ impl Store {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser, UpdateGuild};
+    use ayaka_model::{ChannelType, Permission, Role};
+    use ayaka_snowflake::Generator;
+
+    use super::*;
+
+    /// Gives `user` a new role with `permissions` (no REST route does: the
+    /// documents have none).
+    fn grant(store: &Store, guild: GuildId, user: UserId, permissions: Vec<Permission>) {
+        let role = Role {
+            id: store.next_role_id(),
+            name: "granted".to_owned(),
+            position: 1,
+            color: "#ffffff".to_owned(),
+            permissions,
+        };
+        let mut record = store.guilds.get_mut(&guild).unwrap();
+        record.members.get_mut(&user).unwrap().roles.push(role.id);
+        record.guild.roles.push(role);
+    }
+
+    fn member(store: &Store, guild: GuildId, owner: UserId, name: &str) -> UserId {
+        let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
+        let user = store.create_user(body, String::new()).id;
+        let (invite, _) = store.create_invite(guild, owner).unwrap();
+        store.join(&invite.code, user).unwrap();
+        user
+    }
+
+    #[test]
+    fn roles_grant_exactly_their_permissions() {
+        let store = Store::new(Generator::new());
+        let owner = store
+            .create_user(
+                CreateUser::new("o", 1, "o@example.com", "password1"),
+                String::new(),
+            )
+            .id;
+        let guild = store.create_guild(owner, CreateGuild::new("g")).id;
+        let admin = member(&store, guild, owner, "admin");
+        let manager = member(&store, guild, owner, "manager");
+        let builder = member(&store, guild, owner, "builder");
+        grant(&store, guild, admin, vec![Permission::Administrator]);
+        grant(&store, guild, manager, vec![Permission::ManageGuild]);
+        grant(&store, guild, builder, vec![Permission::ManageChannels]);
+
+        let rename = || UpdateGuild::new().name("x");
+        let channel = || CreateChannel::new("c", ChannelType::Text);
+        assert!(store.update_guild(guild, admin, rename()).is_ok());
+        assert!(store.create_channel(guild, admin, channel()).is_ok());
+        assert!(store.update_guild(guild, manager, rename()).is_ok());
+        assert_eq!(
+            store.create_channel(guild, manager, channel()).unwrap_err(),
+            Denied::Forbidden
+        );
+        assert_eq!(
+            store.update_guild(guild, builder, rename()).unwrap_err(),
+            Denied::Forbidden
+        );
+        assert!(store.create_channel(guild, builder, channel()).is_ok());
+        // only the owner deletes, administrators included
+        assert_eq!(
+            store.delete_guild(guild, admin).unwrap_err(),
+            Denied::Forbidden
+        );
+        assert!(store.delete_guild(guild, owner).is_ok());
+    }
+}
