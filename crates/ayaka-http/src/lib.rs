@@ -13,6 +13,38 @@
 //!
 //! Session ids are sent as sensitive header values and never logged.
 //!
+//! # Rate limits
+//!
+//! Before each request the client asks its rate limiter for a permit, keyed
+//! by the route's name: `"POST /users/@me"`, `"GET /users/@me"`,
+//! `"PATCH /users/@me"`, `"POST /guilds"`, `"GET /guilds/{id}"`,
+//! `"PATCH /guilds/{id}"`, `"DELETE /guilds/{id}"`,
+//! `"GET /guilds/{id}/preview"`, `"POST /invites/{code}"`,
+//! `"POST /guilds/{id}/channels"`, `"GET /guilds/{id}/channels"`,
+//! `"POST /guilds/{id}/invites"`, `"POST /users/{id}/notifications"`.
+//! These are the names [`InMemoryRateLimiter::bucket`](ratelimit::InMemoryRateLimiter::bucket)
+//! takes. The server's buckets, which several routes may share, are learned
+//! from the responses.
+//!
+//! Waiting is bounded by the [`RetryPolicy`]: a bucket exhausted for longer
+//! than its `max_wait`, or more 429s than its `max_retries`, is an
+//! [`ErrorKind::RateLimited`] error. [`RetryPolicy::fail_fast`] never waits.
+//!
+//! ```no_run
+//! use ayaka_http::ratelimit::InMemoryRateLimiter;
+//! use ayaka_http::Client;
+//!
+//! # async fn demo() -> Result<(), ayaka_http::Error> {
+//! let limiter = InMemoryRateLimiter::new();
+//! let client = Client::builder().ratelimiter(limiter.clone()).session("id").build()?;
+//! client.current_user().await?;
+//! if let Some(bucket) = limiter.bucket("GET /users/@me") {
+//!     println!("{:?} left of {:?}", bucket.remaining, bucket.limit);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ```no_run
 //! use ayaka_http::Client;
 //! use ayaka_model::GuildId;

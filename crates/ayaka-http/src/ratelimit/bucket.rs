@@ -371,12 +371,19 @@ impl<W> BucketCore<W> {
             }
             return;
         }
-        if let Some(limit) = limit
-            && self.limit != Some(limit)
-        {
-            // The server changed the limit: never exceed the new one.
-            self.limit = Some(limit);
-            self.available = self.available.min(limit);
+        match (self.limit, limit) {
+            (None, Some(limit)) => {
+                // A reactive bucket starts getting headers: follow them.
+                self.limit = Some(limit);
+                let remaining = headers.remaining.unwrap_or(0).min(limit);
+                self.available = remaining.saturating_sub(self.in_flight);
+            }
+            (Some(known), Some(limit)) if known != limit => {
+                // The server changed the limit: never exceed the new one.
+                self.limit = Some(limit);
+                self.available = self.available.min(limit);
+            }
+            _ => {}
         }
     }
 

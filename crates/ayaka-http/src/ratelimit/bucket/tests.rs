@@ -304,3 +304,16 @@ fn a_lower_limit_is_followed_at_once() {
     assert!(bucket.try_issue(t0).is_ok());
     assert!(bucket.try_issue(t0).is_err());
 }
+
+#[test]
+fn a_reactive_bucket_that_starts_getting_headers_follows_them() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    bucket.complete(blind, t0, ok(&RateLimitHeaders::default(), t0));
+    let generation = bucket.try_issue(t0).unwrap();
+    bucket.complete(generation, t0, ok(&headers(3, 2, 1_700_000_001.0), t0));
+    assert!(bucket.try_issue(t0).is_ok());
+    assert!(bucket.try_issue(t0).is_ok());
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
+}
