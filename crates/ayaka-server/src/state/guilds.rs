@@ -420,4 +420,38 @@ mod tests {
         );
         assert!(store.delete_guild(guild, owner).is_ok());
     }
+
+    #[test]
+    fn joins_racing_a_delete_leave_nothing_behind() {
+        for _ in 0..20 {
+            let store = Store::new(Generator::new());
+            let owner = store
+                .create_user(
+                    CreateUser::new("o", 1, "o@example.com", "password1"),
+                    String::new(),
+                )
+                .id;
+            let guild = store.create_guild(owner, CreateGuild::new("g")).id;
+            let (invite, _) = store.create_invite(guild, owner).unwrap();
+            let users: Vec<UserId> = (0..64)
+                .map(|i| {
+                    let body = CreateUser::new(format!("u{i}"), 1, "u@example.com", "password1");
+                    store.create_user(body, String::new()).id
+                })
+                .collect();
+            std::thread::scope(|scope| {
+                for chunk in users.chunks(16) {
+                    let (store, code) = (&store, &invite.code);
+                    scope.spawn(move || {
+                        for user in chunk {
+                            store.join(code, *user);
+                            let _ = store.create_invite(guild, *user);
+                        }
+                    });
+                }
+                scope.spawn(|| store.delete_guild(guild, owner).unwrap());
+            });
+            assert_eq!(store.guild_counts(), (0, 0, 0));
+        }
+    }
 }
