@@ -218,6 +218,47 @@ async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
 }
 
 #[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
+    let server = common::builder()
+        .queue_capacity(1_000_000)
+        .ping_timeout(Duration::from_millis(500))
+        .client_message_limit(Limit::per_second(10_000))
+        .spawn()
+        .await
+        .unwrap();
+    let stuck = create_user(&server, "stuck").await;
+    let fast = create_user(&server, "fast").await;
+    let guild = create_guild(&server, &stuck, "g").await;
+    common::join(&server, guild, &stuck, &fast).await;
+    let (mut stuck_gateway, _) = Gateway::identify(&server, &stuck, "json").await;
+    stuck_gateway.expect("GUILD_INIT").await;
+    let (mut fast_gateway, _) = Gateway::identify(&server, &fast, "json").await;
+    fast_gateway.expect("GUILD_INIT").await;
+
+    // Enough to fill the socket buffers, never enough to overflow the queue.
+    let big = "z".repeat(60_000);
+    for _ in 0..300 {
+        let presence = json!({"t": "PRESENCE_UPDATE", "d": {"type": 1, "description": big}});
+        fast_gateway.send_json(presence).await;
+    }
+    // The stuck connection goes away on its own (write timeout), while the
+    // fast client keeps pinging to stay alive.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while server.stats().connections > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stuck connection kept"
+        );
+        fast_gateway
+            .send(Message::Ping(Bytes::from_static(b"p")))
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop((stuck_gateway, fast_gateway));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn shutdown_closes_connections_with_1001() {
     let server = spawn().await;
     let alice = create_user(&server, "alice").await;

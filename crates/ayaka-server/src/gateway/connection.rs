@@ -148,6 +148,7 @@ async fn session(
         outbound: Outbound::new(zlib, settings.quirks, settings.split_zlib),
         kick: &kick,
         shutdown,
+        write_timeout: settings.ping_timeout,
     };
     let Some(greeting) = greeting(shared, user) else {
         return End::Close(CloseReason::Internal);
@@ -252,6 +253,9 @@ struct Writer<'a> {
     outbound: Outbound,
     kick: &'a CancellationToken,
     shutdown: &'a CancellationToken,
+    /// A client that accepts nothing for this long is dead, even if no
+    /// further event comes to overflow its queue.
+    write_timeout: Duration,
 }
 
 impl Writer<'_> {
@@ -276,6 +280,7 @@ impl Writer<'_> {
             result = write => result.map_err(|_| End::Drop),
             () = self.kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
             () = self.shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
+            () = tokio::time::sleep(self.write_timeout) => Err(End::Close(CloseReason::TooSlow)),
         }
     }
 }
