@@ -312,3 +312,22 @@ async fn a_server_renaming_buckets_cannot_grow_memory() {
     assert!(limiter.bucket_count() <= 256, "{}", limiter.bucket_count());
     assert!(limiter.routes().len() <= 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn max_wait_bounds_time_in_the_queue() {
+    let limiter = InMemoryRateLimiter::new();
+    let blind = acquire(&limiter, ROUTE).await;
+    // Behind the blind request, allowed to wait 2 s: gives up at 2 s.
+    let start = Instant::now();
+    let error = limiter
+        .acquire(ROUTE, Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    assert_eq!(error.retry_after, Duration::ZERO);
+    // Nothing is left behind in the queue.
+    assert_eq!(limiter.bucket(ROUTE).unwrap().queued, 0);
+    answer(blind, &headers("get", 10, 9));
+    // Never waiting: fine while the bucket has budget.
+    let _permit = limiter.acquire(ROUTE, Duration::ZERO).await.unwrap();
+}

@@ -44,8 +44,11 @@ impl RetryPolicy {
         }
     }
 
-    /// Never waits: an exhausted bucket or a 429 is an
-    /// [`ErrorKind::RateLimited`] error at once.
+    /// Never waits: an exhausted bucket, a place in a bucket's queue or a
+    /// 429 is an [`ErrorKind::RateLimited`] error at once. Concurrent calls
+    /// on a route whose bucket is still being learned fail too; use
+    /// `RetryPolicy::new().max_retries(0)` to wait for the limiter but never
+    /// retry a 429.
     pub const fn fail_fast() -> Self {
         Self {
             max_retries: 0,
@@ -60,8 +63,9 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest wait for a bucket to reset, or after a 429, before the
-    /// call fails with [`ErrorKind::RateLimited`] instead.
+    /// The longest a call waits for the rate limiter (for a window, behind
+    /// other callers) or after a 429, before it fails with
+    /// [`ErrorKind::RateLimited`] instead.
     #[must_use]
     pub const fn max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = max_wait;

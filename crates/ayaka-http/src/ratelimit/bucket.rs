@@ -238,6 +238,15 @@ impl<W> BucketCore<W> {
         }
     }
 
+    /// How long until the bucket could issue, as far as it knows (zero when
+    /// it waits for a response rather than a time).
+    pub(crate) fn wait_hint(&mut self, now: Instant) -> Duration {
+        match self.blocked(now) {
+            Some(Blocked::Until(at)) => at.saturating_duration_since(now),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Returns a permit that was issued but never used to send a request.
     pub(crate) fn undo(&mut self, generation: u64) {
         if generation == self.generation {

@@ -238,6 +238,8 @@ impl InMemoryRateLimiter {
 
     async fn acquire_inner(&self, route: &str, max_wait: Duration) -> Result<Permit, Exhausted> {
         let (route, mut bucket) = self.shared.route_or_insert(route);
+        // `None` (an unrepresentable instant) means no limit on waiting.
+        let deadline = Instant::now().checked_add(max_wait);
         loop {
             let mut waiting = match Self::try_acquire(&mut bucket, max_wait)? {
                 Attempt::Issued {
@@ -249,7 +251,22 @@ impl InMemoryRateLimiter {
                 Attempt::Queued(waiting) => waiting,
                 Attempt::Forwarded => continue,
             };
-            if let Ok(grant) = (&mut waiting.receiver).await {
+            let received = match deadline {
+                Some(deadline) => {
+                    let waited = tokio::time::timeout_at(deadline, &mut waiting.receiver).await;
+                    let Ok(received) = waited else {
+                        drop(waiting);
+                        let bucket = resolve(bucket);
+                        let mut state = lock(&bucket.state);
+                        state.core.purge(oneshot::Sender::is_closed);
+                        let retry_after = state.core.wait_hint(Instant::now());
+                        return Err(Exhausted { retry_after });
+                    };
+                    received
+                }
+                None => (&mut waiting.receiver).await,
+            };
+            if let Ok(grant) = received {
                 return Ok(self.permit(route, grant.bucket, grant.generation, grant.learned));
             }
             // The queue was dropped without granting (cannot happen while the

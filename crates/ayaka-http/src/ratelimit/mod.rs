@@ -36,9 +36,10 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
     ///
     /// `route` names the route, not the resource (for example
     /// `"PATCH /guilds/{id}"`); the server's bucket is learned from
-    /// responses. If the bucket is exhausted for longer than `max_wait`, the
-    /// limiter returns [`Exhausted`] at once instead of waiting;
-    /// `Duration::ZERO` therefore means "never wait for a window".
+    /// responses. `max_wait` bounds the whole wait (for a window, or behind
+    /// other callers): if the bucket is exhausted for longer, or no permit
+    /// comes in time, the limiter returns [`Exhausted`].
+    /// `Duration::ZERO` therefore means "never wait".
     fn acquire<'a>(
         &'a self,
         route: &'a str,
