@@ -589,6 +589,8 @@ async fn rate_limits_send_headers_and_429() {
     assert!(retry_after > 0.0 && retry_after <= 60.0);
     let header: u64 = limited.header("x-ratelimit-retry-after").parse().unwrap();
     assert!((1..=60).contains(&header));
+    assert_eq!(limited.header("retry-after"), header.to_string());
+    assert!(second.headers.get("retry-after").is_none());
 
     // other buckets are untouched, unknown routes have their own
     let other = request(&server, Method::GET, "/available", None, None).await;

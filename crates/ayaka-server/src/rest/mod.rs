@@ -183,6 +183,13 @@ fn add_rate_limit_headers(
             decision.retry_after_secs().to_string(),
         ),
     ];
+    if !decision.allowed {
+        // The standard header too, for generic HTTP clients.
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(decision.retry_after_secs()),
+        );
+    }
     for (name, value) in values {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
