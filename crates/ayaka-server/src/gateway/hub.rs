@@ -179,3 +179,70 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use ayaka_model::GuildDeleted;
+    use ayaka_snowflake::GuildId;
+
+    use super::*;
+
+    fn event() -> Event {
+        Event::GuildDelete(GuildDeleted {
+            id: GuildId::new(7),
+        })
+    }
+
+    #[test]
+    fn a_full_queue_kicks_only_its_connection() {
+        let hub = Arc::new(Hub::new(1, false));
+        let (slow_user, other_user) = (UserId::new(1), UserId::new(2));
+        let (_slow, mut slow_queue, slow_kick) = hub.register(slow_user, 1, true);
+        let (_other, mut other_queue, other_kick) = hub.register(other_user, 8, true);
+        hub.send([slow_user, other_user], &event());
+        hub.send([slow_user, other_user], &event());
+        assert!(slow_kick.is_cancelled());
+        assert!(!other_kick.is_cancelled());
+        assert_eq!(
+            slow_queue.try_recv().unwrap().as_str(),
+            r#"{"t":"GUILD_DELETE","d":{"id":7}}"#
+        );
+        assert!(slow_queue.try_recv().is_err());
+        assert!(other_queue.try_recv().is_ok() && other_queue.try_recv().is_ok());
+    }
+
+    #[test]
+    fn dropping_registrations_and_loads_leaves_nothing() {
+        let hub = Arc::new(Hub::new(2, false));
+        let first = hub.connect(0);
+        assert_eq!(hub.least_loaded(), 1);
+        let user = UserId::new(1);
+        let (a, _queue_a, _) = hub.register(user, 4, true);
+        let (b, mut queue_b, _) = hub.register(user, 4, false);
+        drop(a);
+        hub.send([user], &event());
+        assert!(queue_b.try_recv().is_ok());
+        drop(b);
+        assert!(hub.peers.is_empty());
+        drop(first);
+        assert_eq!((hub.open_connections(), hub.least_loaded()), (0, 0));
+    }
+
+    #[test]
+    fn presence_opt_out_is_honoured_and_quirks_add_a_sequence() {
+        let hub = Arc::new(Hub::new(1, true));
+        let user = UserId::new(1);
+        let (_quiet, mut quiet, _) = hub.register(user, 4, false);
+        let presence = Event::PresenceUpdate(ayaka_model::PresenceUpdate {
+            user_id: UserId::new(2),
+            presence: ayaka_model::Presence::new(ayaka_model::PresenceType::Online),
+        });
+        hub.send([user], &presence);
+        assert!(quiet.try_recv().is_err());
+        hub.send([user], &event());
+        let sent: serde_json::Value = serde_json::from_str(&quiet.try_recv().unwrap()).unwrap();
+        assert!(sent["s"].is_u64());
+    }
+}
