@@ -28,21 +28,28 @@ fn client(server: &Server) -> Client {
 /// Creates an account and logs a fresh client in with its first session.
 async fn signed_up(server: &Server, name: &str) -> (Client, User) {
     let client = client(server);
+    let user = create_user(&client, name).await;
+    client.set_session(first_session(&user)).unwrap();
+    (client, user)
+}
+
+/// Creates an account (only the `users.create` bucket is used).
+async fn create_user(client: &Client, name: &str) -> User {
     let body = CreateUser::new(
         name,
         1,
         format!("{name}@example.com"),
         "correct horse battery",
     );
-    let user = client.create_user(&body).await.unwrap();
-    let session = user
-        .session_ids
+    client.create_user(&body).await.unwrap()
+}
+
+fn first_session(user: &User) -> &str {
+    user.session_ids
         .iter()
         .flatten()
         .next()
-        .expect("a first session id");
-    client.set_session(session).unwrap();
-    (client, user)
+        .expect("a first session id")
 }
 
 #[tokio::test]
@@ -179,7 +186,6 @@ async fn a_burst_of_200_on_10_per_second_is_exact() {
     const PER_SECOND: u32 = 10;
     let limits = RateLimits::off().limit(bucket::USERS_ME, Limit::per_second(PER_SECOND));
     let server = server(limits).await;
-    let (setup, _) = signed_up(&server, "burst").await;
     let limiter = InMemoryRateLimiter::new();
     let client = Client::builder()
         .base_url(server.rest_url())
@@ -188,15 +194,9 @@ async fn a_burst_of_200_on_10_per_second_is_exact() {
         .retry_policy(ayaka_http::RetryPolicy::new().max_retries(0))
         .build()
         .unwrap();
-    // Share the session of the account made above.
-    let session = setup
-        .current_user()
-        .await
-        .unwrap()
-        .session_ids
-        .unwrap()
-        .remove(0);
-    client.set_session(session).unwrap();
+    // Signing up uses another bucket: the burst has `users.me` to itself.
+    let user = create_user(&client, "burst").await;
+    client.set_session(first_session(&user)).unwrap();
 
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -215,8 +215,8 @@ async fn a_burst_of_200_on_10_per_second_is_exact() {
     let elapsed = start.elapsed();
     let snapshot = limiter.bucket("GET /users/@me").unwrap();
     assert_eq!(snapshot.limited_responses, 0);
-    // The setup request above opened the first window; the burst needs
-    // 200 / 10 = 20 windows, the first of which may already be partly used.
+    // 200 requests at 10 per window: 20 windows, the first starting at
+    // once, so 19 window lengths at the very least.
     let minimum = Duration::from_secs(u64::from(REQUESTS / PER_SECOND - 1));
     assert!(
         elapsed >= minimum,
@@ -233,7 +233,7 @@ async fn a_burst_of_200_on_10_per_second_is_exact() {
 async fn two_routes_sharing_a_bucket() {
     let limits = RateLimits::off().limit(bucket::GUILDS_GET, Limit::per_second(4));
     let server = server(limits).await;
-    let (owner, _) = signed_up(&server, "sharer").await;
+    let (owner, owner_user) = signed_up(&server, "sharer").await;
     let guild = owner
         .create_guild(&CreateGuild::new("Shared"))
         .await
@@ -245,14 +245,7 @@ async fn two_routes_sharing_a_bucket() {
         .retry_policy(ayaka_http::RetryPolicy::new().max_retries(0))
         .build()
         .unwrap();
-    let session = owner
-        .current_user()
-        .await
-        .unwrap()
-        .session_ids
-        .unwrap()
-        .remove(0);
-    client.set_session(session).unwrap();
+    client.set_session(first_session(&owner_user)).unwrap();
 
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -286,14 +279,8 @@ async fn two_routes_sharing_a_bucket() {
 async fn without_the_limiter_429s_are_retried() {
     let limits = RateLimits::off().limit(bucket::USERS_ME, Limit::per_second(2));
     let server = server(limits).await;
-    let (setup, _) = signed_up(&server, "reactive").await;
-    let session = setup
-        .current_user()
-        .await
-        .unwrap()
-        .session_ids
-        .unwrap()
-        .remove(0);
+    let user = create_user(&client(&server), "reactive").await;
+    let session = first_session(&user);
     let client = Client::builder()
         .base_url(server.rest_url())
         .session(session)
@@ -307,13 +294,7 @@ async fn without_the_limiter_429s_are_retried() {
     // Without waiting, the same run fails with a typed error.
     let impatient = Client::builder()
         .base_url(server.rest_url())
-        .session(
-            setup
-                .current_user()
-                .await
-                .map(|u| u.session_ids.unwrap().remove(0))
-                .unwrap_or_default(),
-        )
+        .session(session)
         .without_ratelimiter()
         .retry_policy(ayaka_http::RetryPolicy::fail_fast())
         .build()
