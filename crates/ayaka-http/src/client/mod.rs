@@ -186,9 +186,13 @@ impl Client {
                 None => None,
             };
             let request = self.build_request(&route, &uri, session.clone(), body.clone())?;
-            let response = tokio::time::timeout(self.inner.timeout, self.send(request, permit))
-                .await
-                .map_err(|_| Error::new(ErrorKind::Timeout))??;
+            let attempt = tokio::time::timeout(self.inner.timeout, self.send(request, permit));
+            let Ok(response) = attempt.await else {
+                tracing::debug!(route = route.key(), timeout = ?self.inner.timeout, "request timed out");
+                return Err(Error::new(ErrorKind::Timeout));
+            };
+            let response = response?;
+            tracing::trace!(route = route.key(), status = %response.status, "response");
             if response.status != StatusCode::TOO_MANY_REQUESTS {
                 return Ok(response);
             }

@@ -248,7 +248,10 @@ impl InMemoryRateLimiter {
                 } => {
                     return Ok(self.permit(route, bucket, generation, learned));
                 }
-                Attempt::Queued(waiting) => waiting,
+                Attempt::Queued(waiting) => {
+                    tracing::trace!(route = &*route, "waiting for the rate limiter");
+                    waiting
+                }
                 Attempt::Forwarded => continue,
             };
             let received = match deadline {
