@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::headers::RateLimitHeaders;
+use super::headers::{ABSOLUTE_THRESHOLD_SECS, RateLimitHeaders};
 
 /// Bounds that keep a hostile server from wedging the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,7 +327,9 @@ impl<W> BucketCore<W> {
         let landed_in_old_window = obs.limited
             || matches!(
                 (obs.headers.reset, self.previous_reset_raw),
-                (Some(raw), Some(previous)) if !self.is_later_window(raw, previous)
+                (Some(raw), Some(previous))
+                    if raw.min(previous) >= ABSOLUTE_THRESHOLD_SECS
+                        && !self.is_later_window(raw, previous)
             );
         if landed_in_old_window {
             self.release_reserved_slot();
@@ -441,6 +443,10 @@ impl<W> BucketCore<W> {
     /// Whether the raw `Reset` value `raw` names a later window than `known`
     /// (with slack for servers that jitter the value).
     fn is_later_window(&self, raw: f64, known: f64) -> bool {
+        if raw < ABSOLUTE_THRESHOLD_SECS || known < ABSOLUTE_THRESHOLD_SECS {
+            // Not absolute times: they say nothing about which window.
+            return false;
+        }
         let slack = self.window.map_or(0.5, |w| w.as_secs_f64() / 2.0).max(0.5);
         raw > known + slack
     }
