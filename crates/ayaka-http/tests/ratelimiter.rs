@@ -331,3 +331,86 @@ async fn max_wait_bounds_time_in_the_queue() {
     // Never waiting: fine while the bucket has budget.
     let _permit = limiter.acquire(ROUTE, Duration::ZERO).await.unwrap();
 }
+
+/// A small deterministic generator, so the simulation needs no dependency.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Callers arriving at random times with random latencies each way, on
+/// `routes` that all share one bucket of a fake server. Returns how many
+/// requests the server refused.
+async fn simulate(seed: u64, routes: &[&'static str]) -> u32 {
+    let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let limit = 1 + rng.below(8) as u32;
+    let callers = 10 + rng.below(50) as usize;
+    let limiter = InMemoryRateLimiter::new();
+    let server = Arc::new(Mutex::new(FakeServer::new(limit)));
+    let mut tasks = Vec::new();
+    for _ in 0..callers {
+        let route = routes[rng.below(routes.len() as u64) as usize];
+        let (to_server, from_server) = (rng.below(60), rng.below(60));
+        let arrives_after = rng.below(1500);
+        let (limiter, server) = (limiter.clone(), server.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(arrives_after)).await;
+            let permit = acquire(&limiter, route).await;
+            tokio::time::sleep(Duration::from_millis(to_server)).await;
+            let (headers, limited) = {
+                let mut server = server.lock().unwrap();
+                let before = server.refused;
+                let headers = server.hit();
+                (headers, server.refused > before)
+            };
+            tokio::time::sleep(Duration::from_millis(from_server)).await;
+            permit.complete(Response {
+                limited,
+                headers: &headers,
+            });
+            limited
+        }));
+    }
+    let deadline = Duration::from_secs(3 + 2 * callers as u64 / u64::from(limit));
+    let mut refused = 0;
+    for task in tasks {
+        let limited = tokio::time::timeout(deadline, task)
+            .await
+            .unwrap_or_else(|_| panic!("seed {seed}: a caller never got a permit"))
+            .unwrap();
+        refused += u32::from(limited);
+    }
+    refused
+}
+
+#[tokio::test(start_paused = true)]
+async fn random_latencies_on_one_route_never_exceed_the_limit() {
+    for seed in 1..=200 {
+        assert_eq!(simulate(seed, &[ROUTE]).await, 0, "seed {seed}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn random_latencies_on_shared_routes_cost_at_most_one_429_per_new_route() {
+    let routes = [
+        "GET /guilds/{id}",
+        "GET /guilds/{id}/preview",
+        "PATCH /users/@me",
+    ];
+    for seed in 1..=200 {
+        // Only blind requests (one per route after the first) can take a
+        // slot nobody could know was in the same bucket; each costs at most
+        // one refusal, after which the 429 blocks the bucket.
+        let refused = simulate(seed, &routes).await;
+        assert!(
+            refused < routes.len() as u32,
+            "seed {seed}: {refused} refused"
+        );
+    }
+}
