@@ -179,3 +179,56 @@ impl StdError for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_codes_report_their_status() {
+        assert_eq!(
+            Error::new(ErrorKind::NotAMember).status(),
+            Some(StatusCode::CREATED)
+        );
+        assert_eq!(
+            Error::new(ErrorKind::MissingPermissions).status(),
+            Some(StatusCode::NON_AUTHORITATIVE_INFORMATION)
+        );
+        assert_eq!(Error::new(ErrorKind::Timeout).status(), None);
+    }
+
+    #[test]
+    fn display_names_the_server_message_not_the_raw_body() {
+        let error = Error::new(ErrorKind::Status {
+            status: StatusCode::NOT_FOUND,
+            body: Some(ErrorBody::new(404, "unknown guild")),
+            raw: Bytes::from_static(
+                b"{\"code\": 404, \"message\": \"unknown guild\", \"x\": \"secret\"}",
+            ),
+        });
+        assert_eq!(
+            error.to_string(),
+            "the server answered 404 Not Found: unknown guild"
+        );
+        assert_eq!(error.body().map(|b| b.code), Some(404));
+        let decode = Error::new(ErrorKind::Decode {
+            status: StatusCode::OK,
+            body: Bytes::from_static(b"secret"),
+        });
+        assert!(!decode.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn validation_errors_are_the_source() {
+        let validation = ValidationError::single(
+            "name",
+            ayaka_model::request::Violation::Length {
+                min: 1,
+                max: 100,
+                actual: 0,
+            },
+        );
+        let error = Error::new(ErrorKind::Validation(validation));
+        assert!(StdError::source(&error).is_some());
+    }
+}

@@ -54,6 +54,18 @@ pub struct Exhausted {
     pub retry_after: Duration,
 }
 
+impl fmt::Display for Exhausted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rate limit exhausted, retry after {:.3}s",
+            self.retry_after.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for Exhausted {}
+
 /// What the client learned from a response, passed to [`Permit::complete`].
 #[derive(Debug, Clone, Copy)]
 pub struct Response<'a> {
