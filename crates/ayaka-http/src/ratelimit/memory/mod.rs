@@ -6,16 +6,20 @@
 //! directly by whoever frees capacity: a response, or a timer spawned for the
 //! window's reset.
 
+mod permit;
+mod queue;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::bucket::{Blocked, BucketCore, BucketSnapshot, Caps, Observation};
-use super::{BoxFuture, Exhausted, Permit, PermitHandle, RateLimiter, Response};
+use super::{BoxFuture, Exhausted, Permit, RateLimiter};
+use permit::MemoryPermit;
+use queue::{Blind, Bucket, Waiting, lock, resolve};
 
 /// Unused buckets are dropped when the id map reaches this size.
 const PRUNE_BUCKETS_AT: usize = 256;
@@ -107,80 +111,6 @@ impl std::fmt::Debug for Shared {
             .field("buckets", &lock(&self.buckets).len())
             .finish()
     }
-}
-
-/// Blind requests in flight across all routes. Until one answers, nobody
-/// knows which bucket it counts against, so every bucket keeps that many
-/// slots back (only ever the last few of a window, and only while routes
-/// are being learned).
-#[derive(Debug, Default)]
-struct Blind {
-    in_flight: AtomicU32,
-    /// Buckets with waiters held back for blind requests.
-    waiting: Mutex<Vec<Weak<Bucket>>>,
-}
-
-impl Blind {
-    fn held_back(&self) -> u32 {
-        self.in_flight.load(Ordering::Acquire)
-    }
-
-    fn started(&self) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// A blind request answered or was lost: wake what it held back.
-    fn finished(&self) {
-        let _ = self
-            .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-        let waiting = std::mem::take(&mut *lock(&self.waiting));
-        for bucket in waiting.iter().filter_map(Weak::upgrade) {
-            let state = lock(&bucket.state);
-            Bucket::grant(&bucket, state);
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Bucket {
-    state: Mutex<BucketState>,
-    blind: Arc<Blind>,
-}
-
-struct BucketState {
-    core: BucketCore<oneshot::Sender<Grant>>,
-    /// Set when a provisional bucket turned out to be a known one.
-    forward: Option<Arc<Bucket>>,
-    /// The server's id, once known. Never logged.
-    id: Option<Box<str>>,
-    timer_at: Option<Instant>,
-}
-
-impl std::fmt::Debug for BucketState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The id is left out: the deployed server once put credentials in it.
-        f.debug_struct("BucketState")
-            .field("core", &self.core)
-            .field("forwarded", &self.forward.is_some())
-            .field("timer_at", &self.timer_at)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A permit handed to a queued waiter.
-#[derive(Debug)]
-struct Grant {
-    bucket: Arc<Bucket>,
-    generation: u64,
-    /// Whether the bucket's limits were known when the permit was issued.
-    learned: bool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while these locks are held; if it ever did, the state
-    // is still consistent enough to keep going.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl InMemoryRateLimiter {
@@ -343,17 +273,6 @@ impl RateLimiter for InMemoryRateLimiter {
     }
 }
 
-/// Follows forwarding from provisional buckets to the real one.
-fn resolve(mut bucket: Arc<Bucket>) -> Arc<Bucket> {
-    loop {
-        let next = lock(&bucket.state).forward.clone();
-        match next {
-            Some(next) => bucket = next,
-            None => return bucket,
-        }
-    }
-}
-
 impl Shared {
     fn route(&self, route: &str) -> Option<Arc<Bucket>> {
         let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
@@ -452,91 +371,6 @@ impl Shared {
     }
 }
 
-impl Bucket {
-    fn new(core: BucketCore<oneshot::Sender<Grant>>, blind: Arc<Blind>) -> Self {
-        Self {
-            blind,
-            state: Mutex::new(BucketState {
-                core,
-                forward: None,
-                id: None,
-                timer_at: None,
-            }),
-        }
-    }
-
-    /// Hands permits to queued waiters while the bucket allows, then makes
-    /// sure a timer will wake the rest.
-    fn grant(this: &Arc<Self>, mut state: MutexGuard<'_, BucketState>) {
-        if state.core.queued() == 0 {
-            // Nobody waits: nothing to hand out, no timer needed.
-            return;
-        }
-        let now = Instant::now();
-        state.core.hold_back(this.blind.held_back());
-        while let Some((sender, generation)) = state.core.grant_next(now) {
-            let learned = state.core.is_learned();
-            let grant = Grant {
-                bucket: Arc::clone(this),
-                generation,
-                learned,
-            };
-            match sender.send(grant) {
-                Ok(()) if !learned => this.blind.started(),
-                Ok(()) => {}
-                // The waiter left: the permit goes to the next one.
-                Err(grant) => state.core.undo(grant.generation),
-            }
-        }
-        Self::arm_timer(this, &mut state, now);
-        Self::wait_for_blind(this, &state);
-    }
-
-    /// Asks to be woken when blind requests finish, if they hold us back.
-    fn wait_for_blind(this: &Arc<Self>, state: &BucketState) {
-        if state.core.queued() > 0 && this.blind.held_back() > 0 {
-            let mut waiting = lock(&this.blind.waiting);
-            if !waiting.iter().any(|w| w.as_ptr() == Arc::as_ptr(this)) {
-                waiting.push(Arc::downgrade(this));
-            }
-        }
-    }
-
-    fn arm_timer(this: &Arc<Self>, state: &mut BucketState, now: Instant) {
-        let Some(at) = state.core.next_wake(now) else {
-            return;
-        };
-        if state.timer_at.is_some_and(|armed| armed <= at) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!("no tokio runtime to wake rate-limited requests");
-            return;
-        };
-        state.timer_at = Some(at);
-        let bucket = Arc::downgrade(this);
-        runtime.spawn(Self::wake_at(bucket, at));
-    }
-
-    async fn wake_at(bucket: Weak<Self>, at: Instant) {
-        tokio::time::sleep_until(at).await;
-        let Some(bucket) = bucket.upgrade() else {
-            return;
-        };
-        let mut state = lock(&bucket.state);
-        if state.timer_at == Some(at) {
-            state.timer_at = None;
-        }
-        Self::grant(&bucket, state);
-    }
-
-    fn undo(this: &Arc<Self>, generation: u64) {
-        let mut state = lock(&this.state);
-        state.core.undo(generation);
-        Self::grant(this, state);
-    }
-}
-
 /// The outcome of [`InMemoryRateLimiter::try_acquire`].
 enum Attempt {
     Issued {
@@ -546,71 +380,4 @@ enum Attempt {
     Queued(Waiting),
     /// The bucket was merged into another one: try that.
     Forwarded,
-}
-
-/// A queued caller; if it is cancelled after being granted, the permit is
-/// returned unused.
-struct Waiting {
-    receiver: oneshot::Receiver<Grant>,
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.receiver.close();
-        if let Ok(grant) = self.receiver.try_recv() {
-            Bucket::undo(&grant.bucket, grant.generation);
-            if !grant.learned {
-                grant.bucket.blind.finished();
-            }
-        }
-    }
-}
-
-struct MemoryPermit {
-    shared: Arc<Shared>,
-    route: Arc<str>,
-    bucket: Arc<Bucket>,
-    generation: u64,
-    /// Issued before the route's bucket was known (the blind request).
-    provisional: bool,
-}
-
-impl std::fmt::Debug for MemoryPermit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryPermit")
-            .field("route", &self.route)
-            .field("generation", &self.generation)
-            .field("provisional", &self.provisional)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PermitHandle for MemoryPermit {
-    fn complete(&mut self, response: Option<Response<'_>>) {
-        let now = Instant::now();
-        let observation = response.map(|r| Observation {
-            limited: r.limited,
-            headers: r.headers,
-            received_at: now,
-        });
-        let id = response.and_then(|r| r.headers.bucket.as_deref());
-        if self.provisional
-            && let (Some(id), Some(observation)) = (id, observation)
-        {
-            self.shared
-                .register(&Arc::clone(&self.route), self, id, observation);
-            self.bucket.blind.finished();
-            return;
-        }
-        let mut state = lock(&self.bucket.state);
-        state.core.complete(self.generation, now, observation);
-        let moved = matches!((id, state.id.as_deref()), (Some(id), Some(known)) if id != known);
-        Bucket::grant(&self.bucket, state);
-        if self.provisional {
-            self.bucket.blind.finished();
-        }
-        if moved {
-            self.shared.forget_route(&self.route, &self.bucket);
-        }
-    }
 }
