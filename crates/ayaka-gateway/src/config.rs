@@ -14,8 +14,14 @@ pub const DEFAULT_GATEWAY_BASE: &str = "wss://gateway.vincentrps.xyz";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayEndpoint {
     /// Ask `/available` on this gateway base (`ws://` or `wss://`) for a
-    /// port before every connection, then connect to the base host at it.
+    /// port before every connection, then connect to the base host at it
+    /// (the deployed layout: `/available` on the gateway host itself).
     Discover(String),
+    /// Ask this `/available` URL (`http://` or `https://`) for a port
+    /// before every connection, then connect to its host at that port
+    /// (`ws://` for `http://`, `wss://` for `https://`); the local server's
+    /// layout, where `/available` is on the REST port.
+    Available(String),
     /// Connect to this WebSocket URL directly.
     Url(String),
 }

@@ -50,9 +50,40 @@ fn parse_ws(url: &str) -> Result<Uri, Error> {
     }
 }
 
-/// Asks `/available` for a port and returns the URL to connect to.
+/// Asks `/available` on the gateway base's host for a port and returns the
+/// URL to connect to.
 pub(crate) async fn discover(gateway_base: &str, timeout: Duration) -> Result<String, Error> {
-    let url = available_url(gateway_base)?;
+    let port = ask_port(available_url(gateway_base)?, timeout).await?;
+    gateway_url(gateway_base, port)
+}
+
+/// Asks this `/available` URL for a port and returns the URL to connect to:
+/// the same host, `ws` for `http` and `wss` for `https`.
+pub(crate) async fn discover_at(available: &str, timeout: Duration) -> Result<String, Error> {
+    let url: Uri = available
+        .parse()
+        .map_err(|error| Error::with_source(ErrorKind::InvalidUrl, error))?;
+    let scheme = match url.scheme_str() {
+        Some("https") => "wss",
+        Some("http") => "ws",
+        _ => {
+            return Err(Error::with_source(
+                ErrorKind::InvalidUrl,
+                "an /available URL needs an http:// or https:// scheme",
+            ));
+        }
+    };
+    let Some(host) = url.host().map(str::to_owned) else {
+        return Err(Error::with_source(
+            ErrorKind::InvalidUrl,
+            "an /available URL needs a host",
+        ));
+    };
+    let port = ask_port(url, timeout).await?;
+    Ok(format!("{scheme}://{host}:{port}/"))
+}
+
+async fn ask_port(url: Uri, timeout: Duration) -> Result<u16, Error> {
     let answer = tokio::time::timeout(timeout, fetch(url))
         .await
         .map_err(|_| Error::with_source(ErrorKind::Discovery, "timed out"))??;
@@ -61,7 +92,7 @@ pub(crate) async fn discover(gateway_base: &str, timeout: Duration) -> Result<St
     if available.port == 0 {
         return Err(Error::with_source(ErrorKind::Discovery, "port 0"));
     }
-    gateway_url(gateway_base, available.port)
+    Ok(available.port)
 }
 
 async fn fetch(url: Uri) -> Result<bytes::Bytes, Error> {

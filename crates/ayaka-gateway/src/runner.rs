@@ -24,7 +24,7 @@ use tracing::{debug, info, warn};
 use crate::{
     close::{CloseAction, close_action},
     config::{GatewayEndpoint, ShardConfig},
-    discovery::discover,
+    discovery::{discover, discover_at},
     error::{Error, ErrorKind},
     inflate::Decompressor,
     keepalive::{Keepalive, KeepaliveAction},
@@ -224,10 +224,21 @@ impl Runner {
         }
         let url = match &self.config.endpoint {
             GatewayEndpoint::Url(url) => url.clone(),
-            GatewayEndpoint::Discover(base) => {
-                let base = base.clone();
+            GatewayEndpoint::Discover(_) | GatewayEndpoint::Available(_) => {
+                let endpoint = self.config.endpoint.clone();
+                let timeout = self.config.connect_timeout;
+                let discovery = async move {
+                    match &endpoint {
+                        GatewayEndpoint::Available(available) => {
+                            discover_at(available, timeout).await
+                        }
+                        GatewayEndpoint::Discover(base) | GatewayEndpoint::Url(base) => {
+                            discover(base, timeout).await
+                        }
+                    }
+                };
                 tokio::select! {
-                    url = discover(&base, self.config.connect_timeout) => match url {
+                    url = discovery => match url {
                         Ok(url) => url,
                         Err(error) => return failed(error),
                     },

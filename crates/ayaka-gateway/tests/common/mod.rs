@@ -3,6 +3,8 @@
 //! end-to-end tests use the real `ayaka-server`.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod rest;
+
 use std::time::Duration;
 
 use ayaka_gateway::{Backoff, GatewayEndpoint, ShardConfig, ShardConfigBuilder, ShardMessage};
