@@ -275,19 +275,21 @@ impl Client {
         let body = Limited::new(body, self.inner.max_response_bytes)
             .collect()
             .await
-            .map_err(|e| Error::with_source(ErrorKind::Transport, e))?
-            .to_bytes();
+            .map(|collected| collected.to_bytes());
         let mut retry_after = None;
         if limited {
             // The body's float is more precise than a whole-second header.
-            let from_body = serde_json::from_slice::<ErrorBody>(&body)
+            let from_body = body
+                .as_ref()
                 .ok()
+                .and_then(|body| serde_json::from_slice::<ErrorBody>(body).ok())
                 .and_then(|b| b.retry_after)
                 .filter(|s| s.is_finite() && *s >= 0.0);
             if from_body.is_some() {
                 headers.retry_after = from_body;
             }
             retry_after = headers.retry_after().or_else(|| headers.reset_after());
+            // Even with an unreadable body, the headers say the bucket is spent.
             if let Some(permit) = permit.take() {
                 permit.complete(Response {
                     limited,
@@ -295,6 +297,7 @@ impl Client {
                 });
             }
         }
+        let body = body.map_err(|e| Error::with_source(ErrorKind::Transport, e))?;
         Ok(RawResponse {
             status,
             body,

@@ -196,13 +196,24 @@ pub(crate) fn parse_window(bucket: &str) -> Option<(u32, Duration)> {
     let per = parts.next()?;
     let time = parts.next()?;
     let limit = parse_count(parts.next()?).filter(|&n| n > 0)?;
-    let unit = match per.trim().to_ascii_lowercase().trim_end_matches('s') {
-        "second" | "sec" => 1,
-        "minute" | "min" => 60,
-        "hour" => 3600,
-        "day" => 86_400,
-        _ => return None,
-    };
+    let per = per.trim();
+    // Case-insensitive, singular or plural, without allocating: this runs
+    // on every response.
+    let per = per
+        .strip_suffix('s')
+        .or_else(|| per.strip_suffix('S'))
+        .unwrap_or(per);
+    let unit = [
+        ("second", 1),
+        ("sec", 1),
+        ("minute", 60),
+        ("min", 60),
+        ("hour", 3600),
+        ("day", 86_400),
+    ]
+    .into_iter()
+    .find(|(name, _)| per.eq_ignore_ascii_case(name))
+    .map(|(_, secs)| secs)?;
     let secs = parse_seconds(time)?;
     let window = secs_to_duration(secs * f64::from(unit))?;
     (!window.is_zero() && window <= MAX_WINDOW).then_some((limit, window))

@@ -168,8 +168,9 @@ impl InMemoryRateLimiter {
 
     async fn acquire_inner(&self, route: &str, max_wait: Duration) -> Result<Permit, Exhausted> {
         let (route, mut bucket) = self.shared.route_or_insert(route);
-        // `None` (an unrepresentable instant) means no limit on waiting.
-        let deadline = Instant::now().checked_add(max_wait);
+        // Set when first queued (the fast path never reads the clock for it);
+        // `None` inside (an unrepresentable instant) means no limit.
+        let mut deadline = None;
         loop {
             let mut waiting = match Self::try_acquire(&mut bucket, max_wait)? {
                 Attempt::Issued {
@@ -184,6 +185,7 @@ impl InMemoryRateLimiter {
                 }
                 Attempt::Forwarded => continue,
             };
+            let deadline = *deadline.get_or_insert_with(|| Instant::now().checked_add(max_wait));
             let received = match deadline {
                 Some(deadline) => {
                     let waited = tokio::time::timeout_at(deadline, &mut waiting.receiver).await;
