@@ -365,6 +365,31 @@ async fn nothing_is_sent_without_a_session_or_with_an_invalid_body() {
 }
 
 #[tokio::test]
+async fn the_session_is_shared_by_clones_and_never_shown() {
+    let addr = serve(None, |request: Seen| async move {
+        match request.headers.get("authorization") {
+            Some(value) if value == "opaque.secret-session" => reply(200, &[], USER),
+            _ => reply(401, &[], r#"{"code": 401, "message": "unauthorized"}"#),
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(format!("http://{addr}"))
+        .build()
+        .unwrap();
+    let clone = client.clone();
+    client.set_session("opaque.secret-session").unwrap();
+    assert!(clone.has_session());
+    clone.current_user().await.unwrap();
+    let builder = Client::builder().session("opaque.secret-session");
+    let shown = format!("{client:?} {builder:?}");
+    assert!(!shown.contains("secret"), "{shown}");
+    clone.clear_session();
+    let error = client.current_user().await.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::NoSession));
+}
+
+#[tokio::test]
 async fn https_with_a_trusted_self_signed_certificate() {
     let (cert, acceptor) = support::self_signed();
     let addr = serve(Some(acceptor), |_| async { reply(200, &[], USER) }).await;
