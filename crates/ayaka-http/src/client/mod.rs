@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 pub use builder::{ClientBuilder, DEFAULT_BASE_URL, RetryPolicy};
 
 use crate::error::{Error, ErrorKind};
+use crate::ratelimit::headers::as_duration;
 use crate::ratelimit::{Permit, RateLimitHeaders, RateLimiter, Response};
 use crate::route::Route;
 
@@ -278,13 +279,14 @@ impl Client {
             .map(|collected| collected.to_bytes());
         let mut retry_after = None;
         if limited {
-            // The body's float is more precise than a whole-second header.
+            // The body's float is more precise than a whole-second header,
+            // when it makes sense.
             let from_body = body
                 .as_ref()
                 .ok()
                 .and_then(|body| serde_json::from_slice::<ErrorBody>(body).ok())
                 .and_then(|b| b.retry_after)
-                .filter(|s| s.is_finite() && *s >= 0.0);
+                .filter(|&secs| as_duration(secs, headers.date).is_some());
             if from_body.is_some() {
                 headers.retry_after = from_body;
             }

@@ -11,7 +11,7 @@
 //! given to [`ClientBuilder::ratelimiter`](crate::ClientBuilder::ratelimiter).
 
 mod bucket;
-mod headers;
+pub(crate) mod headers;
 mod memory;
 
 use std::fmt;
