@@ -134,6 +134,15 @@ async fn documented_error_codes_are_typed() {
         matches!(error.kind(), ErrorKind::MissingPermissions),
         "{error:?}"
     );
+    // The extension routes answer 203 the same way: never a success.
+    let error = stranger
+        .create_channel(guild.id, &CreateChannel::new("mine", ChannelType::Text))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::MissingPermissions),
+        "{error:?}"
+    );
 
     // 400 with the offending field named: passes the client's checks, but
     // the server knows the category does not exist.

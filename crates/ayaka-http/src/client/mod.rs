@@ -311,23 +311,25 @@ impl Client {
 /// How a route treats the documented odd success codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Codes {
-    /// Any 2xx is a success.
+    /// Any 2xx but `203` is a success.
     Plain,
-    /// `201` means "not a member", `203` "not enough permissions".
+    /// Also `201` means "not a member" (PATCH/DELETE of a guild).
     GuildMember,
 }
 
 impl RawResponse {
-    /// Turns error statuses into typed errors.
+    /// Turns error statuses into typed errors. `203` ("not enough
+    /// permissions") is never a success on Ayaka, whatever the route: the
+    /// extension routes answer it too.
     pub(crate) fn check(self, codes: Codes) -> Result<Self, Error> {
-        if codes == Codes::GuildMember {
-            match self.status {
-                StatusCode::CREATED => return Err(Error::new(ErrorKind::NotAMember)),
-                StatusCode::NON_AUTHORITATIVE_INFORMATION => {
-                    return Err(Error::new(ErrorKind::MissingPermissions));
-                }
-                _ => {}
+        match self.status {
+            StatusCode::NON_AUTHORITATIVE_INFORMATION => {
+                return Err(Error::new(ErrorKind::MissingPermissions));
             }
+            StatusCode::CREATED if codes == Codes::GuildMember => {
+                return Err(Error::new(ErrorKind::NotAMember));
+            }
+            _ => {}
         }
         if self.status.is_success() {
             return Ok(self);
