@@ -74,7 +74,7 @@ impl Decompressor {
     /// decompressed bytes (a guard against compression bombs).
     pub fn with_max_message_size(max_message_size: usize) -> Self {
         Self {
-            state: InflateState::new_boxed(DataFormat::Zlib),
+            state: InflateState::new_boxed(DataFormat::ZLibIgnoreChecksum),
             output: Vec::new(),
             filled: 0,
             delivered: false,
@@ -127,7 +127,7 @@ impl Decompressor {
     /// Starts over for a new connection (a new zlib stream), keeping the
     /// buffers. Counters are kept too.
     pub fn reset(&mut self) {
-        self.state.reset(DataFormat::Zlib);
+        self.state.reset(DataFormat::ZLibIgnoreChecksum);
         self.filled = 0;
         self.delivered = false;
         self.tail_len = 0;

@@ -21,7 +21,8 @@ impl SendLimiter {
             window,
             limit,
             reserved: (reserved as usize).min(limit - 1),
-            sent: VecDeque::with_capacity(limit),
+            // grows with the traffic actually sent, not with the configured limit
+            sent: VecDeque::new(),
         }
     }
 
