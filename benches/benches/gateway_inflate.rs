@@ -30,6 +30,22 @@ fn compressed_stream(messages: &[String]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The end of the stream [`compressed_stream`] makes: recompresses to reach
+/// the same compressor state, then finishes it.
+fn finish(messages: &[String]) -> Vec<u8> {
+    let mut compressor = Box::<CompressorOxide>::default();
+    compressor.set_format_and_level(DataFormat::Zlib, 6);
+    let mut out = vec![0; 1 << 20];
+    for message in messages {
+        let written =
+            deflate(&mut compressor, message.as_bytes(), &mut out, MZFlush::Sync).bytes_written;
+        assert!(written < out.len());
+    }
+    let result = deflate(&mut compressor, &[], &mut out, MZFlush::Finish);
+    out.truncate(result.bytes_written);
+    out
+}
+
 fn inflate(c: &mut Criterion) {
     let messages = session(&SessionShape::REALISTIC);
     let plain: Vec<u8> = messages.concat().into_bytes();
@@ -38,7 +54,10 @@ fn inflate(c: &mut Criterion) {
         .iter()
         .flat_map(|message| message.chunks(1024).map(<[u8]>::to_vec).collect::<Vec<_>>())
         .collect();
-    let one_shot = compress_to_vec_zlib(&plain, 6);
+    // the very same stream, ended so that one-shot inflate accepts it
+    let mut same_stream = per_message.concat();
+    same_stream.extend(finish(&messages));
+    let unflushed = compress_to_vec_zlib(&plain, 6);
 
     let mut group = c.benchmark_group("gateway_inflate");
     group.throughput(Throughput::Bytes(plain.len() as u64));
@@ -70,9 +89,16 @@ fn inflate(c: &mut Criterion) {
             assert_eq!(out, plain.len());
         });
     });
-    group.bench_function("baseline_one_shot_inflate", |b| {
+    group.bench_function("baseline_one_shot_inflate_same_stream", |b| {
         b.iter(|| {
-            let out = decompress_to_vec_zlib(black_box(&one_shot)).unwrap();
+            let out = decompress_to_vec_zlib(black_box(&same_stream)).unwrap();
+            assert_eq!(out.len(), plain.len());
+        });
+    });
+    // for scale: one-shot inflate of the data compressed without flushes
+    group.bench_function("one_shot_inflate_unflushed", |b| {
+        b.iter(|| {
+            let out = decompress_to_vec_zlib(black_box(&unflushed)).unwrap();
             assert_eq!(out.len(), plain.len());
         });
     });

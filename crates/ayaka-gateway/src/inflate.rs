@@ -5,12 +5,9 @@
 //! full) flush, so a complete message ends in `00 00 FF FF`. Frames may split
 //! a message anywhere, including inside that suffix.
 
-use miniz_oxide::{
-    DataFormat, MZError, MZFlush, MZStatus,
-    inflate::{
-        TINFLStatus,
-        stream::{InflateState, inflate},
-    },
+use miniz_oxide::inflate::{
+    TINFLStatus,
+    core::{DecompressorOxide, decompress, inflate_flags},
 };
 
 use crate::error::{Error, ErrorKind};
@@ -22,7 +19,22 @@ pub const ZLIB_SUFFIX: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 
 /// How much output room to add when the buffer is full.
-const GROW_STEP: usize = 16 * 1024;
+const GROW_STEP: usize = 64 * 1024;
+
+/// How far back deflate may refer: the history kept before each message.
+const WINDOW: usize = 32 * 1024;
+
+/// Past this much history, the next message first moves the last
+/// [`WINDOW`] bytes to the front (amortised: rarely, and only 32 KiB).
+const COMPACT_AT: usize = 1024 * 1024;
+
+/// Inflate straight into our buffer (no copy through a ring buffer), with
+/// more input to come; the stream's adler32 is never checked since a
+/// gateway stream never ends.
+const FLAGS: u32 = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
+    | inflate_flags::TINFL_FLAG_HAS_MORE_INPUT
+    | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+    | inflate_flags::TINFL_FLAG_IGNORE_ADLER32;
 
 /// Inflates one connection's zlib stream, message by message.
 ///
@@ -47,9 +59,11 @@ const GROW_STEP: usize = 16 * 1024;
 /// # Ok::<(), ayaka_gateway::Error>(())
 /// ```
 pub struct Decompressor {
-    state: Box<InflateState>,
-    /// Decompressed bytes; `output[..filled]` is the message so far.
+    inflater: Box<DecompressorOxide>,
+    /// Decompressed bytes: recent history (which the stream refers back
+    /// to), then the message so far, `output[message_start..filled]`.
     output: Vec<u8>,
+    message_start: usize,
     filled: usize,
     /// A complete message was handed out and must be dropped on the next call.
     delivered: bool,
@@ -74,8 +88,9 @@ impl Decompressor {
     /// decompressed bytes (a guard against compression bombs).
     pub fn with_max_message_size(max_message_size: usize) -> Self {
         Self {
-            state: InflateState::new_boxed(DataFormat::ZLibIgnoreChecksum),
+            inflater: Box::default(),
             output: Vec::new(),
+            message_start: 0,
             filled: 0,
             delivered: false,
             tail: [0; 4],
@@ -105,7 +120,7 @@ impl Decompressor {
         }
         if self.delivered {
             self.delivered = false;
-            self.filled = 0;
+            self.start_message();
         }
         self.bytes_in += frame.len() as u64;
         self.remember_tail(frame);
@@ -118,7 +133,7 @@ impl Decompressor {
             self.tail_len = 0;
             self.delivered = true;
             self.messages += 1;
-            Ok(Some(&self.output[..self.filled]))
+            Ok(Some(&self.output[self.message_start..self.filled]))
         } else {
             Ok(None)
         }
@@ -127,8 +142,9 @@ impl Decompressor {
     /// Starts over for a new connection (a new zlib stream), keeping the
     /// buffers. Counters are kept too.
     pub fn reset(&mut self) {
-        self.state.reset(DataFormat::ZLibIgnoreChecksum);
+        self.inflater.init();
         self.filled = 0;
+        self.message_start = 0;
         self.delivered = false;
         self.tail_len = 0;
         self.failed = false;
@@ -151,7 +167,7 @@ impl Decompressor {
 
     /// Whether part of a message is buffered, waiting for more frames.
     pub fn has_partial_message(&self) -> bool {
-        !self.delivered && (self.filled > 0 || self.tail_len > 0)
+        !self.delivered && (self.filled > self.message_start || self.tail_len > 0)
     }
 
     fn remember_tail(&mut self, frame: &[u8]) {
@@ -167,63 +183,70 @@ impl Decompressor {
         }
     }
 
+    /// Keeps the history the next message may refer to, dropping older
+    /// output once there is a lot of it.
+    fn start_message(&mut self) {
+        if self.filled > COMPACT_AT {
+            self.output
+                .copy_within(self.filled - WINDOW..self.filled, 0);
+            self.filled = WINDOW;
+        }
+        self.message_start = self.filled;
+    }
+
     /// Runs the inflater until the frame is consumed and no output is pending.
     fn inflate_all(&mut self, mut input: &[u8]) -> Result<(), Error> {
         loop {
             if self.filled == self.output.len() {
                 self.grow()?;
             }
-            let result = inflate(
-                &mut self.state,
+            let (status, consumed, written) = decompress(
+                &mut self.inflater,
                 input,
-                &mut self.output[self.filled..],
-                MZFlush::None,
+                &mut self.output,
+                self.filled,
+                FLAGS,
             );
-            input = &input[result.bytes_consumed..];
-            self.filled += result.bytes_written;
-            self.bytes_out += result.bytes_written as u64;
-            let progressed = result.bytes_consumed > 0 || result.bytes_written > 0;
-            match result.status {
+            input = &input[consumed..];
+            self.filled += written;
+            self.bytes_out += written as u64;
+            let progressed = consumed > 0 || written > 0;
+            match status {
+                TINFLStatus::NeedsMoreInput if input.is_empty() => return Ok(()),
+                TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput if progressed => {}
                 // The stream ended (zlib trailer): the server never does that
                 // mid-connection, and nothing may follow.
-                Ok(MZStatus::StreamEnd) => {
+                TINFLStatus::Done => {
                     return Err(Error::with_source(
                         ErrorKind::Decompress,
                         "zlib stream ended before the connection did",
                     ));
                 }
-                Ok(_) => {}
-                // "Needs more input": fine once the frame is used up.
-                Err(MZError::Buf) if input.is_empty() => return Ok(()),
-                Err(MZError::Buf) if progressed => continue,
-                Err(error) => {
+                TINFLStatus::HasMoreOutput | TINFLStatus::NeedsMoreInput => {
                     return Err(Error::with_source(
                         ErrorKind::Decompress,
-                        format!("inflate failed: {error:?}"),
+                        "inflate made no progress",
                     ));
                 }
-            }
-            let output_pending = self.state.last_status() == TINFLStatus::HasMoreOutput
-                || self.filled == self.output.len();
-            if input.is_empty() && !output_pending {
-                return Ok(());
-            }
-            if !progressed {
-                return Err(Error::with_source(
-                    ErrorKind::Decompress,
-                    "inflate made no progress",
-                ));
+                failed => {
+                    return Err(Error::with_source(
+                        ErrorKind::Decompress,
+                        format!("inflate failed: {failed:?}"),
+                    ));
+                }
             }
         }
     }
 
     fn grow(&mut self) -> Result<(), Error> {
-        if self.output.len() >= self.max_message_size {
+        let message_len = self.output.len() - self.message_start;
+        if message_len >= self.max_message_size {
             return Err(Error::new(ErrorKind::MessageTooLarge));
         }
-        let new_len =
-            (self.output.len() + GROW_STEP.max(self.output.len())).min(self.max_message_size);
-        self.output.resize(new_len, 0);
+        let room = GROW_STEP
+            .max(self.output.len())
+            .min(self.max_message_size - message_len);
+        self.output.resize(self.output.len() + room, 0);
         Ok(())
     }
 }
@@ -240,7 +263,7 @@ impl std::fmt::Debug for Decompressor {
             .field("bytes_in", &self.bytes_in)
             .field("bytes_out", &self.bytes_out)
             .field("messages", &self.messages)
-            .field("buffered", &self.filled)
+            .field("buffered", &(self.filled - self.message_start))
             .field("failed", &self.failed)
             .finish()
     }

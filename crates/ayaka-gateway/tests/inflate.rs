@@ -267,3 +267,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_long_stream_referring_back_across_history_compaction_stays_correct() {
+    // ~4 MiB of similar messages: the compressor refers back into earlier
+    // messages all along, while the decompressor drops old history
+    let messages: Vec<Vec<u8>> = (0..4000u32)
+        .map(|i| {
+            format!(
+                r#"{{"t":"PRESENCE_UPDATE","id":{},"d":{{"type":{},"description":"{}"}}}}"#,
+                i % 97,
+                1 + i % 4,
+                "status text ".repeat(1 + (i % 90) as usize)
+            )
+            .into_bytes()
+        })
+        .collect();
+    let compressed = compress_stream(&messages, MZFlush::Sync);
+    let mut decompressor = Decompressor::new();
+    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+    let out = feed(&mut decompressor, &frames);
+    assert_eq!(out.len(), messages.len());
+    assert!(out == messages);
+    assert!(decompressor.bytes_out() > 4 * 1024 * 1024 / 2);
+}
