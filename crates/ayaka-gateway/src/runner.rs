@@ -39,6 +39,10 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// How long to wait for the other side's close frame.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The same after a failure: the peer is likely gone, so the reconnect
+/// should not wait long for it.
+const FAILED_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// What the handle asks the task to do.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -292,13 +296,13 @@ impl Runner {
             })
             .await
         {
-            close_socket(&mut socket, CloseCode::Normal).await;
+            close_socket(&mut socket, CloseCode::Normal, CLOSE_GRACE).await;
             return Ending::CloseRequested;
         }
         let ending = self.drive(&mut socket, connection).await;
         match &ending {
             Ending::CloseRequested | Ending::ConsumerGone => {
-                close_socket(&mut socket, CloseCode::Normal).await;
+                close_socket(&mut socket, CloseCode::Normal, CLOSE_GRACE).await;
             }
             Ending::ServerClosed(_) => {
                 // let tungstenite's automatic close reply go out
@@ -316,7 +320,7 @@ impl Runner {
                     _ => Some(CloseCode::Away),
                 };
                 if let Some(code) = code {
-                    close_socket(&mut socket, code).await;
+                    close_socket(&mut socket, code, FAILED_CLOSE_GRACE).await;
                 }
             }
         }
@@ -570,12 +574,12 @@ fn ping(payload: u64) -> Message {
 }
 
 /// Sends a close frame and waits briefly for the server's answer.
-async fn close_socket(socket: &mut Socket, code: CloseCode) {
+async fn close_socket(socket: &mut Socket, code: CloseCode, grace: std::time::Duration) {
     let frame = CloseFrame {
         code,
         reason: "".into(),
     };
-    let _ = timeout(CLOSE_GRACE, async {
+    let _ = timeout(grace, async {
         if socket.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = socket.next().await {}
         }

@@ -399,3 +399,82 @@ async fn events_parse_the_same_as_the_model() {
     let event = ayaka_gateway::parse_event(raw.as_bytes()).unwrap();
     assert_eq!(event, Event::from_json(raw.as_bytes()).unwrap());
 }
+
+#[tokio::test]
+async fn no_ready_in_time_is_a_timeout_and_a_reconnect() {
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .ready_timeout(Duration::from_millis(200))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let _mute = gateway.accept().await;
+    let ShardMessage::Error { error, .. } =
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    let mut again = gateway.accept().await;
+    again.text(READY).await;
+    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    again.finish(shard).await;
+}
+
+#[tokio::test]
+async fn a_slow_consumer_gets_backpressure_and_loses_nothing() {
+    const COUNT: u64 = 200;
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), gateway.config().event_queue(2).build());
+    let mut connection = gateway.accept().await;
+    connection.text(READY).await;
+    for id in 0..COUNT {
+        connection
+            .text(&format!(r#"{{"t":"GUILD_DELETE","d":{{"id":{id}}}}}"#))
+            .await;
+    }
+    expect_message(&mut shard, is_event(EventKind::Ready)).await;
+    for id in 0..COUNT {
+        let event = tokio::time::timeout(GUARD, shard.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.event.guild_id().map(|g| g.get()), Some(id));
+    }
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn next_event_is_cancellation_safe() {
+    const COUNT: u64 = 100;
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
+    let mut connection = gateway.accept().await;
+    let sending = tokio::spawn(async move {
+        for id in 0..COUNT {
+            connection
+                .text(&format!(r#"{{"t":"GUILD_DELETE","d":{{"id":{id}}}}}"#))
+                .await;
+            tokio::task::yield_now().await;
+        }
+        connection
+    });
+    let mut next = 0;
+    let mut cancelled = 0u32;
+    tokio::time::timeout(GUARD, async {
+        while next < COUNT {
+            // a racing branch drops next_event() mid-wait again and again
+            tokio::select! {
+                event = shard.next_event() => {
+                    assert_eq!(event.unwrap().event.guild_id().map(|g| g.get()), Some(next));
+                    next += 1;
+                }
+                () = tokio::task::yield_now() => cancelled += 1,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(cancelled > 0);
+    sending.await.unwrap().finish(shard).await;
+}
