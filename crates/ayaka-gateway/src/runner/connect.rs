@@ -1,0 +1,131 @@
+//! Opening a connection: discovery, the WebSocket handshake, identify.
+
+use super::*;
+
+impl Runner {
+    pub(super) async fn connect_and_run(&mut self, connection: &mut Connection) -> Ending {
+        let failed = |error| Ending::Failed {
+            error,
+            connected: false,
+        };
+        if let Some(limiter) = self.config.identify_limiter.clone() {
+            tokio::select! {
+                permit = limiter.acquire_owned() => connection.identify_permit = permit.ok(),
+                _ = self.close.wait_for(|closed| *closed) => return Ending::CloseRequested,
+            }
+        }
+        let url = match &self.config.endpoint {
+            GatewayEndpoint::Url(url) => url.clone(),
+            GatewayEndpoint::Discover(_) | GatewayEndpoint::Available(_) => {
+                let endpoint = self.config.endpoint.clone();
+                let timeout = self.config.connect_timeout;
+                let discovery = async move {
+                    match &endpoint {
+                        GatewayEndpoint::Available(available) => {
+                            discover_at(available, timeout).await
+                        }
+                        GatewayEndpoint::Discover(base) | GatewayEndpoint::Url(base) => {
+                            discover(base, timeout).await
+                        }
+                    }
+                };
+                tokio::select! {
+                    url = discovery => match url {
+                        Ok(url) => url,
+                        Err(error) => return failed(error),
+                    },
+                    _ = self.close.wait_for(|closed| *closed) => return Ending::CloseRequested,
+                }
+            }
+        };
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(self.config.max_message_size))
+            .max_frame_size(Some(self.config.max_message_size));
+        let connect = timeout(
+            self.config.connect_timeout,
+            connect_async_with_config(url.as_str(), Some(ws_config), true),
+        );
+        let mut socket = tokio::select! {
+            result = connect => match result {
+                Ok(Ok((socket, _response))) => socket,
+                Ok(Err(error)) => {
+                    let kind = match error {
+                        tokio_tungstenite::tungstenite::Error::Url(_) => ErrorKind::InvalidUrl,
+                        _ => ErrorKind::Connect,
+                    };
+                    return failed(Error::with_source(kind, error));
+                }
+                Err(_) => return failed(Error::with_source(ErrorKind::Connect, "connect timed out")),
+            },
+            _ = self.close.wait_for(|closed| *closed) => return Ending::CloseRequested,
+        };
+        let mut identify =
+            Identify::new(self.config.session_id.as_ref()).with_encoding(self.config.encoding);
+        identify.presences = self.config.presences;
+        let identify = match serde_json::to_string(&identify) {
+            Ok(identify) => identify,
+            Err(error) => return failed(Error::with_source(ErrorKind::Serialize, error)),
+        };
+        if let Err(error) = socket.send(Message::text(identify)).await {
+            return failed(Error::with_source(ErrorKind::Transport, error));
+        }
+        connection.decompressor.reset();
+        connection.binary_is_json = None;
+        connection.keepalive.start(Instant::now(), rand::random());
+        self.status.set_state(ShardState::Identifying);
+        debug!(
+            shard = self.shard_id.0,
+            encoding = self.config.encoding.as_str(),
+            "identified"
+        );
+        if !self
+            .report(ShardMessage::Connected {
+                shard_id: self.shard_id,
+            })
+            .await
+        {
+            close_socket(&mut socket, CloseCode::Normal, CLOSE_GRACE).await;
+            return Ending::CloseRequested;
+        }
+        let ending = self.drive(&mut socket, connection).await;
+        match &ending {
+            Ending::CloseRequested | Ending::ConsumerGone => {
+                close_socket(&mut socket, CloseCode::Normal, CLOSE_GRACE).await;
+            }
+            Ending::ServerClosed(_) => {
+                // let tungstenite's automatic close reply go out
+                let _ = timeout(CLOSE_GRACE, async {
+                    while socket.next().await.is_some() {}
+                })
+                .await;
+            }
+            Ending::Failed { error, .. } => {
+                let code = match error.kind() {
+                    // the socket is already broken
+                    ErrorKind::Transport => None,
+                    ErrorKind::Decompress => Some(CloseCode::Invalid),
+                    ErrorKind::MessageTooLarge => Some(CloseCode::Size),
+                    _ => Some(CloseCode::Away),
+                };
+                if let Some(code) = code {
+                    close_socket(&mut socket, code, FAILED_CLOSE_GRACE).await;
+                }
+            }
+        }
+        ending
+    }
+}
+
+/// Sends a close frame and waits briefly for the server's answer.
+async fn close_socket(socket: &mut Socket, code: CloseCode, grace: std::time::Duration) {
+    let frame = CloseFrame {
+        code,
+        reason: "".into(),
+    };
+    let _ = timeout(grace, async {
+        if socket.close(Some(frame)).await.is_ok() {
+            while let Some(Ok(_)) = socket.next().await {}
+        }
+    })
+    .await;
+}

@@ -1,0 +1,266 @@
+//! One open connection: reading, keepalive, commands, delivery.
+
+use super::*;
+
+impl Runner {
+    /// Runs one open connection until it ends.
+    pub(super) async fn drive(
+        &mut self,
+        socket: &mut Socket,
+        connection: &mut Connection,
+    ) -> Ending {
+        let fail = |error| Ending::Failed {
+            error,
+            connected: true,
+        };
+        let ready_deadline = Instant::now() + self.config.ready_timeout;
+        loop {
+            let now = Instant::now();
+            let keepalive_at = connection.keepalive.deadline();
+            let command_ready = connection.commands_open && connection.limiter.command_ready(now);
+            let command_at = connection.limiter.command_ready_at(now);
+            let wake = tokio::select! {
+                biased;
+                _ = self.close.wait_for(|closed| *closed) => Wake::Close,
+                frame = socket.next() => Wake::Frame(frame),
+                _ = sleep_until(keepalive_at) => Wake::Keepalive,
+                _ = sleep_until(ready_deadline), if !connection.ready => Wake::ReadyTimeout,
+                command = self.commands.recv(), if command_ready => Wake::Command(command),
+                _ = sleep_until(command_at), if connection.commands_open && !command_ready => Wake::CommandSlot,
+            };
+            match wake {
+                Wake::Close => return Ending::CloseRequested,
+                Wake::Frame(None) => {
+                    return fail(Error::with_source(
+                        ErrorKind::Transport,
+                        "connection dropped",
+                    ));
+                }
+                Wake::Frame(Some(Err(error))) => {
+                    return fail(Error::with_source(ErrorKind::Transport, error));
+                }
+                Wake::Frame(Some(Ok(message))) => {
+                    if let Some(ending) = self.on_message(message, socket, connection).await {
+                        return ending;
+                    }
+                }
+                Wake::Keepalive => {
+                    match connection.keepalive.poll(Instant::now(), rand::random()) {
+                        KeepaliveAction::Ping(payload) => {
+                            if let Err(error) = socket.send(ping(payload)).await {
+                                return fail(Error::with_source(ErrorKind::Transport, error));
+                            }
+                            connection.limiter.record_keepalive(Instant::now());
+                        }
+                        KeepaliveAction::Dead => return fail(Error::new(ErrorKind::PingTimeout)),
+                        KeepaliveAction::Wait => {}
+                    }
+                }
+                Wake::ReadyTimeout => {
+                    return fail(Error::with_source(
+                        ErrorKind::Timeout,
+                        "no READY after identify",
+                    ));
+                }
+                Wake::Command(None) => connection.commands_open = false,
+                Wake::Command(Some(command)) => {
+                    let text = match command {
+                        Command::Send(command) => match command.to_json().map(String::from_utf8) {
+                            Ok(Ok(text)) => text,
+                            _ => {
+                                let error = Error::with_source(
+                                    ErrorKind::Serialize,
+                                    "command is not JSON text",
+                                );
+                                let report = ShardMessage::Error {
+                                    shard_id: self.shard_id,
+                                    error,
+                                };
+                                if !self.report(report).await {
+                                    return Ending::CloseRequested;
+                                }
+                                continue;
+                            }
+                        },
+                        Command::SendRaw(text) => text,
+                    };
+                    if let Err(error) = socket.send(Message::text(text)).await {
+                        return fail(Error::with_source(ErrorKind::Transport, error));
+                    }
+                    connection.limiter.record_command(Instant::now());
+                }
+                Wake::CommandSlot => {}
+            }
+        }
+    }
+
+    /// Handles one WebSocket message; `Some` ends the connection.
+    async fn on_message(
+        &mut self,
+        message: Message,
+        socket: &mut Socket,
+        connection: &mut Connection,
+    ) -> Option<Ending> {
+        let fail = |error| {
+            Some(Ending::Failed {
+                error,
+                connected: true,
+            })
+        };
+        match message {
+            Message::Text(text) => self.on_payload(Bytes::from(text), socket, connection).await,
+            Message::Binary(bytes) => {
+                let is_json = *connection
+                    .binary_is_json
+                    .get_or_insert_with(|| looks_like_json(&bytes));
+                if is_json {
+                    return self.on_payload(bytes, socket, connection).await;
+                }
+                match connection.decompressor.decompress(&bytes) {
+                    Ok(Some(message)) => {
+                        let raw = Bytes::copy_from_slice(message);
+                        self.on_payload(raw, socket, connection).await
+                    }
+                    Ok(None) => None,
+                    Err(error) => fail(error),
+                }
+            }
+            Message::Pong(payload) => {
+                if connection
+                    .keepalive
+                    .on_pong(&payload, Instant::now())
+                    .is_some()
+                {
+                    self.status.set_latency(connection.keepalive.latency());
+                }
+                None
+            }
+            Message::Close(frame) => Some(Ending::ServerClosed(
+                frame.map(|frame| u16::from(frame.code)),
+            )),
+            // tungstenite answers pings itself
+            Message::Ping(_) | Message::Frame(_) => None,
+        }
+    }
+
+    /// Parses and delivers one complete message.
+    async fn on_payload(
+        &mut self,
+        raw: Bytes,
+        socket: &mut Socket,
+        connection: &mut Connection,
+    ) -> Option<Ending> {
+        self.status.add_received(raw.len());
+        let event = match EventParser::parse(&mut connection.scratch, &raw) {
+            Ok(event) => event,
+            Err(error) => {
+                // one bad message does not cost the connection
+                warn!(shard = self.shard_id.0, %error, "unparsable gateway message");
+                let report = ShardMessage::Error {
+                    shard_id: self.shard_id,
+                    error,
+                };
+                return self.deliver(report, socket, connection).await;
+            }
+        };
+        let is_ready = matches!(event, Event::Ready(_));
+        let message = ShardMessage::Event(GatewayEvent {
+            shard_id: self.shard_id,
+            event,
+            raw,
+        });
+        if let Some(ending) = self.deliver(message, socket, connection).await {
+            return Some(ending);
+        }
+        if is_ready && !connection.ready {
+            connection.ready = true;
+            connection.identify_permit = None;
+            self.status.set_state(ShardState::Ready);
+            info!(shard = self.shard_id.0, "ready");
+            let ready = ShardMessage::Ready {
+                shard_id: self.shard_id,
+            };
+            if let Some(ending) = self.deliver(ready, socket, connection).await {
+                return Some(ending);
+            }
+            if let Some(presence) = self.config.presence.clone() {
+                let command = ClientCommand::PresenceUpdate(presence);
+                if let Ok(Ok(text)) = command.to_json().map(String::from_utf8) {
+                    if let Err(error) = socket.send(Message::text(text)).await {
+                        return Some(Ending::Failed {
+                            error: Error::with_source(ErrorKind::Transport, error),
+                            connected: true,
+                        });
+                    }
+                    connection.limiter.record_command(Instant::now());
+                }
+            }
+        }
+        None
+    }
+
+    /// Queues a message for the consumer, waiting for room (backpressure).
+    /// While it waits, pings still go out on schedule so a slow consumer
+    /// does not make the server drop the connection.
+    async fn deliver(
+        &mut self,
+        message: ShardMessage,
+        socket: &mut Socket,
+        connection: &mut Connection,
+    ) -> Option<Ending> {
+        let mut message = Some(message);
+        loop {
+            let ping_at = connection.keepalive.ping_due_at();
+            tokio::select! {
+                biased;
+                _ = self.close.wait_for(|closed| *closed) => return Some(Ending::CloseRequested),
+                permit = self.events.reserve() => {
+                    let Ok(permit) = permit else {
+                        return Some(Ending::ConsumerGone);
+                    };
+                    if let Some(message) = message.take() {
+                        permit.send(message);
+                    }
+                    return None;
+                }
+                _ = sleep_until(ping_at.unwrap_or_else(Instant::now)), if ping_at.is_some() => {}
+            }
+            if let KeepaliveAction::Ping(payload) =
+                connection.keepalive.poll(Instant::now(), rand::random())
+            {
+                if let Err(error) = socket.send(ping(payload)).await {
+                    return Some(Ending::Failed {
+                        error: Error::with_source(ErrorKind::Transport, error),
+                        connected: true,
+                    });
+                }
+                connection.limiter.record_keepalive(Instant::now());
+            }
+        }
+    }
+}
+
+/// Whether a binary frame that starts a connection is JSON rather than zlib
+/// (a zlib header's first byte never is `{` or whitespace).
+fn looks_like_json(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.first(),
+        Some(b'{' | b'[' | b' ' | b'\n' | b'\r' | b'\t')
+    )
+}
+
+fn ping(payload: u64) -> Message {
+    Message::Ping(Bytes::copy_from_slice(&payload.to_be_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_json_is_told_apart_from_zlib() {
+        assert!(looks_like_json(br#"{"t":"READY"}"#));
+        assert!(!looks_like_json(&[0x78, 0x9c, 0x00]));
+        assert!(!looks_like_json(&[]));
+    }
+}
