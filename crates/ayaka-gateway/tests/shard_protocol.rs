@@ -478,3 +478,19 @@ async fn next_event_is_cancellation_safe() {
     assert!(cancelled > 0);
     sending.await.unwrap().finish(shard).await;
 }
+
+#[tokio::test]
+async fn without_reconnect_a_recoverable_close_ends_the_shard_with_its_cause() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), gateway.config().reconnect(false).build());
+    gateway.accept().await.close(4009).await;
+    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
+    let ShardMessage::Closed {
+        error: Some(error), ..
+    } = closed
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert!(error.to_string().contains("4009"), "{error}");
+}

@@ -123,7 +123,7 @@ impl Runner {
             if connection.ready {
                 attempt = 0;
             }
-            let action = match ending {
+            let (action, cause) = match ending {
                 Ending::CloseRequested | Ending::ConsumerGone => break None,
                 Ending::ServerClosed(code) => {
                     info!(
@@ -145,7 +145,11 @@ impl Runner {
                         let code = code.unwrap_or_default();
                         break Some(Error::new(ErrorKind::FatalClose { code }));
                     }
-                    action
+                    let cause = Error::with_source(
+                        ErrorKind::Transport,
+                        format!("the server closed the connection ({code:?})"),
+                    );
+                    (action, cause)
                 }
                 Ending::Failed { error, connected } => {
                     warn!(shard = self.shard_id.0, %error, "gateway connection failed");
@@ -171,11 +175,11 @@ impl Runner {
                     if error.is_fatal() {
                         break Some(error);
                     }
-                    CloseAction::ReconnectAfterBackoff
+                    (CloseAction::ReconnectAfterBackoff, error)
                 }
             };
             if !self.config.reconnect {
-                break Some(Error::new(ErrorKind::Closed));
+                break Some(cause);
             }
             let delay = self.config.backoff.delay(action, attempt, rand::random());
             attempt = attempt.saturating_add(1);
