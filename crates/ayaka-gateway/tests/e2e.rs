@@ -162,6 +162,15 @@ async fn discovery_through_available_connects() {
     let mut shard = Shard::spawn(ShardId(0), config);
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.close().await;
+
+    // the deployed layout: `/available` on the gateway base's own host
+    let base = format!("ws://{}", server.rest_addr());
+    let config = fast(ShardConfig::builder(&user.session_id))
+        .endpoint(GatewayEndpoint::Discover(base))
+        .build();
+    let mut shard = Shard::spawn(ShardId(1), config);
+    expect_kind(&mut shard, EventKind::Ready).await;
+    shard.close().await;
     server.shutdown().await;
 }
 
