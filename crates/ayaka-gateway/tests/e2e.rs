@@ -434,3 +434,20 @@ async fn five_hundred_shards_in_one_manager() {
     assert!(manager.is_empty());
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_deployed_servers_application_heartbeat_is_acknowledged() {
+    let server = server().quirks(true).spawn().await.unwrap();
+    let rest = Rest::new(server.rest_url());
+    let user = rest.create_user().await;
+    let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session_id).build());
+    expect_kind(&mut shard, EventKind::Hello).await;
+    expect_kind(&mut shard, EventKind::Ready).await;
+    shard
+        .send(ayaka_model::gateway::ClientCommand::Heartbeat)
+        .await
+        .unwrap();
+    expect_kind(&mut shard, EventKind::HeartbeatAck).await;
+    shard.close().await;
+    server.shutdown().await;
+}

@@ -508,3 +508,45 @@ async fn without_reconnect_a_recoverable_close_ends_the_shard_with_its_cause() {
     assert_eq!(error.kind(), ErrorKind::Transport);
     assert!(error.to_string().contains("4009"), "{error}");
 }
+
+#[tokio::test]
+async fn the_configured_presence_is_sent_after_every_ready() {
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .presence(Presence::new(PresenceType::Idle))
+        .build();
+    let shard = Shard::spawn(ShardId(0), config);
+    let mut connection = gateway.accept().await;
+    connection.text(READY).await;
+    assert_eq!(
+        connection.next_text().await,
+        r#"{"t":"PRESENCE_UPDATE","d":{"type":2}}"#
+    );
+    assert_eq!(shard.messages_received(), 1);
+    assert_eq!(shard.bytes_received(), READY.len() as u64);
+    connection.close(4000).await;
+    let mut connection = gateway.accept().await;
+    connection.text(READY).await;
+    assert_eq!(
+        connection.next_text().await,
+        r#"{"t":"PRESENCE_UPDATE","d":{"type":2}}"#
+    );
+    connection.finish(shard).await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_is_a_typed_error_and_a_reconnect() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), gateway.config().max_message_size(1024).build());
+    let mut connection = gateway.accept().await;
+    let huge = format!(r#"{{"t":"X","d":"{}"}}"#, "x".repeat(4096));
+    connection.text(&huge).await;
+    let ShardMessage::Error { error, .. } =
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
+    gateway.accept().await.finish(shard).await;
+}

@@ -37,7 +37,13 @@ impl Runner {
                     ));
                 }
                 Wake::Frame(Some(Err(error))) => {
-                    return fail(Error::with_source(ErrorKind::Transport, error));
+                    let kind = match error {
+                        tokio_tungstenite::tungstenite::Error::Capacity(_) => {
+                            ErrorKind::MessageTooLarge
+                        }
+                        _ => ErrorKind::Transport,
+                    };
+                    return fail(Error::with_source(kind, error));
                 }
                 Wake::Frame(Some(Ok(message))) => {
                     if let Some(ending) = self.on_message(message, socket, connection).await {
