@@ -84,6 +84,18 @@ mod tests {
         assert!(high > low && high < Duration::from_secs(4));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn delays_stay_within_their_bounds(attempt in 0u32..10_000, jitter in 0.0f64..1.0) {
+            let backoff = Backoff::default();
+            for action in [CloseAction::Reconnect, CloseAction::ReconnectAfterBackoff] {
+                proptest::prop_assert!(backoff.delay(action, attempt, jitter) <= backoff.max);
+            }
+            let long = backoff.delay(CloseAction::ReconnectAfterLongBackoff, attempt, jitter);
+            proptest::prop_assert!(long >= backoff.long && long <= backoff.max + backoff.base);
+        }
+    }
+
     #[test]
     fn too_many_sessions_waits_long_and_immediate_reconnects_are_short() {
         let backoff = Backoff::default();

@@ -92,6 +92,37 @@ mod tests {
         assert!(limiter.command_ready(start + window));
     }
 
+    proptest::proptest! {
+        /// However commands and keepalive interleave, no window ever holds
+        /// more commands than the limit minus the reserve.
+        #[test]
+        fn commands_never_exceed_their_share_of_any_window(
+            steps in proptest::collection::vec((0u64..300, proptest::bool::ANY), 1..200),
+            limit in 1u32..20,
+            reserve in 0u32..5,
+        ) {
+            let window = Duration::from_millis(1000);
+            let start = Instant::now();
+            let mut limiter = SendLimiter::new(limit, window, reserve);
+            let share = (limit as usize).saturating_sub((reserve as usize).min(limit as usize - 1));
+            let mut now = start;
+            let mut commands: Vec<Instant> = Vec::new();
+            for (advance, keepalive) in steps {
+                now += Duration::from_millis(advance);
+                if keepalive {
+                    limiter.record_keepalive(now);
+                } else if limiter.command_ready(now) {
+                    limiter.record_command(now);
+                    commands.push(now);
+                } else {
+                    proptest::prop_assert!(limiter.command_ready_at(now) > now);
+                }
+                let recent = commands.iter().filter(|&&at| now.duration_since(at) < window).count();
+                proptest::prop_assert!(recent <= share, "{recent} commands in one window, share {share}");
+            }
+        }
+    }
+
     #[test]
     fn the_reserve_never_blocks_every_command() {
         let mut limiter = SendLimiter::new(1, Duration::from_secs(1), 10);
