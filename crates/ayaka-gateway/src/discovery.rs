@@ -7,7 +7,10 @@ use http::{Uri, uri::Scheme};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 
-use crate::error::{Error, ErrorKind};
+use crate::{
+    config::GatewayEndpoint,
+    error::{Error, ErrorKind},
+};
 
 /// Answers bigger than this are not a port.
 const MAX_ANSWER: usize = 16 * 1024;
@@ -50,16 +53,28 @@ fn parse_ws(url: &str) -> Result<Uri, Error> {
     }
 }
 
+/// The URL to connect to for `endpoint`, asking `/available` if needed.
+pub(crate) async fn resolve(
+    endpoint: &GatewayEndpoint,
+    timeout: Duration,
+) -> Result<String, Error> {
+    match endpoint {
+        GatewayEndpoint::Url(url) => Ok(url.clone()),
+        GatewayEndpoint::Discover(base) => discover(base, timeout).await,
+        GatewayEndpoint::Available(available) => discover_at(available, timeout).await,
+    }
+}
+
 /// Asks `/available` on the gateway base's host for a port and returns the
 /// URL to connect to.
-pub(crate) async fn discover(gateway_base: &str, timeout: Duration) -> Result<String, Error> {
+async fn discover(gateway_base: &str, timeout: Duration) -> Result<String, Error> {
     let port = ask_port(available_url(gateway_base)?, timeout).await?;
     gateway_url(gateway_base, port)
 }
 
 /// Asks this `/available` URL for a port and returns the URL to connect to:
 /// the same host, `ws` for `http` and `wss` for `https`.
-pub(crate) async fn discover_at(available: &str, timeout: Duration) -> Result<String, Error> {
+async fn discover_at(available: &str, timeout: Duration) -> Result<String, Error> {
     let url: Uri = available
         .parse()
         .map_err(|error| Error::with_source(ErrorKind::InvalidUrl, error))?;

@@ -14,29 +14,12 @@ impl Runner {
                 _ = self.close.wait_for(|closed| *closed) => return Ending::CloseRequested,
             }
         }
-        let url = match &self.config.endpoint {
-            GatewayEndpoint::Url(url) => url.clone(),
-            GatewayEndpoint::Discover(_) | GatewayEndpoint::Available(_) => {
-                let endpoint = self.config.endpoint.clone();
-                let timeout = self.config.connect_timeout;
-                let discovery = async move {
-                    match &endpoint {
-                        GatewayEndpoint::Available(available) => {
-                            discover_at(available, timeout).await
-                        }
-                        GatewayEndpoint::Discover(base) | GatewayEndpoint::Url(base) => {
-                            discover(base, timeout).await
-                        }
-                    }
-                };
-                tokio::select! {
-                    url = discovery => match url {
-                        Ok(url) => url,
-                        Err(error) => return failed(error),
-                    },
-                    _ = self.close.wait_for(|closed| *closed) => return Ending::CloseRequested,
-                }
-            }
+        let url = tokio::select! {
+            url = resolve(&self.config.endpoint, self.config.connect_timeout) => match url {
+                Ok(url) => url,
+                Err(error) => return failed(error),
+            },
+            _ = self.close.wait_for(|closed| *closed) => return Ending::CloseRequested,
         };
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(self.config.max_message_size))

@@ -23,8 +23,8 @@ use tracing::{debug, info, warn};
 
 use crate::{
     close::{CloseAction, close_action},
-    config::{GatewayEndpoint, ShardConfig},
-    discovery::{discover, discover_at},
+    config::ShardConfig,
+    discovery::resolve,
     error::{Error, ErrorKind},
     inflate::Decompressor,
     keepalive::{Keepalive, KeepaliveAction},
