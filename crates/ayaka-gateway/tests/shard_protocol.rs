@@ -550,3 +550,59 @@ async fn a_message_over_the_size_limit_is_a_typed_error_and_a_reconnect() {
     assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
     gateway.accept().await.finish(shard).await;
 }
+
+#[tokio::test]
+async fn a_flood_of_frames_starves_neither_pings_nor_commands() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .ping_interval(Duration::from_millis(20))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let connection = gateway.accept().await;
+    let (mut sink, mut stream) = connection.ws.split();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let flood = tokio::spawn(async move {
+        let mut sent = 0u64;
+        loop {
+            if stopped.try_recv().is_ok() {
+                return sent;
+            }
+            let message = format!(r#"{{"t":"GUILD_DELETE","d":{{"id":{sent}}}}}"#);
+            if sink.send(Message::text(message)).await.is_err() {
+                return sent;
+            }
+            sent += 1;
+        }
+    });
+    let handle = shard.handle().clone();
+    let consumer = tokio::spawn(async move { while shard.next_message().await.is_some() {} });
+    handle.send_raw(r#"{"t":"HEARTBEAT"}"#).await.unwrap();
+    let (mut pings, mut commands) = (0, 0);
+    tokio::time::timeout(GUARD, async {
+        while pings < 3 || commands < 1 {
+            match stream.next().await {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                Some(Ok(Message::Text(_))) => commands += 1,
+                Some(Ok(_)) => {}
+                other => panic!("connection ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("pings or commands starved by the flood");
+    stop.send(()).unwrap();
+    let sent = flood.await.unwrap();
+    assert!(sent > 0);
+    handle.request_close();
+    // answer the close handshake
+    tokio::time::timeout(GUARD, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await
+    .unwrap();
+    consumer.await.unwrap();
+}

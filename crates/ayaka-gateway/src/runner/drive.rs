@@ -4,38 +4,61 @@ use super::*;
 
 impl Runner {
     /// Runs one open connection until it ends.
+    ///
+    /// Timers are checked on every turn, before waiting, so that a flood of
+    /// incoming frames can starve neither the keepalive nor the commands.
     pub(super) async fn drive(
         &mut self,
         socket: &mut Socket,
         connection: &mut Connection,
     ) -> Ending {
-        let fail = |error| Ending::Failed {
-            error,
-            connected: true,
-        };
         let ready_deadline = Instant::now() + self.config.ready_timeout;
         loop {
             let now = Instant::now();
-            let keepalive_at = connection.keepalive.deadline();
+            if now >= connection.keepalive.deadline()
+                && let Some(ending) = self.keepalive(socket, connection).await
+            {
+                return ending;
+            }
+            if !connection.ready && now >= ready_deadline {
+                let error = Error::with_source(ErrorKind::Timeout, "no READY after identify");
+                return Ending::Failed {
+                    error,
+                    connected: true,
+                };
+            }
             let command_ready = connection.commands_open && connection.limiter.command_ready(now);
+            if command_ready {
+                match self.commands.try_recv() {
+                    Ok(command) => {
+                        if let Some(ending) = self.send_command(command, socket, connection).await {
+                            return ending;
+                        }
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        connection.commands_open = false
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => {}
+                }
+            }
+            let keepalive_at = connection.keepalive.deadline();
             let command_at = connection.limiter.command_ready_at(now);
+            let command_ready = connection.commands_open && connection.limiter.command_ready(now);
             let wake = tokio::select! {
                 biased;
                 _ = self.close.wait_for(|closed| *closed) => Wake::Close,
                 frame = socket.next() => Wake::Frame(frame),
-                _ = sleep_until(keepalive_at) => Wake::Keepalive,
-                _ = sleep_until(ready_deadline), if !connection.ready => Wake::ReadyTimeout,
+                _ = sleep_until(keepalive_at) => Wake::Timer,
+                _ = sleep_until(ready_deadline), if !connection.ready => Wake::Timer,
                 command = self.commands.recv(), if command_ready => Wake::Command(command),
-                _ = sleep_until(command_at), if connection.commands_open && !command_ready => Wake::CommandSlot,
+                _ = sleep_until(command_at), if connection.commands_open && !command_ready => Wake::Timer,
             };
-            match wake {
+            let ending = match wake {
                 Wake::Close => return Ending::CloseRequested,
-                Wake::Frame(None) => {
-                    return fail(Error::with_source(
-                        ErrorKind::Transport,
-                        "connection dropped",
-                    ));
-                }
+                Wake::Frame(None) => Some(Ending::Failed {
+                    error: Error::with_source(ErrorKind::Transport, "connection dropped"),
+                    connected: true,
+                }),
                 Wake::Frame(Some(Err(error))) => {
                     let kind = match error {
                         tokio_tungstenite::tungstenite::Error::Capacity(_) => {
@@ -43,61 +66,85 @@ impl Runner {
                         }
                         _ => ErrorKind::Transport,
                     };
-                    return fail(Error::with_source(kind, error));
+                    Some(Ending::Failed {
+                        error: Error::with_source(kind, error),
+                        connected: true,
+                    })
                 }
                 Wake::Frame(Some(Ok(message))) => {
-                    if let Some(ending) = self.on_message(message, socket, connection).await {
-                        return ending;
-                    }
+                    self.on_message(message, socket, connection).await
                 }
-                Wake::Keepalive => {
-                    match connection.keepalive.poll(Instant::now(), rand::random()) {
-                        KeepaliveAction::Ping(payload) => {
-                            if let Err(error) = socket.send(ping(payload)).await {
-                                return fail(Error::with_source(ErrorKind::Transport, error));
-                            }
-                            connection.limiter.record_keepalive(Instant::now());
-                        }
-                        KeepaliveAction::Dead => return fail(Error::new(ErrorKind::PingTimeout)),
-                        KeepaliveAction::Wait => {}
-                    }
+                Wake::Command(None) => {
+                    connection.commands_open = false;
+                    None
                 }
-                Wake::ReadyTimeout => {
-                    return fail(Error::with_source(
-                        ErrorKind::Timeout,
-                        "no READY after identify",
-                    ));
-                }
-                Wake::Command(None) => connection.commands_open = false,
                 Wake::Command(Some(command)) => {
-                    let text = match command {
-                        Command::Send(command) => match command.to_json().map(String::from_utf8) {
-                            Ok(Ok(text)) => text,
-                            _ => {
-                                let error = Error::with_source(
-                                    ErrorKind::Serialize,
-                                    "command is not JSON text",
-                                );
-                                let report = ShardMessage::Error {
-                                    shard_id: self.shard_id,
-                                    error,
-                                };
-                                if !self.report(report).await {
-                                    return Ending::CloseRequested;
-                                }
-                                continue;
-                            }
-                        },
-                        Command::SendRaw(text) => text,
-                    };
-                    if let Err(error) = socket.send(Message::text(text)).await {
-                        return fail(Error::with_source(ErrorKind::Transport, error));
-                    }
-                    connection.limiter.record_command(Instant::now());
+                    self.send_command(command, socket, connection).await
                 }
-                Wake::CommandSlot => {}
+                // handled at the top of the next turn
+                Wake::Timer => None,
+            };
+            if let Some(ending) = ending {
+                return ending;
             }
         }
+    }
+
+    /// Pings when due; ends the connection when the Pong is overdue.
+    async fn keepalive(
+        &mut self,
+        socket: &mut Socket,
+        connection: &mut Connection,
+    ) -> Option<Ending> {
+        let fail = |error| {
+            Some(Ending::Failed {
+                error,
+                connected: true,
+            })
+        };
+        match connection.keepalive.poll(Instant::now(), rand::random()) {
+            KeepaliveAction::Ping(payload) => {
+                if let Err(error) = socket.send(ping(payload)).await {
+                    return fail(Error::with_source(ErrorKind::Transport, error));
+                }
+                connection.limiter.record_keepalive(Instant::now());
+                None
+            }
+            KeepaliveAction::Dead => fail(Error::new(ErrorKind::PingTimeout)),
+            KeepaliveAction::Wait => None,
+        }
+    }
+
+    /// Sends one command (the caller checked the rate limit).
+    async fn send_command(
+        &mut self,
+        command: Command,
+        socket: &mut Socket,
+        connection: &mut Connection,
+    ) -> Option<Ending> {
+        let text = match command {
+            Command::Send(command) => match command.to_json().map(String::from_utf8) {
+                Ok(Ok(text)) => text,
+                _ => {
+                    let error =
+                        Error::with_source(ErrorKind::Serialize, "command is not JSON text");
+                    let report = ShardMessage::Error {
+                        shard_id: self.shard_id,
+                        error,
+                    };
+                    return self.deliver(report, socket, connection).await;
+                }
+            },
+            Command::SendRaw(text) => text,
+        };
+        if let Err(error) = socket.send(Message::text(text)).await {
+            return Some(Ending::Failed {
+                error: Error::with_source(ErrorKind::Transport, error),
+                connected: true,
+            });
+        }
+        connection.limiter.record_command(Instant::now());
+        None
     }
 
     /// Handles one WebSocket message; `Some` ends the connection.

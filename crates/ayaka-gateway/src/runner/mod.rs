@@ -54,10 +54,9 @@ pub(crate) enum Command {
 enum Wake {
     Close,
     Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
-    Keepalive,
-    ReadyTimeout,
     Command(Option<Command>),
-    CommandSlot,
+    /// A deadline passed: keepalive, READY or a free command slot.
+    Timer,
 }
 
 /// How one connection ended.
