@@ -72,8 +72,10 @@ pub use parse::parse_event;
 pub use shard::{Shard, ShardHandle};
 pub use status::ShardState;
 
-/// The `User-Agent` of discovery requests, in the documented format.
+/// The `User-Agent` of discovery requests, in the documented format
+/// (`Library Name (url) language: version http-client: version`).
 pub const USER_AGENT: &str = concat!(
     "ayaka-gateway (https://github.com/ayaka-rs/ayaka) rust: ",
-    env!("CARGO_PKG_VERSION")
+    env!("CARGO_PKG_RUST_VERSION"),
+    " hyper: 1"
 );
