@@ -185,3 +185,37 @@ fn unknown_and_control_events_change_nothing() {
     ));
     assert_eq!(picture(&cache), before);
 }
+
+#[test]
+fn rest_results_update_the_cache_too() {
+    let cache = Cache::new();
+    // GET /guilds/{id}: a guild without channels or members.
+    let mut fetched = guild(100, 0, &[]);
+    fetched.as_object_mut().unwrap().remove("channels");
+    fetched.as_object_mut().unwrap().remove("members");
+    let fetched: ayaka_model::Guild = serde_json::from_value(fetched).unwrap();
+    cache.update(&fetched);
+    assert_eq!(cache.guild(GuildId::new(100)).unwrap().name, "guild100");
+
+    // POST /invites/{code}: the joined member, attributed by `guild_id`.
+    let mut joined: ayaka_model::Member = serde_json::from_value(member(7, &[101])).unwrap();
+    cache.update(&joined);
+    assert!(
+        cache.member(GuildId::new(100), UserId::new(7)).is_none(),
+        "no guild_id: skipped"
+    );
+    joined.guild_id = Some(GuildId::new(100));
+    cache.update(&joined);
+    assert_eq!(cache.guild_members(GuildId::new(100)).len(), 1);
+    assert_eq!(cache.user_guilds(UserId::new(7)), vec![GuildId::new(100)]);
+
+    // POST /guilds/{id}/channels and GET /users/@me.
+    let mut created = channel(150, 2);
+    created["guild_id"] = serde_json::json!(100);
+    let created: ayaka_model::Channel = serde_json::from_value(created).unwrap();
+    cache.update(&created);
+    assert_eq!(cache.guild_channels(GuildId::new(100)).len(), 1);
+    let me: ayaka_model::User = serde_json::from_value(user(1)).unwrap();
+    cache.update(&me);
+    assert_eq!(cache.current_user().unwrap().id, UserId::new(1));
+}
