@@ -164,6 +164,29 @@ impl Dispatcher {
         }
     }
 
+    /// Waits for the next event of `kind` dispatched from now on (see
+    /// [`wait_for`](Self::wait_for)).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_for`](Self::wait_for).
+    pub fn wait_for_event(
+        &self,
+        kind: EventKind,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<GatewayEvent, Error>> + Send + 'static {
+        let waiting = self.wait_for(
+            move |message| message.as_event().is_some_and(|event| event.kind() == kind),
+            timeout,
+        );
+        async move {
+            waiting
+                .await?
+                .into_event()
+                .ok_or_else(|| Error::new(ErrorKind::Closed))
+        }
+    }
+
     /// Hands one message to the waiters and listeners it concerns.
     pub async fn dispatch(&self, message: ShardMessage) {
         let (handlers, lifecycle) = {

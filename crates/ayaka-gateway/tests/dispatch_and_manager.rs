@@ -93,6 +93,12 @@ async fn wait_for_returns_the_first_match_after_the_call_or_times_out() {
     let found = waiting.await.unwrap();
     assert_eq!(found.shard_id(), ShardId(2));
 
+    let deleted = dispatcher.wait_for_event(EventKind::GuildDelete, GUARD);
+    dispatcher
+        .dispatch(event(5, r#"{"t":"GUILD_DELETE","d":{"id":6}}"#))
+        .await;
+    assert_eq!(deleted.await.unwrap().shard_id, ShardId(5));
+
     let error = dispatcher
         .wait_for(|_| false, Duration::from_millis(30))
         .await
