@@ -47,6 +47,8 @@ impl<F: Fn() -> u64 + Send + Sync> Clock for F {
 ///   about a millisecond) for the clock's next millisecond. Only while the
 ///   clock is behind does the generator move its own timestamp forward
 ///   instead of waiting, since waiting could then last as long as the step.
+///   A clock set before the Ayaka epoch counts as behind, so a machine that
+///   boots in 1970 still gets unique ids.
 ///
 /// ```
 /// use ayaka_snowflake::{Generator, UserId};
@@ -115,12 +117,17 @@ impl<C: Clock> Generator<C> {
         loop {
             let last_ms = last >> SEQUENCE_BITS;
             let last_sequence = last & u64::from(MAX_SEQUENCE);
-            let now_ms = self.epoch_ms();
+            let now_unix_ms = self.clock.now_unix_ms();
+            let now_ms = now_unix_ms.saturating_sub(EPOCH_MS).min(MAX_TIMESTAMP);
+            // Compared unclamped: a clock before the epoch reads as
+            // timestamp 0 yet is behind it, and must not wait forever for a
+            // millisecond that the clamp would never let it reach.
+            let clock_behind = now_unix_ms < EPOCH_MS + last_ms;
             let next = if now_ms > last_ms {
                 now_ms << SEQUENCE_BITS
             } else if last_sequence < u64::from(MAX_SEQUENCE) {
                 last + 1
-            } else if now_ms < last_ms && last_ms < MAX_TIMESTAMP {
+            } else if clock_behind && last_ms < MAX_TIMESTAMP {
                 // The clock stepped back and this logical millisecond is
                 // full: move on to the next logical one.
                 (last_ms + 1) << SEQUENCE_BITS
@@ -144,13 +151,6 @@ impl<C: Clock> Generator<C> {
     /// A new typed id.
     pub fn next_id<M>(&self) -> Id<M> {
         self.generate().into()
-    }
-
-    fn epoch_ms(&self) -> u64 {
-        self.clock
-            .now_unix_ms()
-            .saturating_sub(EPOCH_MS)
-            .min(MAX_TIMESTAMP)
     }
 
     fn assemble(&self, state: u64) -> Snowflake {

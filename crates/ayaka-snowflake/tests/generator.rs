@@ -139,3 +139,24 @@ fn an_id_made_now_decodes_to_now() {
     assert!(created + std::time::Duration::from_millis(1) > before);
     assert!(created <= after);
 }
+
+#[test]
+fn a_clock_before_the_epoch_never_stalls_the_generator() {
+    // A machine without a real-time clock boots in 1970: every reading
+    // clamps to timestamp 0, yet the 4097th id must not wait for a
+    // millisecond that can never come.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let generator = Generator::builder().clock(|| 0).build().unwrap();
+        let ids: Vec<_> = (0..10_000).map(|_| generator.generate()).collect();
+        sender.send(ids).unwrap();
+    });
+    let ids = receiver
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the generator stalled on a clock before the epoch");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    assert!(
+        ids.last().unwrap().timestamp_ms() >= 2,
+        "it moved on logically"
+    );
+}
