@@ -13,6 +13,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::SystemTime;
 
 use serde_json::Value;
 
@@ -63,10 +64,11 @@ fn run_benches(filter: Option<&str>) -> Result<Vec<String>, String> {
 }
 
 pub(crate) fn run(filter: Option<&str>) -> Result<(), String> {
+    let started = SystemTime::now();
     let figures = run_benches(filter)?;
     let criterion_dir = target_dir().join("criterion");
     let mut measurements = Vec::new();
-    collect(&criterion_dir, &mut measurements)?;
+    collect(&criterion_dir, started, &mut measurements)?;
     if measurements.is_empty() {
         return Err(format!(
             "no criterion results under {}",
@@ -91,8 +93,10 @@ fn target_dir() -> PathBuf {
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
-/// Finds every `new/benchmark.json` (criterion's record of the latest run).
-fn collect(dir: &Path, out: &mut Vec<Measurement>) -> Result<(), String> {
+/// Finds every `new/benchmark.json` (criterion's record of the latest run)
+/// written since `since`: criterion keeps results of benches that no longer
+/// exist or were filtered out, and those were not measured in this run.
+fn collect(dir: &Path, since: SystemTime, out: &mut Vec<Measurement>) -> Result<(), String> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(());
     };
@@ -100,15 +104,23 @@ fn collect(dir: &Path, out: &mut Vec<Measurement>) -> Result<(), String> {
         let path = entry.path();
         if path.is_dir() {
             if path.file_name().is_some_and(|name| name == "new") {
-                if let Some(measurement) = read_measurement(&path)? {
+                if written_since(&path.join("estimates.json"), since)
+                    && let Some(measurement) = read_measurement(&path)?
+                {
                     out.push(measurement);
                 }
             } else if path.file_name().is_some_and(|name| name != "report") {
-                collect(&path, out)?;
+                collect(&path, since, out)?;
             }
         }
     }
     Ok(())
+}
+
+fn written_since(path: &Path, since: SystemTime) -> bool {
+    fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .is_ok_and(|modified| modified >= since)
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
