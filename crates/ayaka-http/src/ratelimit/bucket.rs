@@ -252,7 +252,7 @@ impl<W> BucketCore<W> {
         if generation == self.generation {
             self.in_flight = self.in_flight.saturating_sub(1);
             if let Some(limit) = self.limit {
-                self.available = (self.available + 1).min(limit);
+                self.available = self.available.saturating_add(1).min(limit);
             }
         } else if generation + 1 == self.generation && self.reserved > 0 {
             self.reserved -= 1;
@@ -262,7 +262,7 @@ impl<W> BucketCore<W> {
 
     fn release_reserved_slot(&mut self) {
         if let Some(limit) = self.limit {
-            self.available = (self.available + 1).min(limit);
+            self.available = self.available.saturating_add(1).min(limit);
         }
     }
 
@@ -311,7 +311,7 @@ impl<W> BucketCore<W> {
         if obs.limited {
             self.on_limited(obs);
         } else if let (Some(limit), Some(remaining)) = (self.limit, obs.headers.remaining) {
-            let unaccounted = self.in_flight + self.reserved;
+            let unaccounted = self.in_flight.saturating_add(self.reserved);
             self.available = self
                 .available
                 .min(remaining.min(limit).saturating_sub(unaccounted));
@@ -416,7 +416,7 @@ impl<W> BucketCore<W> {
             self.reset_at = self.estimate_reset(obs).or(self.reset_at);
         }
         if let Some(remaining) = headers.remaining {
-            let unaccounted = self.in_flight + self.reserved;
+            let unaccounted = self.in_flight.saturating_add(self.reserved);
             self.available = self
                 .available
                 .min(remaining.min(limit).saturating_sub(unaccounted));
@@ -468,7 +468,7 @@ impl<W> BucketCore<W> {
             limit: self.limit.filter(|_| self.learned),
             window: self.window,
             remaining: self.limit.map(|_| self.available),
-            in_flight: self.in_flight + self.reserved,
+            in_flight: self.in_flight.saturating_add(self.reserved),
             queued: self.queue.len(),
             reset_in: self.reset_at.map(|at| at.saturating_duration_since(now)),
             limited_responses: self.limited_responses,

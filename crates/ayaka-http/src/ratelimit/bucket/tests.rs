@@ -317,3 +317,36 @@ fn a_reactive_bucket_that_starts_getting_headers_follows_them() {
     assert!(bucket.try_issue(t0).is_ok());
     assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
 }
+
+#[test]
+fn a_saturated_limit_never_overflows_when_a_slot_comes_back() {
+    // A hostile server claims u32::MAX requests per window and never sends
+    // `Remaining`; a request of the previous window landing late hands its
+    // reserved slot back to a budget that is already full.
+    const MAX: u32 = u32::MAX;
+    let headers_at = |reset: f64| RateLimitHeaders {
+        bucket: Some(format!("LIMITER/127.0.0.1/route/{MAX}/1/second").into()),
+        limit: Some(MAX),
+        reset: Some(reset),
+        date: Some(1_700_000_000),
+        ..RateLimitHeaders::default()
+    };
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    bucket.complete(blind, t0, ok(&headers_at(1_700_000_001.0), t0));
+
+    let t1 = t0 + SECOND;
+    let first = bucket.try_issue(t1).unwrap();
+    bucket.complete(first, t1, ok(&headers_at(1_700_000_002.0), t1));
+    let late = bucket.try_issue(t1).unwrap();
+    let next = bucket.try_issue(t1).unwrap();
+    // The server's window moved on before our estimate: a fresh, full budget.
+    bucket.complete(next, t1, ok(&headers_at(1_700_000_003.0), t1));
+    // The late one turns out to have counted in the old window.
+    bucket.complete(late, t1, ok(&headers_at(1_700_000_002.0), t1));
+    assert_eq!(bucket.snapshot(t1).remaining, Some(MAX));
+    let after_undo = bucket.try_issue(t1).unwrap();
+    bucket.undo(after_undo);
+    assert_eq!(bucket.snapshot(t1).remaining, Some(MAX));
+}
