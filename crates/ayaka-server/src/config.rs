@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::auth::PasswordHashing;
+use crate::data::ServerData;
 use crate::error::{Error, ErrorKind};
 use crate::ratelimit::{Limit, RateLimits};
 use crate::server::Server;
@@ -19,6 +20,8 @@ pub(crate) struct Settings {
     pub(crate) worker_id: Option<u8>,
     pub(crate) max_rest_connections: usize,
     pub(crate) gateway: GatewaySettings,
+    /// Data to serve instead of starting empty.
+    pub(crate) data: Option<ServerData>,
 }
 
 /// What the gateway connections follow.
@@ -84,6 +87,7 @@ impl Default for ServerBuilder {
                     zlib_under_json: false,
                     split_zlib: 1,
                 },
+                data: None,
             },
         }
     }
@@ -126,6 +130,14 @@ impl ServerBuilder {
     /// The snowflake worker id (default: from the process id).
     pub fn worker_id(mut self, worker_id: u8) -> Self {
         self.settings.worker_id = Some(worker_id);
+        self
+    }
+
+    /// Serves `data` (taken from an earlier server with
+    /// [`Server::data`]) instead of starting empty: users keep their
+    /// sessions across a restart. The worker id is then the earlier one's.
+    pub fn data(mut self, data: ServerData) -> Self {
+        self.settings.data = Some(data);
         self
     }
 

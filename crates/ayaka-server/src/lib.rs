@@ -33,6 +33,7 @@
 
 mod auth;
 mod config;
+mod data;
 mod error;
 mod gateway;
 mod ratelimit;
@@ -42,6 +43,7 @@ mod state;
 
 pub use auth::PasswordHashing;
 pub use config::ServerBuilder;
+pub use data::ServerData;
 pub use error::{Error, ErrorKind};
 pub use ratelimit::{Limit, ParseLimitError, Per, RateLimits, bucket};
 pub use server::{Server, Stats};

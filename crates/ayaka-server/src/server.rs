@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::PasswordHasher;
 use crate::config::{GatewaySettings, ServerBuilder, Settings};
+use crate::data::ServerData;
 use crate::error::{Error, ErrorKind};
 use crate::gateway::{self, hub::Hub};
 use crate::ratelimit::RateLimiter;
@@ -18,7 +19,7 @@ use crate::state::Store;
 
 /// What every task shares.
 pub(crate) struct Shared {
-    pub(crate) store: Store,
+    pub(crate) store: Arc<Store>,
     pub(crate) hub: Arc<Hub>,
     pub(crate) limiter: RateLimiter,
     pub(crate) hasher: PasswordHasher,
@@ -76,7 +77,7 @@ impl Server {
         ServerBuilder::default()
     }
 
-    pub(crate) async fn start(settings: Settings) -> Result<Self, Error> {
+    pub(crate) async fn start(mut settings: Settings) -> Result<Self, Error> {
         let worker_id = settings
             .worker_id
             .unwrap_or_else(|| u8::try_from(std::process::id() % 32).unwrap_or(0));
@@ -97,7 +98,10 @@ impl Server {
         }
 
         let shared = Arc::new(Shared {
-            store: Store::new(ids),
+            store: settings
+                .data
+                .take()
+                .map_or_else(|| Arc::new(Store::new(ids)), |data| data.0),
             hub: Arc::new(Hub::new(gateway_listeners.len(), settings.gateway.quirks)),
             limiter: RateLimiter::new(settings.rate_limits),
             hasher: PasswordHasher::new(settings.password_hashing),
@@ -168,6 +172,12 @@ impl Server {
     /// Every gateway address.
     pub fn gateway_addrs(&self) -> &[SocketAddr] {
         &self.gateway_addrs
+    }
+
+    /// A handle on the server's data, to serve it again from another server
+    /// (see [`ServerBuilder::data`](crate::ServerBuilder::data)).
+    pub fn data(&self) -> ServerData {
+        ServerData(Arc::clone(&self.shared.store))
     }
 
     /// What the server holds right now.
