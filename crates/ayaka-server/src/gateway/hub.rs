@@ -1,8 +1,9 @@
 //! Who is connected, and fan-out of events to them.
 //!
 //! Each connection owns a bounded queue. Fan-out encodes an event once and
-//! `try_send`s the shared bytes to every target queue without holding any
-//! lock; a full queue means the client cannot keep up, so it is kicked
+//! `try_send`s the shared bytes to every target queue, never waiting on
+//! anything (no lock but a map shard's read guard, held only while
+//! queueing, which cannot block); a full queue means the client cannot keep up, so it is kicked
 //! (closed with 4000) instead of letting memory grow.
 
 use std::sync::Arc;
@@ -16,7 +17,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 /// The sending side of one identified connection.
-#[derive(Clone)]
 pub(crate) struct Peer {
     pub(crate) id: u64,
     pub(crate) queue: mpsc::Sender<Utf8Bytes>,
@@ -157,24 +157,26 @@ impl Hub {
             tracing::error!(event = event.name(), "could not encode an event");
             return;
         };
-        // Collect first: no map guard is held while queueing.
-        let targets: Vec<Peer> = users
-            .into_iter()
-            .filter_map(|user| self.peers.get(&user).map(|peers| peers.clone()))
-            .flatten()
-            .collect();
         let is_presence = matches!(event, Event::PresenceUpdate(_));
-        for peer in targets {
-            if is_presence && !peer.presences {
+        for user in users {
+            // `try_send` and `cancel` never block or re-enter the map, so
+            // queueing under the shard's read guard is safe, and it spares
+            // cloning every peer (a token clone takes a mutex) per event.
+            let Some(peers) = self.peers.get(&user) else {
                 continue;
-            }
-            match peer.queue.try_send(bytes.clone()) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::debug!(peer = peer.id, "queue full, closing a slow connection");
-                    peer.kick.cancel();
+            };
+            for peer in peers.iter() {
+                if is_presence && !peer.presences {
+                    continue;
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                match peer.queue.try_send(bytes.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::debug!(peer = peer.id, "queue full, closing a slow connection");
+                        peer.kick.cancel();
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
             }
         }
     }
