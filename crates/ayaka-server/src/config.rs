@@ -94,6 +94,11 @@ impl Default for ServerBuilder {
 }
 
 impl ServerBuilder {
+    /// The longest timeout kept: "never" in practice. Longer ones are cut
+    /// to it, since deadlines are computed as `now + timeout` and a
+    /// `Duration::MAX` would overflow the clock.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
     /// Where REST and `/available` listen (default `127.0.0.1:0`, an
     /// ephemeral port). Gateway listeners use the same IP address.
     pub fn bind(mut self, address: SocketAddr) -> Self {
@@ -148,16 +153,19 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a new connection has to identify (default 10 s).
+    /// How long a new connection has to identify (default 10 s; at most
+    /// [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)).
     pub fn identify_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.gateway.identify_timeout = timeout;
+        self.settings.gateway.identify_timeout = timeout.min(Self::MAX_TIMEOUT);
         self
     }
 
     /// How long an identified connection may stay silent, pings included,
-    /// before it is closed with 4009 (default 20 s).
+    /// before it is closed with 4009 (default 20 s; at most
+    /// [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)). A client that accepts nothing
+    /// for this long is closed too.
     pub fn ping_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.gateway.ping_timeout = timeout;
+        self.settings.gateway.ping_timeout = timeout.min(Self::MAX_TIMEOUT);
         self
     }
 

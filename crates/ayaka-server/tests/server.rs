@@ -95,3 +95,20 @@ async fn rest_connections_over_the_cap_are_dropped() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn huge_timeouts_mean_never_rather_than_a_crash() {
+    let server = common::builder()
+        .identify_timeout(std::time::Duration::MAX)
+        .ping_timeout(std::time::Duration::MAX)
+        .spawn()
+        .await
+        .unwrap();
+    let alice = common::create_user(&server, "alice").await;
+    let (mut gateway, ready) = common::Gateway::identify(&server, &alice, "json").await;
+    assert_eq!(ready["d"]["id"], alice.id);
+    common::mark(&server, &alice, "alive").await;
+    common::expect_marker(&mut gateway, "alive").await;
+    drop(gateway);
+    server.shutdown().await;
+}
