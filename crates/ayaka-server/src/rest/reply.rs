@@ -213,10 +213,11 @@ fn too_large() -> ApiError {
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fields: &[&str]) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|error| ApiError::bad_field("body", format!("not valid JSON: {error}")))?;
-    let Value::Object(object) = value else {
+    // Checked first: serde would also read a struct from an array.
+    let Value::Object(object) = &value else {
         return Err(ApiError::bad_field("body", "must be a JSON object"));
     };
-    let first = match T::deserialize(&Value::Object(object.clone())) {
+    let first = match T::deserialize(&value) {
         Ok(decoded) => return Ok(decoded),
         Err(error) => error.to_string(),
     };
