@@ -25,6 +25,9 @@ type Socket = WebSocketStream<TcpStream>;
 
 /// How long the close handshake may take before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most queued events written before one flush: enough to spare syscalls
+/// in a burst, few enough that the first of them is not held back long.
+const BATCH: usize = 64;
 
 /// How a phase of the connection ended.
 enum End {
@@ -178,7 +181,7 @@ async fn session(
                     Err(end) => Err(end),
                 }
             }
-            Some(json) = queue.recv() => writer.send(json).await,
+            Some(json) = queue.recv() => writer.send_batch(json, || queue.try_recv().ok()).await,
         };
         if let Err(end) = step {
             return end;
@@ -259,17 +262,36 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Writes one message and flushes.
     async fn send(&mut self, json: Utf8Bytes) -> Result<(), End> {
-        let messages = self
-            .outbound
-            .messages(json)
-            .map_err(|_| End::Close(CloseReason::Internal))?;
-        let socket = &mut *self.socket;
+        self.send_batch(json, || None).await
+    }
+
+    /// Writes `first`, then whatever `more` yields (up to [`BATCH`]
+    /// messages in all), and flushes once: a burst of events costs one
+    /// write to the socket rather than one per event.
+    async fn send_batch(
+        &mut self,
+        first: Utf8Bytes,
+        mut more: impl FnMut() -> Option<Utf8Bytes>,
+    ) -> Result<(), End> {
+        let Self {
+            socket, outbound, ..
+        } = self;
         let write = async move {
-            for message in messages {
-                socket.feed(message).await?;
+            let mut next = Some(first);
+            let mut written = 0;
+            while let Some(json) = next {
+                let messages = outbound
+                    .messages(json)
+                    .map_err(|_| End::Close(CloseReason::Internal))?;
+                for message in messages {
+                    socket.feed(message).await.map_err(|_| End::Drop)?;
+                }
+                written += 1;
+                next = if written < BATCH { more() } else { None };
             }
-            socket.flush().await
+            socket.flush().await.map_err(|_| End::Drop)
         };
         // A client that stops reading blocks the write; the kick (its queue
         // overflowed meanwhile) or shutdown then ends the connection. The
@@ -277,7 +299,7 @@ impl Writer<'_> {
         // tungstenite buffers whole frames, so an interrupted write leaves
         // no partial frame behind.
         tokio::select! {
-            result = write => result.map_err(|_| End::Drop),
+            result = write => result,
             () = self.kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
             () = self.shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
             () = tokio::time::sleep(self.write_timeout) => Err(End::Close(CloseReason::TooSlow)),
