@@ -108,16 +108,20 @@ async fn garbage_rate_limit_headers_change_nothing() {
 }
 
 /// A server that claims a generous limit but enforces 3 requests per 300 ms.
+/// Each window opens with the first request after the previous one ended
+/// (not when the server starts), so how fast the test gets going does not
+/// matter.
 async fn lying_server() -> (std::net::SocketAddr, Arc<AtomicU32>) {
     let refused = Arc::new(AtomicU32::new(0));
-    let window = Arc::new(std::sync::Mutex::new((Instant::now(), 0u32)));
+    let window = Arc::new(std::sync::Mutex::new(None::<(Instant, u32)>));
     let addr = serve(None, {
         let refused = refused.clone();
         move |_| {
-            let mut window = window.lock().unwrap();
-            if window.0.elapsed() >= Duration::from_millis(300) {
-                *window = (Instant::now(), 0);
-            }
+            let mut guard = window.lock().unwrap();
+            let window = match &mut *guard {
+                Some(window) if window.0.elapsed() < Duration::from_millis(300) => window,
+                stale => stale.insert((Instant::now(), 0)),
+            };
             window.1 += 1;
             let lie = [
                 (
@@ -179,7 +183,9 @@ async fn fail_fast_turns_a_429_into_an_error() {
         .build()
         .unwrap();
     let mut limited = None;
-    for _ in 0..5 {
+    // Normally the fourth request; a few more in case a slow machine lets
+    // a window end between them.
+    for _ in 0..12 {
         if let Err(error) = client.current_user().await {
             limited = Some(error);
             break;
@@ -409,4 +415,41 @@ async fn https_with_a_trusted_self_signed_certificate() {
         .unwrap();
     let error = untrusting.current_user().await.unwrap_err();
     assert!(matches!(error.kind(), ErrorKind::Transport), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_429_saying_retry_after_zero_still_waits() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let addr = serve(None, {
+        let calls = calls.clone();
+        move |_| {
+            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    reply(
+                        429,
+                        &[("x-ratelimit-retry-after", "0")],
+                        r#"{"code": 429, "message": "slow down", "retry_after": 0}"#,
+                    )
+                } else {
+                    reply(200, &[], USER)
+                }
+            }
+        }
+    })
+    .await;
+    let client = client(addr).without_ratelimiter().build().unwrap();
+    let start = Instant::now();
+    let user = tokio::time::timeout(GUARD, client.current_user())
+        .await
+        .expect("no hang")
+        .unwrap();
+    assert_eq!(user.username, "ayaka");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // The default one-second wait, not an immediate retry.
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
 }

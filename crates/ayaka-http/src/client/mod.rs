@@ -25,7 +25,7 @@ use crate::ratelimit::headers::as_duration;
 use crate::ratelimit::{Permit, RateLimitHeaders, RateLimiter, Response};
 use crate::route::Route;
 
-/// Wait after a 429 that names no wait.
+/// Wait after a 429 that names no wait (or a zero one).
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// A REST client for Ayaka. Cheap to clone; clones share connections, the
@@ -290,7 +290,13 @@ impl Client {
             if from_body.is_some() {
                 headers.retry_after = from_body;
             }
-            retry_after = headers.retry_after().or_else(|| headers.reset_after());
+            // A 429 that says "retry after 0" means nothing: retrying at
+            // once would only hammer the server, so it counts as unsaid.
+            let nonzero = |wait: &Duration| !wait.is_zero();
+            retry_after = headers
+                .retry_after()
+                .filter(nonzero)
+                .or_else(|| headers.reset_after().filter(nonzero));
             // Even with an unreadable body, the headers say the bucket is spent.
             if let Some(permit) = permit.take() {
                 permit.complete(Response {
