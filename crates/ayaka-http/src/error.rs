@@ -62,7 +62,9 @@ pub enum ErrorKind {
     /// `201` on `PATCH`/`DELETE /guilds/{id}`: not a member of the guild,
     /// or the session id is wrong.
     NotAMember,
-    /// `203` on `PATCH`/`DELETE /guilds/{id}`: not enough permissions.
+    /// `203`: not enough permissions. Documented for `PATCH`/`DELETE
+    /// /guilds/{id}`; the extension routes answer it too, so it is an error
+    /// on every route.
     MissingPermissions,
     /// Rate limited: waiting was disabled or too long, or every retry after
     /// a 429 was used up.
