@@ -1,4 +1,5 @@
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use ayaka_model::{Channel, Emoji, Invite, Member, Presence, Role, User};
@@ -18,7 +19,8 @@ use crate::update::UpdateCache;
 ///
 /// One cache follows one session: READY marks what it holds as stale, the
 /// GUILD_INIT events that follow refresh it, and the first event after them
-/// removes the guilds that were not refreshed (deleted while disconnected).
+/// (or [`finish_resync`](Cache::finish_resync)) removes the guilds that were
+/// not refreshed (deleted while disconnected).
 ///
 /// ```
 /// use ayaka_cache::Cache;
@@ -37,6 +39,9 @@ pub struct Cache {
     pub(crate) current_user: RwLock<Option<Arc<User>>>,
     /// Guilds present before the last READY and not refreshed since.
     pub(crate) stale_guilds: Mutex<Option<HashSet<GuildId>>>,
+    /// Whether `stale_guilds` holds a set: every live event checks this
+    /// instead of taking the mutex.
+    pub(crate) resyncing: AtomicBool,
     pub(crate) guilds: Store<GuildId, CachedGuild>,
     pub(crate) channels: Store<ChannelId, Channel>,
     pub(crate) guild_channels: Index<GuildId, ChannelId>,
@@ -107,6 +112,7 @@ impl Cache {
             guild_invites: Index::new(),
             current_user: RwLock::new(None),
             stale_guilds: Mutex::new(None),
+            resyncing: AtomicBool::new(false),
             config,
         }
     }
@@ -138,6 +144,7 @@ impl Cache {
             .stale_guilds
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        self.resyncing.store(false, Ordering::Release);
         self.guilds.clear();
         self.channels.clear();
         self.guild_channels.clear();
@@ -150,6 +157,24 @@ impl Cache {
         self.presences.clear();
         self.invites.clear();
         self.guild_invites.clear();
+    }
+
+    /// Ends the refresh that a READY started: every guild held before it
+    /// and not refreshed by a GUILD_INIT since is removed.
+    ///
+    /// The protocol has no marker for the last GUILD_INIT, so the cache
+    /// ends the refresh itself on the first other event. Call this when you
+    /// know sooner (say, after a quiet moment following READY), so a session
+    /// without live traffic does not keep serving guilds deleted while it
+    /// was disconnected. Without a refresh under way it does nothing.
+    pub fn finish_resync(&self) {
+        self.end_resync();
+    }
+
+    /// Whether a READY's refresh is under way (see
+    /// [`finish_resync`](Self::finish_resync)).
+    pub fn is_resyncing(&self) -> bool {
+        self.resyncing.load(Ordering::Acquire)
     }
 
     /// The user this session is logged in as, from READY.

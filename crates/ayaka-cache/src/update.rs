@@ -1,6 +1,7 @@
 //! How each event and REST result changes the cache.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use ayaka_model::gateway::{Event, PresenceUpdate};
@@ -154,10 +155,12 @@ impl UpdateCache for PresenceUpdate {
 impl Cache {
     fn begin_resync(&self) {
         let held: HashSet<GuildId> = self.guilds.keys().into_iter().collect();
-        *self
+        let mut stale = self
             .stale_guilds
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(held);
+            .unwrap_or_else(PoisonError::into_inner);
+        *stale = Some(held);
+        self.resyncing.store(true, Ordering::Release);
     }
 
     fn refreshed(&self, guild: GuildId) {
@@ -173,12 +176,18 @@ impl Cache {
 
     /// The first live event after READY and its GUILD_INITs: what was not
     /// refreshed no longer exists for this session.
-    fn end_resync(&self) {
-        let stale = self
-            .stale_guilds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+    pub(crate) fn end_resync(&self) {
+        if !self.resyncing.load(Ordering::Acquire) {
+            return;
+        }
+        let stale = {
+            let mut stale = self
+                .stale_guilds
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.resyncing.store(false, Ordering::Release);
+            stale.take()
+        };
         for guild in stale.into_iter().flatten() {
             self.remove_guild(guild);
         }

@@ -80,3 +80,21 @@ fn guilds_stay_readable_while_the_reconnect_refreshes_them() {
     assert!(cache.guild(GuildId::new(200)).is_none());
     assert!(cache.guild(GuildId::new(100)).is_some());
 }
+
+#[test]
+fn finish_resync_ends_the_refresh_without_a_live_event() {
+    let cache = Cache::new();
+    replay(&cache, &session());
+    assert!(!cache.is_resyncing(), "the session's live events ended it");
+    cache.update(&ready(1));
+    assert!(cache.is_resyncing());
+    cache.update(&guild_event("GUILD_INIT", guild(100, 2, &[1, 2, 3])));
+    cache.finish_resync();
+    assert!(!cache.is_resyncing());
+    assert_eq!(cache.guild_ids(), vec![GuildId::new(100)]);
+    assert!(cache.invite("abc").is_none());
+    // Nothing is under way now: further calls and events change nothing.
+    cache.finish_resync();
+    cache.update(&presence(2));
+    assert_eq!(cache.guild_ids(), vec![GuildId::new(100)]);
+}
