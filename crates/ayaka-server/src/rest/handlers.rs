@@ -78,13 +78,13 @@ pub(super) async fn dispatch(
             let user = authenticate(shared, headers).ok_or_else(ApiError::not_a_member)?;
             let body: UpdateGuild = decode(&read_body(headers, body, true).await?, GUILD_FIELDS)?;
             body.validate().map_err(|error| ApiError::invalid(&error))?;
-            let (guild, members) = shared
+            let guild = shared
                 .store
-                .update_guild(guild, user, body)
+                .update_guild(guild, user, body, |guild, members| {
+                    let event = Event::GuildUpdate(Box::new(guild.clone()));
+                    shared.hub.send(members, &event);
+                })
                 .map_err(|denied| refusal(denied, "MANAGE_GUILD", true))?;
-            shared
-                .hub
-                .send(members, &Event::GuildUpdate(Box::new(guild.clone())));
             Reply::json(StatusCode::OK, &guild)
         }
         Route::DeleteGuild(guild) => {
@@ -126,13 +126,14 @@ pub(super) async fn dispatch(
             if !bytes.is_empty() {
                 decode::<CreateInvite>(&bytes, &[])?;
             }
-            let (invite, members) = shared
+            let invite = shared
                 .store
-                .create_invite(guild, user)
+                .create_invite(guild, user, |invite, members| {
+                    shared
+                        .hub
+                        .send(members, &Event::InviteCreate(invite.clone()));
+                })
                 .map_err(|denied| refusal(denied, "CREATE_INVITE", false))?;
-            shared
-                .hub
-                .send(members, &Event::InviteCreate(invite.clone()));
             Reply::json(StatusCode::CREATED, &invite)
         }
         Route::JoinInvite(code) => {
@@ -242,12 +243,13 @@ fn create_channel(
     user: UserId,
     body: CreateChannel,
 ) -> Result<Reply, ApiError> {
-    let (channel, members) = shared
+    let channel = shared
         .store
-        .create_channel(guild, user, body)
+        .create_channel(guild, user, body, |channel, members| {
+            shared
+                .hub
+                .send(members, &Event::ChannelCreate(channel.clone()));
+        })
         .map_err(|denied| refusal(denied, "MANAGE_CHANNELS", false))?;
-    shared
-        .hub
-        .send(members, &Event::ChannelCreate(channel.clone()));
     Reply::json(StatusCode::CREATED, &channel)
 }

@@ -28,6 +28,15 @@ struct MemberRecord {
     roles: Vec<RoleId>,
 }
 
+/// Tells the members about a change, called while the guild is still
+/// locked: events about one guild are then queued in the order its changes
+/// happened, and none can follow its GUILD_DELETE (which would leave a
+/// client's cache holding a piece of a deleted guild). It must not touch
+/// the store (fan-out only touches the hub).
+pub(crate) trait Announce<T>: FnOnce(&T, &mut dyn Iterator<Item = UserId>) {}
+
+impl<T, F: FnOnce(&T, &mut dyn Iterator<Item = UserId>)> Announce<T> for F {}
+
 /// The result of `POST /invites/{code}`.
 pub(crate) struct JoinOutcome {
     /// The member, as answered.
@@ -178,13 +187,15 @@ impl Store {
     }
 
     /// Applies an update if `user` may (owner, `MANAGE_GUILD` or
-    /// `ADMINISTRATOR`). Returns the guild and its members.
+    /// `ADMINISTRATOR`), and returns the guild. `announce` gets it and the
+    /// members while the guild is still locked (see [`Announce`]).
     pub(crate) fn update_guild(
         &self,
         id: GuildId,
         user: UserId,
         body: UpdateGuild,
-    ) -> Result<(Guild, Vec<UserId>), Denied> {
+        announce: impl Announce<Guild>,
+    ) -> Result<Guild, Denied> {
         let mut record = self.guilds.get_mut(&id).ok_or(Denied::NoGuild)?;
         record.allows(user, &Permission::ManageGuild)?;
         let guild = &mut record.guild;
@@ -203,7 +214,8 @@ impl Store {
         if let Some(vanity_url) = body.vanity_url {
             guild.vanity_url = Some(vanity_url);
         }
-        Ok((record.guild.clone(), record.member_ids().collect()))
+        announce(&record.guild, &mut record.member_ids());
+        Ok(record.guild.clone())
     }
 
     /// Deletes a guild if `user` owns it, with everything that refers to
@@ -242,14 +254,16 @@ impl Store {
         Ok(record.channels.clone())
     }
 
-    /// Creates a channel if `user` may (`MANAGE_CHANNELS`). Returns it with
-    /// its `guild_id`, and the members.
+    /// Creates a channel if `user` may (`MANAGE_CHANNELS`), and returns it
+    /// with its `guild_id`, announced as [`update_guild`](Self::update_guild)
+    /// does.
     pub(crate) fn create_channel(
         &self,
         id: GuildId,
         user: UserId,
         body: CreateChannel,
-    ) -> Result<(Channel, Vec<UserId>), Denied> {
+        announce: impl Announce<Channel>,
+    ) -> Result<Channel, Denied> {
         let channel_id = self.next_channel_id();
         let mut record = self.guilds.get_mut(&id).ok_or(Denied::NoGuild)?;
         record.allows(user, &Permission::ManageChannels)?;
@@ -292,16 +306,18 @@ impl Store {
         };
         channel.set_guild_id(id);
         record.channels.push(channel.clone());
-        Ok((channel, record.member_ids().collect()))
+        announce(&channel, &mut record.member_ids());
+        Ok(channel)
     }
 
-    /// Creates an invite if `user` may (`CREATE_INVITE`). Returns it and
-    /// the members.
+    /// Creates an invite if `user` may (`CREATE_INVITE`), and returns it,
+    /// announced as [`update_guild`](Self::update_guild) does.
     pub(crate) fn create_invite(
         &self,
         id: GuildId,
         user: UserId,
-    ) -> Result<(Invite, Vec<UserId>), Denied> {
+        announce: impl Announce<Invite>,
+    ) -> Result<Invite, Denied> {
         let mut record = self.guilds.get_mut(&id).ok_or(Denied::NoGuild)?;
         record.allows(user, &Permission::CreateInvite)?;
         let invite = Invite {
@@ -312,7 +328,8 @@ impl Store {
         };
         record.invite_codes.push(invite.code.clone());
         self.invites.insert(invite.code.clone(), id);
-        Ok((invite, record.member_ids().collect()))
+        announce(&invite, &mut record.member_ids());
+        Ok(invite)
     }
 
     /// Joins the guild an invite leads to. `None` for an unknown code.
@@ -358,6 +375,7 @@ mod tests {
     use ayaka_snowflake::Generator;
 
     use super::*;
+    use crate::state::quiet;
 
     /// Gives `user` a new role with `permissions` (no REST route does: the
     /// documents have none).
@@ -377,7 +395,7 @@ mod tests {
     fn member(store: &Store, guild: GuildId, owner: UserId, name: &str) -> UserId {
         let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
         let user = store.create_user(body, String::new()).id;
-        let (invite, _) = store.create_invite(guild, owner).unwrap();
+        let invite = store.create_invite(guild, owner, quiet).unwrap();
         store.join(&invite.code, user).unwrap();
         user
     }
@@ -401,18 +419,26 @@ mod tests {
 
         let rename = || UpdateGuild::new().name("x");
         let channel = || CreateChannel::new("c", ChannelType::Text);
-        assert!(store.update_guild(guild, admin, rename()).is_ok());
-        assert!(store.create_channel(guild, admin, channel()).is_ok());
-        assert!(store.update_guild(guild, manager, rename()).is_ok());
+        assert!(store.update_guild(guild, admin, rename(), quiet).is_ok());
+        assert!(store.create_channel(guild, admin, channel(), quiet).is_ok());
+        assert!(store.update_guild(guild, manager, rename(), quiet).is_ok());
         assert_eq!(
-            store.create_channel(guild, manager, channel()).unwrap_err(),
+            store
+                .create_channel(guild, manager, channel(), quiet)
+                .unwrap_err(),
             Denied::Forbidden
         );
         assert_eq!(
-            store.update_guild(guild, builder, rename()).unwrap_err(),
+            store
+                .update_guild(guild, builder, rename(), quiet)
+                .unwrap_err(),
             Denied::Forbidden
         );
-        assert!(store.create_channel(guild, builder, channel()).is_ok());
+        assert!(
+            store
+                .create_channel(guild, builder, channel(), quiet)
+                .is_ok()
+        );
         // only the owner deletes, administrators included
         assert_eq!(
             store.delete_guild(guild, admin).unwrap_err(),
@@ -432,7 +458,7 @@ mod tests {
                 )
                 .id;
             let guild = store.create_guild(owner, CreateGuild::new("g")).id;
-            let (invite, _) = store.create_invite(guild, owner).unwrap();
+            let invite = store.create_invite(guild, owner, quiet).unwrap();
             let users: Vec<UserId> = (0..64)
                 .map(|i| {
                     let body = CreateUser::new(format!("u{i}"), 1, "u@example.com", "password1");
@@ -445,13 +471,58 @@ mod tests {
                     scope.spawn(move || {
                         for user in chunk {
                             store.join(code, *user);
-                            let _ = store.create_invite(guild, *user);
+                            let _ = store.create_invite(guild, *user, quiet);
                         }
                     });
                 }
                 scope.spawn(|| store.delete_guild(guild, owner).unwrap());
             });
             assert_eq!(store.guild_counts(), (0, 0, 0));
+        }
+    }
+
+    #[test]
+    fn nothing_is_announced_after_the_guild_is_deleted() {
+        use std::sync::Mutex;
+
+        for _ in 0..20 {
+            let store = Store::new(Generator::new());
+            let owner = store
+                .create_user(
+                    CreateUser::new("o", 1, "o@example.com", "password1"),
+                    String::new(),
+                )
+                .id;
+            let guild = store.create_guild(owner, CreateGuild::new("g")).id;
+            // What a member's queue would receive, in order.
+            let log = Mutex::new(Vec::new());
+            let record = |event: &'static str| log.lock().unwrap().push(event);
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        for _ in 0..50 {
+                            let channel = CreateChannel::new("c", ChannelType::Text);
+                            let _ = store.create_channel(guild, owner, channel, |_, _| {
+                                record("CHANNEL_CREATE");
+                            });
+                            let _ = store.create_invite(guild, owner, |_, _| {
+                                record("INVITE_CREATE");
+                            });
+                        }
+                    });
+                }
+                scope.spawn(|| {
+                    // Let some creations happen first.
+                    while log.lock().unwrap().len() < 8 {
+                        std::thread::yield_now();
+                    }
+                    store.delete_guild(guild, owner).unwrap();
+                    record("GUILD_DELETE");
+                });
+            });
+            let log = log.into_inner().unwrap();
+            let deleted = log.iter().position(|event| *event == "GUILD_DELETE");
+            assert_eq!(deleted, Some(log.len() - 1), "{log:?}");
         }
     }
 }

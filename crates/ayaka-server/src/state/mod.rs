@@ -102,6 +102,10 @@ impl Store {
     }
 }
 
+/// An [`Announce`](guilds::Announce) that tells nobody, for tests.
+#[cfg(test)]
+pub(crate) fn quiet<T>(_: &T, _: &mut dyn Iterator<Item = UserId>) {}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -148,46 +152,49 @@ mod tests {
         let (member, _) = user(&store, "member").await;
         let (stranger, _) = user(&store, "stranger").await;
         let guild = store.create_guild(owner.id, CreateGuild::new("g"));
-        let (invite, _) = store.create_invite(guild.id, owner.id).unwrap();
+        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
         assert!(store.join(&invite.code, member.id).unwrap().joined);
         assert!(!store.join(&invite.code, member.id).unwrap().joined);
 
         let rename = || UpdateGuild::new().name("renamed");
         assert_eq!(
             store
-                .update_guild(guild.id, member.id, rename())
+                .update_guild(guild.id, member.id, rename(), quiet)
                 .unwrap_err(),
             Denied::Forbidden
         );
         assert_eq!(
             store
-                .update_guild(guild.id, stranger.id, rename())
+                .update_guild(guild.id, stranger.id, rename(), quiet)
                 .unwrap_err(),
             Denied::NotMember
         );
         assert_eq!(
             store
-                .update_guild(GuildId::new(1), owner.id, rename())
+                .update_guild(GuildId::new(1), owner.id, rename(), quiet)
                 .unwrap_err(),
             Denied::NoGuild
         );
-        let (renamed, members) = store.update_guild(guild.id, owner.id, rename()).unwrap();
+        let mut members = Vec::new();
+        let renamed = store
+            .update_guild(guild.id, owner.id, rename(), |_, ids| members.extend(ids))
+            .unwrap();
         assert_eq!(renamed.name, "renamed");
         assert_eq!(members.len(), 2);
 
         // @everyone may invite, not create channels
-        assert!(store.create_invite(guild.id, member.id).is_ok());
+        assert!(store.create_invite(guild.id, member.id, quiet).is_ok());
         let text = || CreateChannel::new("general", ChannelType::Text);
         assert_eq!(
             store
-                .create_channel(guild.id, member.id, text())
+                .create_channel(guild.id, member.id, text(), quiet)
                 .unwrap_err(),
             Denied::Forbidden
         );
         let bogus_parent = text().inside_of(ayaka_snowflake::ChannelId::new(3));
         assert_eq!(
             store
-                .create_channel(guild.id, owner.id, bogus_parent)
+                .create_channel(guild.id, owner.id, bogus_parent, quiet)
                 .unwrap_err(),
             Denied::NoCategory
         );
@@ -209,13 +216,14 @@ mod tests {
         let (owner, _) = user(&store, "owner").await;
         let (member, _) = user(&store, "member").await;
         let guild = store.create_guild(owner.id, CreateGuild::new("g"));
-        let (invite, _) = store.create_invite(guild.id, owner.id).unwrap();
+        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
         store.join(&invite.code, member.id).unwrap();
         store
             .create_channel(
                 guild.id,
                 owner.id,
                 CreateChannel::new("c", ChannelType::Category),
+                quiet,
             )
             .unwrap();
         assert_eq!(store.guild_counts(), (1, 1, 2));
