@@ -8,6 +8,7 @@ use std::time::Duration;
 use ayaka_server::Limit;
 use bytes::Bytes;
 use common::{Gateway, NextMessage, Received, create_guild, create_user, spawn};
+use futures_util::SinkExt as _;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -150,7 +151,9 @@ async fn no_identify_in_time_closes_with_4009() {
 
 #[tokio::test]
 async fn silence_closes_with_4009_and_pings_keep_alive() {
-    let timeout = Duration::from_millis(400);
+    // Eight pings per timeout: a busy CI machine may stall the test for a
+    // few hundred milliseconds without the pinging client looking silent.
+    let timeout = Duration::from_millis(800);
     let server = common::builder()
         .ping_timeout(timeout)
         .spawn()
@@ -167,7 +170,7 @@ async fn silence_closes_with_4009_and_pings_keep_alive() {
     let (mut pinging, _) = Gateway::identify(&server, &alice, "json").await;
     let mut interval = tokio::time::interval(Duration::from_millis(100));
     let mut pongs = 0;
-    while pongs < 12 {
+    while pongs < 20 {
         tokio::select! {
             _ = interval.tick() => pinging.send(Message::Ping(Bytes::from_static(b"p"))).await,
             message = pinging.socket.next_message() => match message {
@@ -242,16 +245,18 @@ async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
         fast_gateway.send_json(presence).await;
     }
     // The stuck connection goes away on its own (write timeout), while the
-    // fast client keeps pinging to stay alive.
+    // fast client keeps pinging to stay alive. The stuck one pings too, so
+    // that only the write timeout can explain its end, not silence. (Its
+    // pings fail once the server has dropped it.)
     let deadline = tokio::time::Instant::now() + common::WAIT;
     while server.stats().connections > 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "stuck connection kept"
         );
-        fast_gateway
-            .send(Message::Ping(Bytes::from_static(b"p")))
-            .await;
+        let ping = Message::Ping(Bytes::from_static(b"p"));
+        let _ = stuck_gateway.socket.send(ping.clone()).await;
+        fast_gateway.send(ping).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop((stuck_gateway, fast_gateway));
