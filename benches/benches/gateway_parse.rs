@@ -6,6 +6,7 @@ use std::{hint::black_box, time::Duration};
 
 use ayaka_benches::{SessionShape, session};
 use ayaka_model::gateway::Event;
+use ayaka_model::json::Parser;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn parse(c: &mut Criterion) {
@@ -44,6 +45,40 @@ fn parse(c: &mut Criterion) {
                 scratch.extend_from_slice(message);
                 black_box(Event::from_json_mut(black_box(&mut scratch)).unwrap());
             }
+        });
+    });
+    // what a shard does: the copy, and simd-json's buffers kept between messages
+    let mut parser = Parser::new();
+    group.bench_function("simd_json_reused_buffers", |b| {
+        b.iter(|| {
+            for message in &messages {
+                scratch.clear();
+                scratch.extend_from_slice(message);
+                let event: Event = parser.parse(black_box(&mut scratch)).unwrap();
+                black_box(event);
+            }
+        });
+    });
+    group.finish();
+
+    // One large GUILD_INIT (a guild with many members), where simd-json's
+    // vectorised scanning has room to pay off.
+    let large = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/ayaka-model/tests/fixtures/event/guild_init_large.json"
+    ))
+    .unwrap();
+    let mut group = c.benchmark_group("gateway_parse/large GUILD_INIT");
+    group.throughput(Throughput::Bytes(large.len() as u64));
+    group.bench_function("baseline_serde_json", |b| {
+        b.iter(|| black_box(Event::from_json(black_box(&large)).unwrap()));
+    });
+    group.bench_function("simd_json_reused_buffers", |b| {
+        b.iter(|| {
+            scratch.clear();
+            scratch.extend_from_slice(&large);
+            let event: Event = parser.parse(black_box(&mut scratch)).unwrap();
+            black_box(event)
         });
     });
     group.finish();

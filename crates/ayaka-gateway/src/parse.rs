@@ -2,6 +2,8 @@
 //! feature, serde_json otherwise, with identical results.
 
 use ayaka_model::gateway::Event;
+#[cfg(feature = "simd-json")]
+use ayaka_model::json::Parser;
 
 use crate::error::{Error, ErrorKind};
 
@@ -17,23 +19,33 @@ use crate::error::{Error, ErrorKind};
 /// # Ok::<(), ayaka_gateway::Error>(())
 /// ```
 pub fn parse_event(raw: &[u8]) -> Result<Event, Error> {
-    let mut scratch = Vec::new();
-    EventParser::parse(&mut scratch, raw)
+    EventParser::default().parse(raw)
 }
 
-/// Reuses a scratch buffer for simd-json, which parses in place.
-pub(crate) struct EventParser;
+/// One connection's parser. simd-json parses in place and needs working
+/// buffers: both are kept for the life of the connection, so steady-state
+/// parsing allocates only the event itself.
+#[derive(Default)]
+pub(crate) struct EventParser {
+    #[cfg(feature = "simd-json")]
+    scratch: Vec<u8>,
+    #[cfg(feature = "simd-json")]
+    parser: Parser,
+}
 
 impl EventParser {
     #[cfg(feature = "simd-json")]
-    pub(crate) fn parse(scratch: &mut Vec<u8>, raw: &[u8]) -> Result<Event, Error> {
-        scratch.clear();
-        scratch.extend_from_slice(raw);
-        Event::from_json_mut(scratch).map_err(|error| Error::with_source(ErrorKind::Parse, error))
+    pub(crate) fn parse(&mut self, raw: &[u8]) -> Result<Event, Error> {
+        // The shard keeps `raw` for its consumer, so simd-json gets a copy.
+        self.scratch.clear();
+        self.scratch.extend_from_slice(raw);
+        self.parser
+            .parse(&mut self.scratch)
+            .map_err(|error| Error::with_source(ErrorKind::Parse, error))
     }
 
     #[cfg(not(feature = "simd-json"))]
-    pub(crate) fn parse(_scratch: &mut Vec<u8>, raw: &[u8]) -> Result<Event, Error> {
+    pub(crate) fn parse(&mut self, raw: &[u8]) -> Result<Event, Error> {
         Event::from_json(raw).map_err(|error| Error::with_source(ErrorKind::Parse, error))
     }
 }

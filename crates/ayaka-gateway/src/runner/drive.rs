@@ -204,7 +204,7 @@ impl Runner {
         connection: &mut Connection,
     ) -> Option<Ending> {
         self.status.add_received(raw.len());
-        let event = match EventParser::parse(&mut connection.scratch, &raw) {
+        let event = match connection.parser.parse(&raw) {
             Ok(event) => event,
             Err(error) => {
                 // one bad message does not cost the connection

@@ -85,7 +85,7 @@ struct Connection {
     keepalive: Keepalive,
     limiter: SendLimiter,
     decompressor: Decompressor,
-    scratch: Vec<u8>,
+    parser: EventParser,
     /// Whether binary frames hold plain JSON (an old deployed server).
     binary_is_json: Option<bool>,
     ready: bool,
@@ -104,7 +104,7 @@ impl Runner {
             ),
             limiter: SendLimiter::new(config.send_limit, config.send_window, config.send_reserve),
             decompressor: Decompressor::with_max_message_size(config.max_message_size),
-            scratch: Vec::new(),
+            parser: EventParser::default(),
             binary_is_json: None,
             ready: false,
             identify_permit: None,
