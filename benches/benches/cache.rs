@@ -7,6 +7,8 @@ use std::alloc::System;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use ayaka_benches::{SessionShape, session};
 use ayaka_cache::{Cache, ResourceType};
@@ -120,6 +122,82 @@ fn updates(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same replay while another thread keeps reading guilds: what a bot's
+/// handlers do while its shard feeds the cache. Only the writer is timed.
+fn updates_with_a_reader(c: &mut Criterion) {
+    let events = parsed(&SessionShape::REALISTIC);
+    let guild_ids: Vec<GuildId> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::GuildInit(guild) => Some(guild.id),
+            _ => None,
+        })
+        .collect();
+    let mut group = c.benchmark_group("cache/replay session, one concurrent reader");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("baseline: RwLock<HashMap>", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let cache = RwLockCache::default();
+                total += with_reader(
+                    || {
+                        for event in &events {
+                            cache.update(event);
+                        }
+                    },
+                    || {
+                        for id in &guild_ids {
+                            let guilds = cache.guilds.read().unwrap();
+                            black_box(guilds.get(id).map(|g| g.name.len()));
+                        }
+                    },
+                );
+            }
+            total
+        });
+    });
+    group.bench_function("ayaka-cache, everything", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let cache = Cache::new();
+                total += with_reader(
+                    || {
+                        for event in &events {
+                            cache.update(event);
+                        }
+                    },
+                    || {
+                        for id in &guild_ids {
+                            black_box(cache.guild(*id).map(|g| g.name.len()));
+                        }
+                    },
+                );
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+/// Times `write` while another thread runs `read` in a loop.
+fn with_reader(write: impl FnOnce(), read: impl Fn() + Sync) -> Duration {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                read();
+            }
+        });
+        let started = Instant::now();
+        write();
+        let elapsed = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        elapsed
+    })
+}
+
 /// Bytes still allocated after building a cache from `events`.
 fn retained<T>(build: impl FnOnce() -> T) -> (usize, T) {
     let region = Region::new(GLOBAL);
@@ -198,7 +276,7 @@ fn memory() {
     }
 }
 
-criterion_group!(benches, updates);
+criterion_group!(benches, updates, updates_with_a_reader);
 
 fn main() {
     memory();
