@@ -107,9 +107,16 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
         self.map.iter().map(|entry| entry.key().clone()).collect()
     }
 
+    /// Empties the store. Each entry is uncounted as it goes, under its
+    /// shard's lock, so a writer racing the clear can neither leave the
+    /// count too low (which would let a bounded store grow past its bound)
+    /// nor make a later removal wrap it around (which would refuse every
+    /// new entry for good).
     pub(crate) fn clear(&self) {
-        self.map.clear();
-        self.len.store(0, Ordering::Relaxed);
+        self.map.retain(|_, _| {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+            false
+        });
     }
 }
 
@@ -158,5 +165,55 @@ impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
 
     pub(crate) fn clear(&self) {
         self.map.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    use super::Store;
+
+    #[test]
+    fn the_count_stays_exact_while_writers_race_a_clear() {
+        let store = Arc::new(Store::<u32, u32>::new(Some(10_000)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(Barrier::new(3));
+        let writers: Vec<_> = (0..2u32)
+            .map(|w| {
+                let (store, stop) = (Arc::clone(&store), Arc::clone(&stop));
+                let start = Arc::clone(&start);
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut n = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        let key = w * 1_000 + n % 1_000;
+                        store.insert(key, n);
+                        if n % 3 == 0 {
+                            store.remove(&key);
+                        }
+                        // 2,000 keys, and removers uncount just after
+                        // removing: anything more is a miscount.
+                        assert!(store.len() <= 2_002, "count wrapped: {}", store.len());
+                        n = n.wrapping_add(1);
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        for _ in 0..20_000 {
+            store.clear();
+        }
+        stop.store(true, Ordering::Relaxed);
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(store.len(), store.map.len());
+        store.clear();
+        assert_eq!(store.len(), 0);
+        assert!(store.insert(1, 1), "the bound still admits new entries");
     }
 }
