@@ -192,7 +192,7 @@ mod tests {
                     while !stop.load(Ordering::Relaxed) {
                         let key = w * 1_000 + n % 1_000;
                         store.insert(key, n);
-                        if n % 3 == 0 {
+                        if n.is_multiple_of(3) {
                             store.remove(&key);
                         }
                         // 2,000 keys, and removers uncount just after
