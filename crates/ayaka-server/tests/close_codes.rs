@@ -279,3 +279,27 @@ async fn shutdown_closes_connections_with_1001() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_close_from_the_client_is_answered() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    for identified in [false, true] {
+        let mut gateway = if identified {
+            Gateway::identify(&server, &alice, "json").await.0
+        } else {
+            Gateway::connect(&server.gateway_url()).await
+        };
+        gateway.socket.close(None).await.unwrap();
+        // The server echoes the close frame, completing the handshake,
+        // rather than dropping the connection.
+        let reply = tokio::time::timeout(common::WAIT, gateway.socket.next_message())
+            .await
+            .unwrap();
+        assert!(
+            matches!(reply, Some(Message::Close(_))),
+            "identified: {identified}, got {reply:?}"
+        );
+    }
+    server.shutdown().await;
+}

@@ -33,6 +33,9 @@ const BATCH: usize = 64;
 enum End {
     /// Close with this reason.
     Close(CloseReason),
+    /// The peer sent a close frame: answer it (tungstenite queued the
+    /// reply) and let go.
+    PeerClosed,
     /// The peer is gone or the socket is stuck: just drop it.
     Drop,
 }
@@ -69,13 +72,20 @@ pub(crate) async fn run(
         },
         Err(end) => end,
     };
-    if let End::Close(reason) = end {
-        tracing::debug!(
-            code = reason.code(),
-            reason = reason.reason(),
-            "closing a gateway connection"
-        );
-        close(&mut socket, reason).await;
+    match end {
+        End::Close(reason) => {
+            tracing::debug!(
+                code = reason.code(),
+                reason = reason.reason(),
+                "closing a gateway connection"
+            );
+            close(&mut socket, reason).await;
+        }
+        End::PeerClosed => {
+            // Flushing writes the queued reply, completing the handshake.
+            let _ = timeout(CLOSE_TIMEOUT, socket.flush()).await;
+        }
+        End::Drop => {}
     }
 }
 
@@ -114,7 +124,8 @@ fn read(message: Option<Result<Message, WsError>>) -> Result<Incoming, End> {
     match message {
         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => Ok(Incoming::Data(message)),
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(Incoming::Control),
-        Some(Ok(Message::Close(_))) | None => Err(End::Drop),
+        Some(Ok(Message::Close(_))) => Err(End::PeerClosed),
+        None => Err(End::Drop),
         Some(Err(WsError::Capacity(_))) => Err(End::Close(CloseReason::TooBig)),
         Some(Err(WsError::Utf8(_))) => Err(End::Close(CloseReason::InvalidEvent)),
         Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => Err(End::Drop),
