@@ -309,7 +309,8 @@ async fn without_the_limiter_429s_are_retried() {
         .build()
         .unwrap();
     let mut errors = Vec::new();
-    // Six in a row span at most two windows of two: some must be refused.
+    // Six quick requests (well under a second) touch at most two windows
+    // of two: some must be refused.
     for _ in 0..6 {
         if let Err(error) = impatient.current_user().await {
             errors.push(error);
