@@ -50,6 +50,10 @@ impl<F: Fn() -> u64 + Send + Sync> Clock for F {
 ///   A clock set before the Ayaka epoch counts as behind, so a machine that
 ///   boots in 1970 still gets unique ids.
 ///
+/// The 41-bit timestamp runs out in 2089; from then on a generator can issue
+/// only the last millisecond's 4096 ids, and `generate` waits forever for
+/// more rather than wrap around and repeat itself.
+///
 /// ```
 /// use ayaka_snowflake::{Generator, UserId};
 ///
