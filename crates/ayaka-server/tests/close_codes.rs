@@ -303,3 +303,28 @@ async fn a_close_from_the_client_is_answered() {
     }
     server.shutdown().await;
 }
+
+/// A text frame whose payload is not UTF-8 (tungstenite cannot build a
+/// `Message::Text` like that).
+fn invalid_utf8_text() -> Message {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let payload = Bytes::from_static(b"{\"session_id\": \"\xff\xfe\"}");
+    Message::Frame(Frame::message(payload, OpCode::Data(Data::Text), true))
+}
+
+#[tokio::test]
+async fn text_frames_that_are_not_utf8_close_with_their_codes() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    // Before identify it is a bad identify payload...
+    assert_eq!(
+        close_after_identify(&server, invalid_utf8_text()).await,
+        Some(4002)
+    );
+    // ... after, an invalid event.
+    let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
+    gateway.send(invalid_utf8_text()).await;
+    assert_eq!(gateway.close_code().await, Some(4004));
+    server.shutdown().await;
+}

@@ -101,7 +101,13 @@ async fn identify(
             () = sleep_until(deadline) => return Err(End::Close(CloseReason::TimedOut)),
             message = socket.next() => message,
         };
-        let frame = match read(message)? {
+        // Text that is not UTF-8 cannot be an identify payload: a payload
+        // type error (4002), as other non-JSON identify frames are.
+        let incoming = read(message).map_err(|end| match end {
+            End::Close(CloseReason::InvalidEvent) => End::Close(CloseReason::InvalidAuth),
+            other => other,
+        });
+        let frame = match incoming? {
             Incoming::Data(Message::Text(text)) => {
                 return protocol::identify(Frame::Text(text.as_bytes())).map_err(End::Close);
             }
