@@ -292,6 +292,11 @@ impl<W> BucketCore<W> {
         };
         if !current {
             self.complete_previous(generation, &obs);
+            if obs.limited {
+                // Whichever window it was meant for, the server refuses
+                // now: our reset estimate was early, and its wait stands.
+                self.on_limited(&obs);
+            }
         } else if obs.limited {
             self.on_limited(&obs);
         } else if obs.headers.is_empty() {

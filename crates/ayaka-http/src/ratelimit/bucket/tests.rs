@@ -350,3 +350,22 @@ fn a_saturated_limit_never_overflows_when_a_slot_comes_back() {
     bucket.undo(after_undo);
     assert_eq!(bucket.snapshot(t1).remaining, Some(MAX));
 }
+
+#[test]
+fn a_429_for_the_previous_window_still_blocks() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let late = bucket.try_issue(t0).unwrap();
+    // Our estimate says the window has reset: a new one starts.
+    let t1 = t0 + SECOND;
+    let fresh = bucket.try_issue(t1).unwrap();
+    assert_ne!(late, fresh);
+    // The server disagrees: the late request is refused for another 500 ms.
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(0.5);
+    bucket.complete(late, t1, limited(&h, t1));
+    let until = t1 + Duration::from_millis(500);
+    assert_eq!(bucket.try_issue(t1), Err(Blocked::Until(until)));
+    assert_eq!(bucket.snapshot(t1).limited_responses, 1);
+    assert!(bucket.try_issue(until).is_ok());
+}
