@@ -138,20 +138,13 @@ pub(super) async fn dispatch(
         }
         Route::JoinInvite(code) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let outcome = shared
+            let member = shared
                 .store
-                .join(&code, user)
-                .ok_or_else(|| ApiError::not_found("invite"))?;
-            if outcome.joined {
-                let guild = outcome
-                    .member
-                    .guild_id
-                    .and_then(|id| shared.store.full_guild(id));
-                if let Some(guild) = guild {
+                .join(&code, user, |guild| {
                     shared.hub.send([user], &Event::GuildJoin(Box::new(guild)));
-                }
-            }
-            Reply::json(StatusCode::OK, &outcome.member)
+                })
+                .ok_or_else(|| ApiError::not_found("invite"))?;
+            Reply::json(StatusCode::OK, &member)
         }
         Route::Available => {
             let index = shared.hub.least_loaded();

@@ -37,15 +37,6 @@ pub(crate) trait Announce<T>: FnOnce(&T, &mut dyn Iterator<Item = UserId>) {}
 
 impl<T, F: FnOnce(&T, &mut dyn Iterator<Item = UserId>)> Announce<T> for F {}
 
-/// The result of `POST /invites/{code}`.
-pub(crate) struct JoinOutcome {
-    /// The member, as answered.
-    pub(crate) member: Member,
-    /// Whether the user was not a member before (only then is GUILD_JOIN
-    /// sent).
-    pub(crate) joined: bool,
-}
-
 impl GuildRecord {
     pub(crate) fn member_ids(&self) -> impl Iterator<Item = UserId> + '_ {
         self.members.keys().copied()
@@ -143,26 +134,25 @@ impl Store {
     /// The guild with its `channels` and `members`, as GUILD_INIT and
     /// GUILD_JOIN carry it.
     pub(crate) fn full_guild(&self, id: GuildId) -> Option<Guild> {
-        let (mut guild, members) = {
-            let record = self.guilds.get(&id)?;
-            let mut guild = record.guild.clone();
-            guild.channels = Some(record.channels.clone());
-            let members: Vec<_> = record
-                .members
-                .iter()
-                .map(|(user, member)| (*user, member.joined_at, member.roles.clone()))
-                .collect();
-            (guild, members)
-        };
-        // Users are read after the guild entry is released (lock order).
-        let members = members
-            .into_iter()
-            .filter_map(|(user, joined_at, roles)| {
-                Some(self.member_view(&guild, self.public_user(user)?, joined_at, roles))
+        let record = self.guilds.get(&id)?;
+        Some(self.full_view(&record))
+    }
+
+    /// A record as GUILD_INIT and GUILD_JOIN carry it. Reads users while
+    /// the guild entry is held, which the lock order allows.
+    fn full_view(&self, record: &GuildRecord) -> Guild {
+        let mut guild = record.guild.clone();
+        guild.channels = Some(record.channels.clone());
+        let members = record
+            .members
+            .iter()
+            .filter_map(|(user, member)| {
+                let user = self.public_user(*user)?;
+                Some(self.member_view(&record.guild, user, member.joined_at, member.roles.clone()))
             })
             .collect();
         guild.members = Some(members);
-        Some(guild)
+        guild
     }
 
     fn member_view(
@@ -332,28 +322,38 @@ impl Store {
         Ok(invite)
     }
 
-    /// Joins the guild an invite leads to. `None` for an unknown code.
-    pub(crate) fn join(&self, code: &str, user: UserId) -> Option<JoinOutcome> {
+    /// Joins the guild an invite leads to, and returns the membership (the
+    /// existing one for a member already). `None` for an unknown code.
+    /// When `user` was not a member yet, `announce` gets the guild as
+    /// GUILD_JOIN carries it, while the guild is still locked (see
+    /// [`Announce`]: it cannot then arrive after a GUILD_DELETE, nor miss a
+    /// channel created meanwhile).
+    pub(crate) fn join(
+        &self,
+        code: &str,
+        user: UserId,
+        announce: impl FnOnce(Guild),
+    ) -> Option<Member> {
         let guild_id = *self.invites.get(code)?;
-        let (guild, joined_at, roles, joined) = {
-            let mut record = self.guilds.get_mut(&guild_id)?;
-            let everyone: Vec<RoleId> = record.guild.roles.iter().take(1).map(|r| r.id).collect();
-            let mut joined = false;
-            let member = record.members.entry(user).or_insert_with(|| {
-                joined = true;
-                MemberRecord {
-                    joined_at: Timestamp::now(),
-                    roles: everyone,
-                }
-            });
-            let (joined_at, roles) = (member.joined_at, member.roles.clone());
-            // Indexed under the guild entry: see `create_guild`.
-            self.memberships.entry(user).or_default().insert(guild_id);
-            (record.guild.clone(), joined_at, roles, joined)
-        };
-        let mut member = self.member_view(&guild, self.public_user(user)?, joined_at, roles);
+        let mut record = self.guilds.get_mut(&guild_id)?;
+        let everyone: Vec<RoleId> = record.guild.roles.iter().take(1).map(|r| r.id).collect();
+        let mut joined = false;
+        let member = record.members.entry(user).or_insert_with(|| {
+            joined = true;
+            MemberRecord {
+                joined_at: Timestamp::now(),
+                roles: everyone,
+            }
+        });
+        let (joined_at, roles) = (member.joined_at, member.roles.clone());
+        // Indexed under the guild entry: see `create_guild`.
+        self.memberships.entry(user).or_default().insert(guild_id);
+        if joined {
+            announce(self.full_view(&record));
+        }
+        let mut member = self.member_view(&record.guild, self.public_user(user)?, joined_at, roles);
         member.guild_id = Some(guild_id);
-        Some(JoinOutcome { member, joined })
+        Some(member)
     }
 
     /// How many guilds, invites and membership entries exist.
@@ -396,7 +396,7 @@ mod tests {
         let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
         let user = store.create_user(body, String::new()).id;
         let invite = store.create_invite(guild, owner, quiet).unwrap();
-        store.join(&invite.code, user).unwrap();
+        store.join(&invite.code, user, |_| {}).unwrap();
         user
     }
 
@@ -470,7 +470,7 @@ mod tests {
                     let (store, code) = (&store, &invite.code);
                     scope.spawn(move || {
                         for user in chunk {
-                            store.join(code, *user);
+                            store.join(code, *user, |_| {});
                             let _ = store.create_invite(guild, *user, quiet);
                         }
                     });
@@ -505,9 +505,14 @@ mod tests {
                             let _ = store.create_channel(guild, owner, channel, |_, _| {
                                 record("CHANNEL_CREATE");
                             });
-                            let _ = store.create_invite(guild, owner, |_, _| {
+                            let invite = store.create_invite(guild, owner, |_, _| {
                                 record("INVITE_CREATE");
                             });
+                            if let Ok(invite) = invite {
+                                let body = CreateUser::new("u", 1, "u@example.com", "password1");
+                                let user = store.create_user(body, String::new()).id;
+                                store.join(&invite.code, user, |_| record("GUILD_JOIN"));
+                            }
                         }
                     });
                 }

@@ -2,8 +2,8 @@
 //! concurrent maps (no global lock).
 //!
 //! Lock order, to stay deadlock-free: an entry of `guilds` may be held while
-//! touching `memberships` or `invites`, never the other way round, and no
-//! entry of `users` is held while touching any other map.
+//! touching `memberships`, `invites` or `users`, never the other way round,
+//! and no entry of `users` is held while touching any other map.
 
 mod guilds;
 mod users;
@@ -153,8 +153,16 @@ mod tests {
         let (stranger, _) = user(&store, "stranger").await;
         let guild = store.create_guild(owner.id, CreateGuild::new("g"));
         let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
-        assert!(store.join(&invite.code, member.id).unwrap().joined);
-        assert!(!store.join(&invite.code, member.id).unwrap().joined);
+        // GUILD_JOIN is announced only to a new member.
+        let joined = |store: &Store| {
+            let mut joined = false;
+            store
+                .join(&invite.code, member.id, |_| joined = true)
+                .unwrap();
+            joined
+        };
+        assert!(joined(&store));
+        assert!(!joined(&store));
 
         let rename = || UpdateGuild::new().name("renamed");
         assert_eq!(
@@ -217,7 +225,7 @@ mod tests {
         let (member, _) = user(&store, "member").await;
         let guild = store.create_guild(owner.id, CreateGuild::new("g"));
         let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
-        store.join(&invite.code, member.id).unwrap();
+        store.join(&invite.code, member.id, |_| {}).unwrap();
         store
             .create_channel(
                 guild.id,
@@ -232,7 +240,7 @@ mod tests {
         members.sort();
         assert_eq!(members, [owner.id, member.id]);
         assert_eq!(store.guild_counts(), (0, 0, 0));
-        assert!(store.join(&invite.code, member.id).is_none());
+        assert!(store.join(&invite.code, member.id, |_| {}).is_none());
         assert!(store.guilds_of(member.id).is_empty());
     }
 }
