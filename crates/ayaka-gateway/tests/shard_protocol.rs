@@ -617,3 +617,37 @@ async fn a_flood_of_frames_starves_neither_pings_nor_commands() {
     .unwrap();
     consumer.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_fatal_close_reaches_a_consumer_whose_queue_is_full() {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), gateway.config().event_queue(1).build());
+    gateway.accept().await.close(4004).await;
+    let first = tokio::time::timeout(GUARD, shard.next_message()).await;
+    assert!(matches!(first, Ok(Some(ShardMessage::Connected { .. }))));
+    // Disconnected now fills the queue while the shard ends: its error
+    // must still come after it, however late the consumer reads.
+    tokio::time::timeout(GUARD, async {
+        while shard.state() != ShardState::Closed {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the shard did not end");
+    let disconnected = tokio::time::timeout(GUARD, shard.next_message()).await;
+    assert!(matches!(
+        disconnected,
+        Ok(Some(ShardMessage::Disconnected {
+            code: Some(4004),
+            ..
+        }))
+    ));
+    let closed = tokio::time::timeout(GUARD, shard.next_message()).await;
+    let Ok(Some(ShardMessage::Closed {
+        error: Some(error), ..
+    })) = closed
+    else {
+        panic!("expected Closed with its error, got {closed:?}");
+    };
+    assert_eq!(error.close_code(), Some(4004));
+}

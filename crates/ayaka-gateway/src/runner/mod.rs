@@ -204,8 +204,12 @@ impl Runner {
             shard_id: self.shard_id,
             error: final_error,
         };
-        // the last word must not hold up a close: do not wait for room
-        let _ = self.events.try_send(closed);
+        // The last word must not hold up a close the handle asked for, but
+        // a shard ending by itself (a fatal close) waits for room: dropping
+        // its error would leave the consumer guessing why events stopped.
+        if let Err(mpsc::error::TrySendError::Full(closed)) = self.events.try_send(closed) {
+            self.report(closed).await;
+        }
     }
 
     /// Sends a lifecycle message, waiting for room unless asked to close.
