@@ -172,7 +172,8 @@ impl fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 fn chars_between(text: &str, min: usize, max: usize) -> Result<(), Violation> {
-    // Counting stops just past `max`, so huge inputs cost no more than that.
+    // Accepting stops counting just past `max`; only a refusal counts
+    // everything, to report the real length.
     let actual = text.chars().take(max.saturating_add(1)).count();
     if (min..=max).contains(&actual) {
         Ok(())
