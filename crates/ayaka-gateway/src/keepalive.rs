@@ -28,13 +28,25 @@ pub struct Latency {
 
 const SAMPLES: usize = 8;
 
+/// A ping awaiting its Pong.
+#[derive(Debug, Clone, Copy)]
+struct Outstanding {
+    payload: u64,
+    sent_at: Instant,
+    /// No Pong by then: the connection is dead.
+    dead_at: Instant,
+    /// Whether its round trip is a latency sample: not when reading was
+    /// paused, since the Pong then waited on our side, not the network.
+    measure: bool,
+}
+
 #[derive(Debug)]
 pub(crate) struct Keepalive {
     interval: Duration,
     timeout: Duration,
     jitter: f64,
     next_ping_at: Instant,
-    outstanding: Option<(u64, Instant)>,
+    outstanding: Option<Outstanding>,
     next_payload: u64,
     samples: [Duration; SAMPLES],
     sample_count: usize,
@@ -71,40 +83,75 @@ impl Keepalive {
     /// When [`poll`](Self::poll) next has something to do.
     pub(crate) fn deadline(&self) -> Instant {
         match self.outstanding {
-            Some((_, sent_at)) => sent_at + self.timeout,
+            Some(outstanding) => outstanding.dead_at,
             None => self.next_ping_at,
         }
     }
 
-    /// When the next ping is due, if none is awaiting its Pong.
-    pub(crate) fn ping_due_at(&self) -> Option<Instant> {
-        self.outstanding.is_none().then_some(self.next_ping_at)
+    /// When the next ping is due while reading is paused (see
+    /// [`poll_paused`](Self::poll_paused)).
+    pub(crate) fn next_ping_at(&self) -> Instant {
+        self.next_ping_at
+    }
+
+    /// While the task cannot read (the consumer is slow), pongs cannot be
+    /// seen, but the server still needs pings to keep the connection: ping
+    /// on schedule even if a Pong is outstanding, without measuring it.
+    pub(crate) fn poll_paused(&mut self, now: Instant, sample: f64) -> Option<u64> {
+        if now < self.next_ping_at {
+            return None;
+        }
+        let payload = self.send_ping(now, sample);
+        if let Some(outstanding) = &mut self.outstanding {
+            outstanding.measure = false;
+        }
+        Some(payload)
+    }
+
+    /// Reading resumed after a pause: an outstanding Pong may have waited
+    /// unread all along, so it gets a full timeout from now.
+    pub(crate) fn resume_reading(&mut self, now: Instant) {
+        if let Some(outstanding) = &mut self.outstanding {
+            outstanding.dead_at = outstanding.dead_at.max(now + self.timeout);
+            outstanding.measure = false;
+        }
+    }
+
+    fn send_ping(&mut self, now: Instant, sample: f64) -> u64 {
+        let payload = self.next_payload;
+        self.next_payload = self.next_payload.wrapping_add(1);
+        self.outstanding = Some(Outstanding {
+            payload,
+            sent_at: now,
+            dead_at: now + self.timeout,
+            measure: true,
+        });
+        self.schedule(now, sample);
+        payload
     }
 
     /// Decides what to do at `now`; `sample` as in [`start`](Self::start).
     pub(crate) fn poll(&mut self, now: Instant, sample: f64) -> KeepaliveAction {
         match self.outstanding {
-            Some((_, sent_at)) if now >= sent_at + self.timeout => KeepaliveAction::Dead,
+            Some(outstanding) if now >= outstanding.dead_at => KeepaliveAction::Dead,
             Some(_) => KeepaliveAction::Wait,
-            None if now >= self.next_ping_at => {
-                let payload = self.next_payload;
-                self.next_payload = self.next_payload.wrapping_add(1);
-                self.outstanding = Some((payload, now));
-                self.schedule(now, sample);
-                KeepaliveAction::Ping(payload)
-            }
+            None if now >= self.next_ping_at => KeepaliveAction::Ping(self.send_ping(now, sample)),
             None => KeepaliveAction::Wait,
         }
     }
 
-    /// A Pong arrived; returns the round trip if it answers our ping.
+    /// A Pong arrived; returns the round trip if it answers our ping and
+    /// measures the network.
     pub(crate) fn on_pong(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
-        let (expected, sent_at) = self.outstanding?;
-        if payload != expected.to_be_bytes() {
+        let outstanding = self.outstanding?;
+        if payload != outstanding.payload.to_be_bytes() {
             return None;
         }
         self.outstanding = None;
-        let round_trip = now.saturating_duration_since(sent_at);
+        if !outstanding.measure {
+            return None;
+        }
+        let round_trip = now.saturating_duration_since(outstanding.sent_at);
         self.samples[self.sample_count % SAMPLES] = round_trip;
         self.sample_count += 1;
         self.last = Some(round_trip);
@@ -203,5 +250,33 @@ mod tests {
         keepalive.start(start + INTERVAL * 3, 0.0);
         assert_eq!(keepalive.deadline(), start + INTERVAL * 4);
         assert!(keepalive.latency().last.is_some());
+    }
+
+    #[test]
+    fn a_pause_in_reading_keeps_pinging_and_neither_kills_nor_measures() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        keepalive.start(start, 0.0);
+        let KeepaliveAction::Ping(first) = keepalive.poll(start + INTERVAL, 0.0) else {
+            panic!("expected a ping");
+        };
+        // paused: the server still gets a ping every interval
+        assert_eq!(keepalive.poll_paused(start + INTERVAL, 0.0), None);
+        let paused = keepalive.poll_paused(start + INTERVAL * 2, 0.0);
+        assert!(paused.is_some_and(|payload| payload != first));
+        // reading resumes long after the first ping's timeout
+        let resumed = start + INTERVAL * 4;
+        keepalive.resume_reading(resumed);
+        assert_eq!(keepalive.poll(resumed, 0.0), KeepaliveAction::Wait);
+        assert_eq!(keepalive.deadline(), resumed + TIMEOUT);
+        // the stale pong is ignored; the current one answers but is no sample
+        assert_eq!(keepalive.on_pong(&first.to_be_bytes(), resumed), None);
+        let payload = paused.unwrap_or_default().to_be_bytes();
+        assert_eq!(keepalive.on_pong(&payload, resumed), None);
+        assert_eq!(keepalive.latency(), Latency::default());
+        assert!(matches!(
+            keepalive.poll(start + INTERVAL * 3 + Duration::from_secs(1), 0.0),
+            KeepaliveAction::Ping(_)
+        ));
     }
 }

@@ -651,3 +651,69 @@ async fn a_fatal_close_reaches_a_consumer_whose_queue_is_full() {
     };
     assert_eq!(error.close_code(), Some(4004));
 }
+
+#[tokio::test]
+async fn a_consumer_pausing_past_the_ping_timeout_keeps_the_connection() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .event_queue(1)
+        .ping_interval(Duration::from_millis(50))
+        .ping_timeout(Duration::from_millis(300))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let mut connection = gateway.accept().await;
+    connection.text(READY).await;
+    for id in 0..3 {
+        connection
+            .text(&format!(r#"{{"t":"GUILD_DELETE","d":{{"id":{id}}}}}"#))
+            .await;
+    }
+    let pings = Arc::new(AtomicUsize::new(0));
+    let server = tokio::spawn({
+        let pings = Arc::clone(&pings);
+        async move {
+            // reading answers the pings
+            while let Some(Ok(message)) = connection.ws.next().await {
+                if matches!(message, Message::Ping(_)) {
+                    pings.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    // a consumer busy elsewhere for several ping timeouts: the shard cannot
+    // read pongs meanwhile, and must neither count that against the server
+    // nor stop pinging it
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        pings.load(Ordering::Relaxed) >= 3,
+        "pings stopped while the consumer was slow"
+    );
+    let mut deleted = 0;
+    while deleted < 3 {
+        let message = tokio::time::timeout(GUARD, shard.next_message())
+            .await
+            .unwrap()
+            .unwrap();
+        match message {
+            ShardMessage::Event(event) if event.kind() == EventKind::GuildDelete => deleted += 1,
+            ShardMessage::Error { .. }
+            | ShardMessage::Disconnected { .. }
+            | ShardMessage::Reconnecting { .. } => {
+                panic!("the connection was dropped: {message:?}")
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(shard.state(), ShardState::Ready);
+    shard.close().await;
+    tokio::time::timeout(GUARD, server).await.unwrap().unwrap();
+}

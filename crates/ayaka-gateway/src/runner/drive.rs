@@ -253,17 +253,22 @@ impl Runner {
     }
 
     /// Queues a message for the consumer, waiting for room (backpressure).
-    /// While it waits, pings still go out on schedule so a slow consumer
-    /// does not make the server drop the connection.
+    /// While it waits nothing is read, so pongs go unseen: pings still go
+    /// out on schedule so the server keeps the connection, and the
+    /// keepalive forgives the pause once reading resumes.
     async fn deliver(
         &mut self,
         message: ShardMessage,
         socket: &mut Socket,
         connection: &mut Connection,
     ) -> Option<Ending> {
-        let mut message = Some(message);
+        let message = match self.events.try_send(message) {
+            Ok(()) => return None,
+            Err(mpsc::error::TrySendError::Closed(_)) => return Some(Ending::ConsumerGone),
+            Err(mpsc::error::TrySendError::Full(message)) => message,
+        };
         loop {
-            let ping_at = connection.keepalive.ping_due_at();
+            let ping_at = connection.keepalive.next_ping_at();
             tokio::select! {
                 biased;
                 _ = self.close.wait_for(|closed| *closed) => return Some(Ending::CloseRequested),
@@ -271,15 +276,15 @@ impl Runner {
                     let Ok(permit) = permit else {
                         return Some(Ending::ConsumerGone);
                     };
-                    if let Some(message) = message.take() {
-                        permit.send(message);
-                    }
+                    permit.send(message);
+                    connection.keepalive.resume_reading(Instant::now());
                     return None;
                 }
-                _ = sleep_until(ping_at.unwrap_or_else(Instant::now)), if ping_at.is_some() => {}
+                _ = sleep_until(ping_at) => {}
             }
-            if let KeepaliveAction::Ping(payload) =
-                connection.keepalive.poll(Instant::now(), rand::random())
+            if let Some(payload) = connection
+                .keepalive
+                .poll_paused(Instant::now(), rand::random())
             {
                 if let Err(error) = socket.send(ping(payload)).await {
                     return Some(Ending::Failed {
