@@ -137,6 +137,29 @@ impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
         self.map.entry(key).or_default().insert(value);
     }
 
+    /// Adds a link and runs `also` under the key's lock, so a concurrent
+    /// [`remove_with`](Self::remove_with) of the same key sees either
+    /// neither or both.
+    pub(crate) fn add_with(&self, key: K, value: V, also: impl FnOnce()) {
+        let mut set = self.map.entry(key).or_default();
+        also();
+        set.insert(value);
+    }
+
+    /// Removes one link; if the key has none left, drops it and runs
+    /// `on_emptied` under its lock, so no [`add_with`](Self::add_with) can
+    /// slip in between the check and what `on_emptied` undoes.
+    pub(crate) fn remove_with(&self, key: &K, value: &V, on_emptied: impl FnOnce()) {
+        self.map.remove_if_mut(key, |_, set| {
+            set.remove(value);
+            let emptied = set.is_empty();
+            if emptied {
+                on_emptied();
+            }
+            emptied
+        });
+    }
+
     /// Removes one link; returns whether the key has nothing left.
     pub(crate) fn remove(&self, key: &K, value: &V) -> bool {
         let emptied = match self.map.get_mut(key) {

@@ -264,20 +264,24 @@ impl Cache {
         {
             return;
         }
-        self.users.upsert(user, &member.user);
         self.guild_members.add(guild, user);
-        self.user_guilds.add(user, guild);
+        // Under the user's lock in `user_guilds`: another writer dropping
+        // the user's last other guild cannot remove the user we store here.
+        self.user_guilds.add_with(user, guild, || {
+            self.users.upsert(user, &member.user);
+        });
     }
 
     /// Drops the user (and presence) once no cached guild holds them.
     fn unlink_user(&self, user: UserId, guild: GuildId) {
-        let orphaned = self.user_guilds.remove(&user, &guild);
         let is_current = self
             .current_user()
             .is_some_and(|current| current.id == user);
-        if orphaned && !is_current {
-            self.users.remove(&user);
-            self.presences.remove(&user);
-        }
+        self.user_guilds.remove_with(&user, &guild, || {
+            if !is_current {
+                self.users.remove(&user);
+                self.presences.remove(&user);
+            }
+        });
     }
 }

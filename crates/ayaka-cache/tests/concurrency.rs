@@ -81,3 +81,36 @@ fn concurrent_writers_on_distinct_guilds_lose_nothing() {
         assert_eq!(cache.guild_channels(guild.id).len(), 3);
     }
 }
+
+#[test]
+fn a_user_shared_by_guilds_two_writers_update_is_never_lost() {
+    // Two writers (two shards, say) each keep adding and deleting a guild
+    // that user 7 belongs to. Whenever a writer has just cached its guild,
+    // the member's user must be there: the other writer's deletion may
+    // only drop the user while no cached guild holds it.
+    const ROUNDS: usize = 20_000;
+    let cache = Arc::new(Cache::new());
+    let writers: Vec<_> = [1_000u64, 2_000]
+        .into_iter()
+        .map(|id| {
+            let cache = Arc::clone(&cache);
+            let init = guild_event("GUILD_INIT", guild(id, 0, &[7]));
+            let delete = guild_delete(id);
+            std::thread::spawn(move || {
+                for _ in 0..ROUNDS {
+                    cache.update(&init);
+                    assert!(cache.member(GuildId::new(id), 7.into()).is_some());
+                    assert!(
+                        cache.user(7.into()).is_some(),
+                        "a cached member lost its user"
+                    );
+                    cache.update(&delete);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert_eq!(cache.stats().users, 0);
+}
