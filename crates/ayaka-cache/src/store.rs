@@ -160,19 +160,9 @@ impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
         });
     }
 
-    /// Removes one link; returns whether the key has nothing left.
-    pub(crate) fn remove(&self, key: &K, value: &V) -> bool {
-        let emptied = match self.map.get_mut(key) {
-            Some(mut set) => {
-                set.remove(value);
-                set.is_empty()
-            }
-            None => return true,
-        };
-        if emptied {
-            self.map.remove_if(key, |_, set| set.is_empty());
-        }
-        emptied
+    /// Removes one link, and the key once it has none.
+    pub(crate) fn remove(&self, key: &K, value: &V) {
+        self.remove_with(key, value, || {});
     }
 
     pub(crate) fn take(&self, key: &K) -> HashSet<V> {
