@@ -717,3 +717,32 @@ async fn a_consumer_pausing_past_the_ping_timeout_keeps_the_connection() {
     shard.close().await;
     tokio::time::timeout(GUARD, server).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_server_that_stops_reading_cannot_stall_the_shard() {
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .ping_timeout(Duration::from_millis(300))
+        .send_limit(10_000, Duration::from_secs(1), 1)
+        .command_queue(64)
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    // never read: the socket buffers fill and the shard's writes block
+    let _deaf = gateway.accept().await;
+    let big = format!(r#"{{"t":"X","d":"{}"}}"#, "x".repeat(1 << 20));
+    for _ in 0..48 {
+        shard.send_raw(big.clone()).await.unwrap();
+    }
+    let ShardMessage::Error { error, .. } =
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    expect_message(&mut shard, |m| {
+        matches!(m, ShardMessage::Reconnecting { .. })
+    })
+    .await;
+    gateway.accept().await.finish(shard).await;
+}

@@ -49,8 +49,15 @@ impl Runner {
             Ok(identify) => identify,
             Err(error) => return failed(Error::with_source(ErrorKind::Serialize, error)),
         };
-        if let Err(error) = socket.send(Message::text(identify)).await {
-            return failed(Error::with_source(ErrorKind::Transport, error));
+        match timeout(
+            self.config.connect_timeout,
+            socket.send(Message::text(identify)),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return failed(Error::with_source(ErrorKind::Transport, error)),
+            Err(_) => return failed(Error::with_source(ErrorKind::Connect, "identify timed out")),
         }
         connection.decompressor.reset();
         connection.binary_is_json = None;

@@ -96,21 +96,16 @@ impl Runner {
         socket: &mut Socket,
         connection: &mut Connection,
     ) -> Option<Ending> {
-        let fail = |error| {
-            Some(Ending::Failed {
-                error,
-                connected: true,
-            })
-        };
         match connection.keepalive.poll(Instant::now(), rand::random()) {
             KeepaliveAction::Ping(payload) => {
-                if let Err(error) = socket.send(ping(payload)).await {
-                    return fail(Error::with_source(ErrorKind::Transport, error));
-                }
+                let ending = self.write(socket, ping(payload)).await;
                 connection.limiter.record_keepalive(Instant::now());
-                None
+                ending
             }
-            KeepaliveAction::Dead => fail(Error::new(ErrorKind::PingTimeout)),
+            KeepaliveAction::Dead => Some(Ending::Failed {
+                error: Error::new(ErrorKind::PingTimeout),
+                connected: true,
+            }),
             KeepaliveAction::Wait => None,
         }
     }
@@ -137,14 +132,29 @@ impl Runner {
             },
             Command::SendRaw(text) => text,
         };
-        if let Err(error) = socket.send(Message::text(text)).await {
-            return Some(Ending::Failed {
-                error: Error::with_source(ErrorKind::Transport, error),
-                connected: true,
-            });
-        }
+        let ending = self.write(socket, Message::text(text)).await;
         connection.limiter.record_command(Instant::now());
-        None
+        ending
+    }
+
+    /// Writes one message. A peer that stops reading fills the TCP window
+    /// and would stall the write forever, deaf to close requests: it gets
+    /// as long as a Pong would.
+    async fn write(&mut self, socket: &mut Socket, message: Message) -> Option<Ending> {
+        let written = tokio::select! {
+            biased;
+            _ = self.close.wait_for(|closed| *closed) => return Some(Ending::CloseRequested),
+            written = timeout(self.config.ping_timeout, socket.send(message)) => written,
+        };
+        let error = match written {
+            Ok(Ok(())) => return None,
+            Ok(Err(error)) => Error::with_source(ErrorKind::Transport, error),
+            Err(_) => Error::with_source(ErrorKind::Timeout, "the server stopped reading"),
+        };
+        Some(Ending::Failed {
+            error,
+            connected: true,
+        })
     }
 
     /// Handles one WebSocket message; `Some` ends the connection.
@@ -237,16 +247,8 @@ impl Runner {
                 return Some(ending);
             }
             if let Some(presence) = self.config.presence.clone() {
-                let command = ClientCommand::PresenceUpdate(presence);
-                if let Ok(Ok(text)) = command.to_json().map(String::from_utf8) {
-                    if let Err(error) = socket.send(Message::text(text)).await {
-                        return Some(Ending::Failed {
-                            error: Error::with_source(ErrorKind::Transport, error),
-                            connected: true,
-                        });
-                    }
-                    connection.limiter.record_command(Instant::now());
-                }
+                let command = Command::Send(ClientCommand::PresenceUpdate(presence));
+                return self.send_command(command, socket, connection).await;
             }
         }
         None
@@ -286,11 +288,8 @@ impl Runner {
                 .keepalive
                 .poll_paused(Instant::now(), rand::random())
             {
-                if let Err(error) = socket.send(ping(payload)).await {
-                    return Some(Ending::Failed {
-                        error: Error::with_source(ErrorKind::Transport, error),
-                        connected: true,
-                    });
+                if let Some(ending) = self.write(socket, ping(payload)).await {
+                    return Some(ending);
                 }
                 connection.limiter.record_keepalive(Instant::now());
             }
