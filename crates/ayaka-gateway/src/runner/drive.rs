@@ -41,17 +41,22 @@ impl Runner {
                     Err(mpsc::error::TryRecvError::Empty) => {}
                 }
             }
-            let keepalive_at = connection.keepalive.deadline();
-            let command_at = connection.limiter.command_ready_at(now);
             let command_ready = connection.commands_open && connection.limiter.command_ready(now);
+            // the nearest deadline on one timer: every turn that waits
+            // re-arms its timers, so one is cheaper than three
+            let mut timer_at = connection.keepalive.deadline();
+            if !connection.ready {
+                timer_at = timer_at.min(ready_deadline);
+            }
+            if connection.commands_open && !command_ready {
+                timer_at = timer_at.min(connection.limiter.command_ready_at(now));
+            }
             let wake = tokio::select! {
                 biased;
                 _ = self.close.wait_for(|closed| *closed) => Wake::Close,
                 frame = socket.next() => Wake::Frame(frame),
-                _ = sleep_until(keepalive_at) => Wake::Timer,
-                _ = sleep_until(ready_deadline), if !connection.ready => Wake::Timer,
                 command = self.commands.recv(), if command_ready => Wake::Command(command),
-                _ = sleep_until(command_at), if connection.commands_open && !command_ready => Wake::Timer,
+                _ = sleep_until(timer_at) => Wake::Timer,
             };
             let ending = match wake {
                 Wake::Close => return Ending::CloseRequested,
