@@ -28,12 +28,15 @@ struct Waiter {
     sender: oneshot::Sender<ShardMessage>,
 }
 
+/// Handler lists are shared with the dispatches running them, so taking a
+/// snapshot per message is a reference count, not an allocation; adding a
+/// listener copies a list only while a dispatch still holds it.
 #[derive(Default)]
 struct Listeners {
-    by_kind: HashMap<EventKind, Vec<EventHandler>>,
-    by_name: HashMap<String, Vec<EventHandler>>,
-    raw: Vec<EventHandler>,
-    lifecycle: Vec<MessageHandler>,
+    by_kind: HashMap<EventKind, Arc<Vec<EventHandler>>>,
+    by_name: HashMap<String, Arc<Vec<EventHandler>>>,
+    raw: Arc<Vec<EventHandler>>,
+    lifecycle: Arc<Vec<MessageHandler>>,
     waiters: Vec<Waiter>,
 }
 
@@ -92,7 +95,7 @@ impl Dispatcher {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = event_handler(handler);
-        self.lock().by_kind.entry(kind).or_default().push(handler);
+        Arc::make_mut(self.lock().by_kind.entry(kind).or_default()).push(handler);
     }
 
     /// Calls `handler` for every event named `name` (its `t`), also for
@@ -103,11 +106,7 @@ impl Dispatcher {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = event_handler(handler);
-        self.lock()
-            .by_name
-            .entry(name.into())
-            .or_default()
-            .push(handler);
+        Arc::make_mut(self.lock().by_name.entry(name.into()).or_default()).push(handler);
     }
 
     /// Calls `handler` for every event, with its raw JSON in
@@ -118,7 +117,7 @@ impl Dispatcher {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = event_handler(handler);
-        self.lock().raw.push(handler);
+        Arc::make_mut(&mut self.lock().raw).push(handler);
     }
 
     /// Calls `handler` for every lifecycle report: connected, ready,
@@ -129,7 +128,7 @@ impl Dispatcher {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler: MessageHandler = Arc::new(move |message| Box::pin(handler(message)));
-        self.lock().lifecycle.push(handler);
+        Arc::make_mut(&mut self.lock().lifecycle).push(handler);
     }
 
     /// Waits for the first message dispatched from now on that matches
@@ -137,6 +136,8 @@ impl Dispatcher {
     ///
     /// The wait starts when this is called, not when the future is first
     /// polled, so an event triggered right after the call is not missed.
+    /// `predicate` runs while the dispatcher is locked: it must not call
+    /// the dispatcher.
     ///
     /// # Errors
     ///
@@ -189,45 +190,44 @@ impl Dispatcher {
 
     /// Hands one message to the waiters and listeners it concerns.
     pub async fn dispatch(&self, message: ShardMessage) {
-        let (handlers, lifecycle) = {
-            let mut listeners = self.lock();
-            listeners
-                .waiters
-                .retain(|waiter| !waiter.sender.is_closed());
-            let mut index = 0;
-            while index < listeners.waiters.len() {
-                if (listeners.waiters[index].predicate)(&message) {
-                    let waiter = listeners.waiters.swap_remove(index);
-                    let _ = waiter.sender.send(message.clone());
-                } else {
-                    index += 1;
-                }
-            }
-            match &message {
-                ShardMessage::Event(event) => {
-                    let mut handlers: Vec<EventHandler> = listeners.raw.clone();
-                    if let Some(by_kind) = listeners.by_kind.get(&event.kind()) {
-                        handlers.extend(by_kind.iter().cloned());
-                    }
-                    if let Some(by_name) = listeners.by_name.get(event.name()) {
-                        handlers.extend(by_name.iter().cloned());
-                    }
-                    (handlers, Vec::new())
-                }
-                _ => (Vec::new(), listeners.lifecycle.clone()),
-            }
-        };
+        self.wake_waiters(&message);
         match message {
             ShardMessage::Event(event) => {
+                let lists = {
+                    let listeners = self.lock();
+                    [
+                        Some(Arc::clone(&listeners.raw)),
+                        listeners.by_kind.get(&event.kind()).cloned(),
+                        listeners.by_name.get(event.name()).cloned(),
+                    ]
+                };
                 let event = Arc::new(event);
-                for handler in handlers {
+                for handler in lists.iter().flatten().flat_map(|list| list.iter()) {
                     handler(Arc::clone(&event)).await;
                 }
             }
             other => {
-                for handler in lifecycle {
+                let lifecycle = Arc::clone(&self.lock().lifecycle);
+                for handler in lifecycle.iter() {
                     handler(other.clone()).await;
                 }
+            }
+        }
+    }
+
+    /// Hands `message` to every waiter it matches, forgetting abandoned ones.
+    fn wake_waiters(&self, message: &ShardMessage) {
+        let mut listeners = self.lock();
+        listeners
+            .waiters
+            .retain(|waiter| !waiter.sender.is_closed());
+        let mut index = 0;
+        while index < listeners.waiters.len() {
+            if (listeners.waiters[index].predicate)(message) {
+                let waiter = listeners.waiters.swap_remove(index);
+                let _ = waiter.sender.send(message.clone());
+            } else {
+                index += 1;
             }
         }
     }

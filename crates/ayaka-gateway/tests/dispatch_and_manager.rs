@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use ayaka_gateway::{
     Dispatcher, ErrorKind, GatewayEvent, Shard, ShardId, ShardManager, ShardMessage, ShardState,
@@ -231,5 +231,4 @@ async fn the_manager_limits_identify_merges_events_and_rescales() {
         server.await.unwrap();
     }
     assert_eq!(added.state(), ShardState::Closed);
-    let _ = Arc::new(());
 }
