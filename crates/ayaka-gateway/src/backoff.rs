@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::close::CloseAction;
+use crate::{close::CloseAction, config::capped};
 
 /// How long to wait before reconnecting.
 ///
@@ -34,19 +34,18 @@ impl Backoff {
     /// after `action`, with `jitter` a sample from `[0, 1)`.
     pub fn delay(&self, action: CloseAction, attempt: u32, jitter: f64) -> Duration {
         let jitter = jitter.clamp(0.0, 1.0);
-        let exponential = self
-            .base
+        // capped, so that the sum below and the caller's deadline cannot overflow
+        let (base, max, long) = (capped(self.base), capped(self.max), capped(self.long));
+        let exponential = base
             .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX))
-            .min(self.max);
+            .min(max);
         let spread = |scale: Duration| scale / 2 + (scale / 2).mul_f64(jitter);
         match action {
             // an immediate retry still gets a little jitter, and repeated
             // failures still back off
-            CloseAction::Reconnect if attempt == 0 => (self.base / 4).mul_f64(jitter),
+            CloseAction::Reconnect if attempt == 0 => (base / 4).mul_f64(jitter),
             CloseAction::Reconnect | CloseAction::ReconnectAfterBackoff => spread(exponential),
-            CloseAction::ReconnectAfterLongBackoff => {
-                self.long.max(exponential) + spread(self.base)
-            }
+            CloseAction::ReconnectAfterLongBackoff => long.max(exponential) + spread(base),
             CloseAction::Fatal => Duration::ZERO,
         }
     }
@@ -93,6 +92,23 @@ mod tests {
             }
             let long = backoff.delay(CloseAction::ReconnectAfterLongBackoff, attempt, jitter);
             proptest::prop_assert!(long >= backoff.long && long <= backoff.max + backoff.base);
+        }
+    }
+
+    #[test]
+    fn huge_settings_are_capped_instead_of_overflowing() {
+        let backoff = Backoff {
+            base: Duration::MAX,
+            max: Duration::MAX,
+            long: Duration::MAX,
+        };
+        let year = Duration::from_secs(365 * 24 * 60 * 60);
+        for action in [
+            CloseAction::Reconnect,
+            CloseAction::ReconnectAfterBackoff,
+            CloseAction::ReconnectAfterLongBackoff,
+        ] {
+            assert!(backoff.delay(action, 40, 0.999) <= year * 2);
         }
     }
 

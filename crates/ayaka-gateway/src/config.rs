@@ -10,6 +10,15 @@ use crate::{backoff::Backoff, inflate::DEFAULT_MAX_MESSAGE_SIZE};
 /// The deployed gateway.
 pub const DEFAULT_GATEWAY_BASE: &str = "wss://gateway.vincentrps.xyz";
 
+/// Longer waits are taken as this long (a year): `Instant + Duration`
+/// panics on overflow, and `Duration::MAX` is a natural way to say "never".
+const LONGEST_WAIT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// `duration`, at most [`LONGEST_WAIT`].
+pub(crate) fn capped(duration: Duration) -> Duration {
+    duration.min(LONGEST_WAIT)
+}
+
 /// Where a shard connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayEndpoint {
@@ -163,14 +172,14 @@ impl ShardConfigBuilder {
 
     /// The longest time between WebSocket pings (default 15 s).
     pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.config.ping_interval = interval;
+        self.config.ping_interval = capped(interval);
         self
     }
 
     /// How long a Pong may take before the connection counts as dead
     /// (default 20 s).
     pub fn ping_timeout(mut self, timeout: Duration) -> Self {
-        self.config.ping_timeout = timeout;
+        self.config.ping_timeout = capped(timeout);
         self
     }
 
@@ -183,13 +192,13 @@ impl ShardConfigBuilder {
 
     /// How long opening the connection may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.connect_timeout = timeout;
+        self.config.connect_timeout = capped(timeout);
         self
     }
 
     /// How long READY may take after identify (default 15 s).
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        self.config.ready_timeout = timeout;
+        self.config.ready_timeout = capped(timeout);
         self
     }
 
@@ -230,7 +239,7 @@ impl ShardConfigBuilder {
     /// 60 s, 10 reserved).
     pub fn send_limit(mut self, limit: u32, window: Duration, reserve: u32) -> Self {
         self.config.send_limit = limit;
-        self.config.send_window = window;
+        self.config.send_window = capped(window);
         self.config.send_reserve = reserve;
         self
     }

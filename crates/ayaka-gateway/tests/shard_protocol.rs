@@ -746,3 +746,23 @@ async fn a_server_that_stops_reading_cannot_stall_the_shard() {
     .await;
     gateway.accept().await.finish(shard).await;
 }
+
+#[tokio::test]
+async fn durations_meaning_never_do_not_overflow() {
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .ping_interval(Duration::MAX)
+        .ping_timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .ready_timeout(Duration::MAX)
+        .send_limit(10, Duration::MAX, 1)
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let mut connection = gateway.accept().await;
+    shard.send_raw(r#"{"t":"HEARTBEAT"}"#).await.unwrap();
+    assert_eq!(connection.next_text().await, r#"{"t":"HEARTBEAT"}"#);
+    connection.text(READY).await;
+    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    connection.finish(shard).await;
+}
