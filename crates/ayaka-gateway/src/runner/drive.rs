@@ -22,10 +22,7 @@ impl Runner {
             }
             if !connection.ready && now >= ready_deadline {
                 let error = Error::with_source(ErrorKind::Timeout, "no READY after identify");
-                return Ending::Failed {
-                    error,
-                    connected: true,
-                };
+                return Ending::lost(error);
             }
             let command_ready = connection.commands_open && connection.limiter.command_ready(now);
             if command_ready {
@@ -60,10 +57,10 @@ impl Runner {
             };
             let ending = match wake {
                 Wake::Close => return Ending::CloseRequested,
-                Wake::Frame(None) => Some(Ending::Failed {
-                    error: Error::with_source(ErrorKind::Transport, "connection dropped"),
-                    connected: true,
-                }),
+                Wake::Frame(None) => Some(Ending::lost(Error::with_source(
+                    ErrorKind::Transport,
+                    "connection dropped",
+                ))),
                 Wake::Frame(Some(Err(error))) => {
                     let kind = match error {
                         tokio_tungstenite::tungstenite::Error::Capacity(_) => {
@@ -71,10 +68,7 @@ impl Runner {
                         }
                         _ => ErrorKind::Transport,
                     };
-                    Some(Ending::Failed {
-                        error: Error::with_source(kind, error),
-                        connected: true,
-                    })
+                    Some(Ending::lost(Error::with_source(kind, error)))
                 }
                 Wake::Frame(Some(Ok(message))) => {
                     self.on_message(message, socket, connection).await
@@ -107,10 +101,7 @@ impl Runner {
                 connection.limiter.record_keepalive(Instant::now());
                 ending
             }
-            KeepaliveAction::Dead => Some(Ending::Failed {
-                error: Error::new(ErrorKind::PingTimeout),
-                connected: true,
-            }),
+            KeepaliveAction::Dead => Some(Ending::lost(Error::new(ErrorKind::PingTimeout))),
             KeepaliveAction::Wait => None,
         }
     }
@@ -156,10 +147,7 @@ impl Runner {
             Ok(Err(error)) => Error::with_source(ErrorKind::Transport, error),
             Err(_) => Error::with_source(ErrorKind::Timeout, "the server stopped reading"),
         };
-        Some(Ending::Failed {
-            error,
-            connected: true,
-        })
+        Some(Ending::lost(error))
     }
 
     /// Handles one WebSocket message; `Some` ends the connection.
@@ -169,12 +157,6 @@ impl Runner {
         socket: &mut Socket,
         connection: &mut Connection,
     ) -> Option<Ending> {
-        let fail = |error| {
-            Some(Ending::Failed {
-                error,
-                connected: true,
-            })
-        };
         match message {
             Message::Text(text) => self.on_payload(Bytes::from(text), socket, connection).await,
             Message::Binary(bytes) => {
@@ -190,7 +172,7 @@ impl Runner {
                         self.on_payload(raw, socket, connection).await
                     }
                     Ok(None) => None,
-                    Err(error) => fail(error),
+                    Err(error) => Some(Ending::lost(error)),
                 }
             }
             Message::Pong(payload) => {

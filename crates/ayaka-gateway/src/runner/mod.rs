@@ -80,6 +80,16 @@ pub(crate) struct Runner {
     pub(crate) status: Arc<SharedStatus>,
 }
 
+impl Ending {
+    /// The open connection failed.
+    fn lost(error: Error) -> Self {
+        Self::Failed {
+            error,
+            connected: true,
+        }
+    }
+}
+
 /// Per-connection and per-task working state.
 struct Connection {
     keepalive: Keepalive,
