@@ -128,7 +128,8 @@ impl ShardManager {
         self.shards.get(&id).map(|(handle, _)| handle)
     }
 
-    /// Every shard with its state and latency, by id.
+    /// Every shard with its state and latency, by id (ended ones too, see
+    /// [`len`](Self::len)).
     pub fn shards(&self) -> Vec<ShardInfo> {
         self.shards
             .values()
@@ -140,12 +141,13 @@ impl ShardManager {
             .collect()
     }
 
-    /// How many shards run.
+    /// How many shards the manager holds. A shard that ended by itself (a
+    /// fatal close) stays, in [`ShardState::Closed`], until removed.
     pub fn len(&self) -> usize {
         self.shards.len()
     }
 
-    /// Whether no shard runs.
+    /// Whether the manager holds no shard.
     pub fn is_empty(&self) -> bool {
         self.shards.is_empty()
     }
