@@ -63,6 +63,7 @@ pub struct ShardConfig {
     pub(crate) send_window: Duration,
     pub(crate) send_reserve: u32,
     pub(crate) identify_limiter: Option<Arc<Semaphore>>,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl fmt::Debug for ShardConfig {
@@ -117,6 +118,7 @@ impl ShardConfig {
                 send_window: Duration::from_secs(60),
                 send_reserve: 10,
                 identify_limiter: None,
+                tls: None,
             },
         }
     }
@@ -247,6 +249,14 @@ impl ShardConfigBuilder {
     /// A semaphore shared by shards so that only so many identify at once.
     pub fn identify_limiter(mut self, limiter: Arc<Semaphore>) -> Self {
         self.config.identify_limiter = Some(limiter);
+        self
+    }
+
+    /// The TLS setup for `wss://` connections and `https://` discovery
+    /// (default: the webpki roots with the ring provider). Use it to trust
+    /// a private certificate authority.
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.config.tls = Some(Arc::new(config));
         self
     }
 

@@ -1,15 +1,17 @@
 //! Finding the port to connect to: `GET <base>/available`.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use ayaka_model::Available;
 use http::{Uri, uri::Scheme};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use rustls::ClientConfig;
 
 use crate::{
     config::GatewayEndpoint,
     error::{Error, ErrorKind},
+    tls::config_or_default,
 };
 
 /// Answers bigger than this are not a port.
@@ -57,24 +59,33 @@ fn parse_ws(url: &str) -> Result<Uri, Error> {
 pub(crate) async fn resolve(
     endpoint: &GatewayEndpoint,
     timeout: Duration,
+    tls: Option<&Arc<ClientConfig>>,
 ) -> Result<String, Error> {
     match endpoint {
         GatewayEndpoint::Url(url) => Ok(url.clone()),
-        GatewayEndpoint::Discover(base) => discover(base, timeout).await,
-        GatewayEndpoint::Available(available) => discover_at(available, timeout).await,
+        GatewayEndpoint::Discover(base) => discover(base, timeout, tls).await,
+        GatewayEndpoint::Available(available) => discover_at(available, timeout, tls).await,
     }
 }
 
 /// Asks `/available` on the gateway base's host for a port and returns the
 /// URL to connect to.
-async fn discover(gateway_base: &str, timeout: Duration) -> Result<String, Error> {
-    let port = ask_port(available_url(gateway_base)?, timeout).await?;
+async fn discover(
+    gateway_base: &str,
+    timeout: Duration,
+    tls: Option<&Arc<ClientConfig>>,
+) -> Result<String, Error> {
+    let port = ask_port(available_url(gateway_base)?, timeout, tls).await?;
     gateway_url(gateway_base, port)
 }
 
 /// Asks this `/available` URL for a port and returns the URL to connect to:
 /// the same host, `ws` for `http` and `wss` for `https`.
-async fn discover_at(available: &str, timeout: Duration) -> Result<String, Error> {
+async fn discover_at(
+    available: &str,
+    timeout: Duration,
+    tls: Option<&Arc<ClientConfig>>,
+) -> Result<String, Error> {
     let url: Uri = available
         .parse()
         .map_err(|error| Error::with_source(ErrorKind::InvalidUrl, error))?;
@@ -94,12 +105,16 @@ async fn discover_at(available: &str, timeout: Duration) -> Result<String, Error
             "an /available URL needs a host",
         ));
     };
-    let port = ask_port(url, timeout).await?;
+    let port = ask_port(url, timeout, tls).await?;
     Ok(format!("{scheme}://{host}:{port}/"))
 }
 
-async fn ask_port(url: Uri, timeout: Duration) -> Result<u16, Error> {
-    let answer = tokio::time::timeout(timeout, fetch(url))
+async fn ask_port(
+    url: Uri,
+    timeout: Duration,
+    tls: Option<&Arc<ClientConfig>>,
+) -> Result<u16, Error> {
+    let answer = tokio::time::timeout(timeout, fetch(url, tls))
         .await
         .map_err(|_| Error::with_source(ErrorKind::Discovery, "timed out"))??;
     let available: Available = ayaka_model::json::from_bytes(&answer)
@@ -110,14 +125,15 @@ async fn ask_port(url: Uri, timeout: Duration) -> Result<u16, Error> {
     Ok(available.port)
 }
 
-async fn fetch(url: Uri) -> Result<bytes::Bytes, Error> {
+async fn fetch(url: Uri, tls: Option<&Arc<ClientConfig>>) -> Result<bytes::Bytes, Error> {
     let request = http::Request::get(url.clone())
         .header(http::header::USER_AGENT, crate::USER_AGENT)
         .body(Empty::<bytes::Bytes>::new())
         .map_err(|error| Error::with_source(ErrorKind::InvalidUrl, error))?;
     let response = if url.scheme() == Some(&Scheme::HTTPS) {
+        let tls = config_or_default(tls)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(ClientConfig::clone(&tls))
             .https_only()
             .enable_http1()
             .build();

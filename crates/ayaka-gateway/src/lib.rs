@@ -58,6 +58,7 @@ mod parse;
 mod runner;
 mod shard;
 mod status;
+mod tls;
 
 pub use backoff::Backoff;
 pub use close::{CloseAction, close_action, close_code};

@@ -15,7 +15,7 @@ impl Runner {
             }
         }
         let url = tokio::select! {
-            url = resolve(&self.config.endpoint, self.config.connect_timeout) => match url {
+            url = resolve(&self.config.endpoint, self.config.connect_timeout, self.config.tls.as_ref()) => match url {
                 Ok(url) => url,
                 Err(error) => return failed(error),
             },
@@ -24,9 +24,18 @@ impl Runner {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(self.config.max_message_size))
             .max_frame_size(Some(self.config.max_message_size));
+        let tls = match config_or_default(self.config.tls.as_ref()) {
+            Ok(tls) => tls,
+            Err(error) => return failed(error),
+        };
         let connect = timeout(
             self.config.connect_timeout,
-            connect_async_with_config(url.as_str(), Some(ws_config), true),
+            connect_async_tls_with_config(
+                url.as_str(),
+                Some(ws_config),
+                true,
+                Some(Connector::Rustls(tls)),
+            ),
         );
         let mut socket = tokio::select! {
             result = connect => match result {

@@ -13,7 +13,7 @@ use tokio::{
     time::{Instant, sleep, sleep_until, timeout},
 };
 use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, connect_async_with_config,
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
     tungstenite::{
         Message,
         protocol::{CloseFrame, WebSocketConfig, frame::coding::CloseCode},
@@ -32,6 +32,7 @@ use crate::{
     message::{GatewayEvent, ShardId, ShardMessage},
     parse::EventParser,
     status::{ShardState, SharedStatus},
+    tls::config_or_default,
 };
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -1,0 +1,94 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! `wss://` through rustls, against a local TLS WebSocket peer with a
+//! self-signed certificate.
+
+mod common;
+
+use std::sync::Arc;
+
+use ayaka_gateway::{ErrorKind, GatewayEndpoint, Shard, ShardConfig, ShardId, ShardMessage};
+use ayaka_model::gateway::EventKind;
+use common::{GUARD, READY, expect_message, fast};
+use futures_util::{SinkExt, StreamExt};
+use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_tungstenite::tungstenite::Message;
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A TLS WebSocket peer for `localhost` that answers identify with READY,
+/// then reads until the client leaves. Returns its URL and certificate.
+async fn tls_gateway() -> (String, CertificateDer<'static>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key.into())
+        .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                if let Some(Ok(Message::Text(_))) = ws.next().await {
+                    let _ = ws.send(Message::text(READY)).await;
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            });
+        }
+    });
+    (format!("wss://localhost:{port}"), cert)
+}
+
+#[tokio::test]
+async fn wss_with_a_trusted_private_certificate_gets_ready() {
+    let (url, cert) = tls_gateway().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let config = fast(ShardConfig::builder("s"))
+        .endpoint(GatewayEndpoint::Url(url))
+        .tls_config(tls)
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let event = tokio::time::timeout(GUARD, shard.next_event())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.kind(), EventKind::Ready);
+    shard.close().await;
+}
+
+#[tokio::test]
+async fn wss_with_the_default_roots_refuses_an_unknown_certificate() {
+    let (url, _) = tls_gateway().await;
+    let config = fast(ShardConfig::builder("s"))
+        .endpoint(GatewayEndpoint::Url(url))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let ShardMessage::Error { error, .. } =
+        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(error.kind(), ErrorKind::Connect);
+    shard.close().await;
+}
