@@ -77,16 +77,14 @@ impl Runner {
             encoding = self.config.encoding.as_str(),
             "identified"
         );
-        if !self
-            .report(ShardMessage::Connected {
-                shard_id: self.shard_id,
-            })
-            .await
-        {
-            close_socket(&mut socket, CloseCode::Normal, CLOSE_GRACE).await;
-            return Ending::CloseRequested;
-        }
-        let ending = self.drive(&mut socket, connection).await;
+        let connected = ShardMessage::Connected {
+            shard_id: self.shard_id,
+        };
+        // delivered like an event, so a slow consumer does not stop the pings
+        let ending = match self.deliver(connected, &mut socket, connection).await {
+            Some(ending) => ending,
+            None => self.drive(&mut socket, connection).await,
+        };
         match &ending {
             Ending::CloseRequested | Ending::ConsumerGone => {
                 close_socket(&mut socket, CloseCode::Normal, CLOSE_GRACE).await;

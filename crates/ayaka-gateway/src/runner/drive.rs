@@ -245,7 +245,7 @@ impl Runner {
     /// While it waits nothing is read, so pongs go unseen: pings still go
     /// out on schedule so the server keeps the connection, and the
     /// keepalive forgives the pause once reading resumes.
-    async fn deliver(
+    pub(super) async fn deliver(
         &mut self,
         message: ShardMessage,
         socket: &mut Socket,
