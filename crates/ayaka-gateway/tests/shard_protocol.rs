@@ -725,20 +725,26 @@ async fn a_server_that_stops_reading_cannot_stall_the_shard() {
         .config()
         .ping_timeout(Duration::from_millis(300))
         .send_limit(10_000, Duration::from_secs(1), 1)
-        .command_queue(64)
+        .command_queue(4)
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
     // never read: the socket buffers fill and the shard's writes block
     let _deaf = gateway.accept().await;
-    let big = format!(r#"{{"t":"X","d":"{}"}}"#, "x".repeat(1 << 20));
-    for _ in 0..48 {
-        shard.send_raw(big.clone()).await.unwrap();
-    }
+    // however large the machine's socket buffers are: send until stalled
+    // (bounded: 1 GiB is more than any loopback buffers)
+    let handle = shard.handle().clone();
+    let sender = tokio::spawn(async move {
+        let big = format!(r#"{{"t":"X","d":"{}"}}"#, "x".repeat(1 << 20));
+        for _ in 0..1024 {
+            handle.send_raw(big.clone()).await.unwrap();
+        }
+    });
     let ShardMessage::Error { error, .. } =
         expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
     else {
         unreachable!()
     };
+    sender.abort();
     assert_eq!(error.kind(), ErrorKind::Timeout);
     expect_message(&mut shard, |m| {
         matches!(m, ShardMessage::Reconnecting { .. })
