@@ -15,7 +15,9 @@
 //! a dead connection, reconnects with exponential backoff and jitter, and
 //! stops with a typed error on the fatal close codes 4001, 4002 and 4004.
 //! What it receives reaches you through a bounded queue, so a slow consumer
-//! slows the shard down instead of growing memory.
+//! slows the shard down instead of growing memory. `wss://` goes through
+//! rustls with the webpki roots, or your own
+//! [`tls_config`](ShardConfigBuilder::tls_config).
 //!
 //! ```no_run
 //! use ayaka_gateway::{GatewayEndpoint, Shard, ShardConfig, ShardId, ShardMessage};
@@ -74,9 +76,13 @@ pub use shard::{Shard, ShardHandle};
 pub use status::ShardState;
 
 /// The `User-Agent` of discovery requests, in the documented format
-/// (`Library Name (url) language: version http-client: version`).
+/// (`Library Name (url) language: version http-client: version`), naming
+/// the library as ayaka-http does (the Rust version is the minimum
+/// supported one).
 pub const USER_AGENT: &str = concat!(
-    "ayaka-gateway (https://github.com/ayaka-rs/ayaka) rust: ",
+    "ayaka-rs (",
+    env!("CARGO_PKG_REPOSITORY"),
+    ") rust: ",
     env!("CARGO_PKG_RUST_VERSION"),
     " hyper: 1"
 );
