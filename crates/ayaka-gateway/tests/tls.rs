@@ -11,7 +11,10 @@ use ayaka_model::gateway::EventKind;
 use common::{GUARD, READY, expect_message, fast};
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
-use tokio::net::TcpListener;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -22,6 +25,12 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// A TLS WebSocket peer for `localhost` that answers identify with READY,
 /// then reads until the client leaves. Returns its URL and certificate.
 async fn tls_gateway() -> (String, CertificateDer<'static>) {
+    let (cert, acceptor) = self_signed();
+    (serve_gateway(acceptor).await, cert)
+}
+
+/// A self-signed certificate for `localhost` and an acceptor using it.
+fn self_signed() -> (CertificateDer<'static>, TlsAcceptor) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert = certified.cert.der().clone();
     let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
@@ -31,7 +40,20 @@ async fn tls_gateway() -> (String, CertificateDer<'static>) {
         .with_no_client_auth()
         .with_single_cert(vec![cert.clone()], key.into())
         .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    (cert, TlsAcceptor::from(Arc::new(config)))
+}
+
+fn trusting(cert: CertificateDer<'static>) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+async fn serve_gateway(acceptor: TlsAcceptor) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -51,22 +73,43 @@ async fn tls_gateway() -> (String, CertificateDer<'static>) {
             });
         }
     });
-    (format!("wss://localhost:{port}"), cert)
+    format!("wss://localhost:{port}")
+}
+
+/// An `https` `/available` that answers `{"port": port}` once.
+async fn serve_available(acceptor: TlsAcceptor, port: u16) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://localhost:{}/available",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut stream = acceptor.accept(stream).await.unwrap();
+        let mut request = Vec::new();
+        while !request.ends_with(b"\r\n\r\n") {
+            let mut byte = [0];
+            stream.read_exact(&mut byte).await.unwrap();
+            request.push(byte[0]);
+        }
+        assert!(request.starts_with(b"GET /available HTTP/1.1\r\n"));
+        let body = format!(r#"{{"port":{port}}}"#);
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(response.as_bytes()).await.unwrap();
+        stream.shutdown().await.unwrap();
+    });
+    url
 }
 
 #[tokio::test]
 async fn wss_with_a_trusted_private_certificate_gets_ready() {
     let (url, cert) = tls_gateway().await;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let config = fast(ShardConfig::builder("s"))
         .endpoint(GatewayEndpoint::Url(url))
-        .tls_config(tls)
+        .tls_config(trusting(cert))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
     let event = tokio::time::timeout(GUARD, shard.next_event())
@@ -90,5 +133,24 @@ async fn wss_with_the_default_roots_refuses_an_unknown_certificate() {
         unreachable!()
     };
     assert_eq!(error.kind(), ErrorKind::Connect);
+    shard.close().await;
+}
+
+#[tokio::test]
+async fn https_discovery_uses_the_configured_tls_too() {
+    let (cert, acceptor) = self_signed();
+    let gateway = serve_gateway(acceptor.clone()).await;
+    let port = gateway.rsplit(':').next().unwrap().parse().unwrap();
+    let available = serve_available(acceptor, port).await;
+    let config = fast(ShardConfig::builder("s"))
+        .endpoint(GatewayEndpoint::Available(available))
+        .tls_config(trusting(cert))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let event = tokio::time::timeout(GUARD, shard.next_event())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.kind(), EventKind::Ready);
     shard.close().await;
 }
