@@ -4,6 +4,9 @@
 //! GUILD_INIT per guild (channels, roles, emojis, members), then live
 //! traffic dominated by presence updates, as on any chat platform.
 
+mod rwlock_cache;
+
+pub use rwlock_cache::{RwLockCache, parsed_session};
 use serde_json::{Value, json};
 
 /// Shape of a generated session.
