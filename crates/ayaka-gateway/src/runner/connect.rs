@@ -58,12 +58,15 @@ impl Runner {
             Ok(identify) => identify,
             Err(error) => return failed(Error::with_source(ErrorKind::Serialize, error)),
         };
-        match timeout(
+        let send = timeout(
             self.config.connect_timeout,
             socket.send(Message::text(identify)),
-        )
-        .await
-        {
+        );
+        let sent = tokio::select! {
+            sent = send => sent,
+            _ = self.close.wait_for(|closed| *closed) => return Ending::CloseRequested,
+        };
+        match sent {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return failed(Error::with_source(ErrorKind::Transport, error)),
             Err(_) => return failed(Error::with_source(ErrorKind::Connect, "identify timed out")),
