@@ -112,3 +112,26 @@ async fn huge_timeouts_mean_never_rather_than_a_crash() {
     drop(gateway);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_silent_handshake() {
+    let server = common::builder()
+        .identify_timeout(std::time::Duration::from_secs(3_600))
+        .spawn()
+        .await
+        .unwrap();
+    // A TCP connection that never sends its WebSocket upgrade request.
+    let _silent = tokio::net::TcpStream::connect(server.gateway_addrs()[0])
+        .await
+        .unwrap();
+    // Wait (bounded) until the server has taken the connection: nothing
+    // announces it, so poll.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while server.stats().connections == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never accepted");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::time::timeout(common::WAIT, server.shutdown())
+        .await
+        .expect("shutdown without waiting for the identify timeout");
+}

@@ -53,7 +53,13 @@ pub(crate) async fn run(
         .max_message_size(Some(settings.max_message_size))
         .max_frame_size(Some(settings.max_message_size));
     let accept = tokio_tungstenite::accept_async_with_config(stream, Some(config));
-    let mut socket = match tokio::time::timeout_at(deadline, accept).await {
+    // Shutdown must not wait for a client that never finishes its
+    // handshake (the identify timeout may be long).
+    let handshake = tokio::select! {
+        () = shutdown.cancelled() => return,
+        handshake = tokio::time::timeout_at(deadline, accept) => handshake,
+    };
+    let mut socket = match handshake {
         Ok(Ok(socket)) => socket,
         Ok(Err(error)) => {
             tracing::debug!(%error, "WebSocket handshake failed");
