@@ -239,7 +239,9 @@ impl RateLimits {
         }
     }
 
-    /// Sets the limit of one bucket (see [`bucket`](crate::bucket)).
+    /// Sets the limit of one bucket (see [`bucket`](crate::bucket)), and
+    /// turns limiting on: after [`RateLimits::off`], the other buckets get
+    /// their defaults again.
     #[must_use]
     pub fn limit(mut self, bucket: impl Into<String>, limit: Limit) -> Self {
         self.enabled = true;
@@ -247,7 +249,7 @@ impl RateLimits {
         self
     }
 
-    /// Sets the same limit on every bucket.
+    /// Sets the same limit on every bucket, and turns limiting on.
     #[must_use]
     pub fn everywhere(mut self, limit: Limit) -> Self {
         self.enabled = true;
