@@ -17,13 +17,13 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 /// The sending side of one identified connection.
-pub(crate) struct Peer {
-    pub(crate) id: u64,
-    pub(crate) queue: mpsc::Sender<Utf8Bytes>,
+struct Peer {
+    id: u64,
+    queue: mpsc::Sender<Utf8Bytes>,
     /// Cancelled when the queue overflowed.
-    pub(crate) kick: CancellationToken,
+    kick: CancellationToken,
     /// Whether the client wants PRESENCE_UPDATE (identify's `presences`).
-    pub(crate) presences: bool,
+    presences: bool,
 }
 
 /// The registry of connections.
