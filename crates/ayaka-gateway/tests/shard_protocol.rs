@@ -772,3 +772,33 @@ async fn durations_meaning_never_do_not_overflow() {
     expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
     connection.finish(shard).await;
 }
+
+#[tokio::test]
+async fn a_consumer_pausing_before_ready_does_not_time_ready_out() {
+    let mut gateway = ScriptedGateway::start().await;
+    let config = gateway
+        .config()
+        .event_queue(1)
+        .ready_timeout(Duration::from_millis(300))
+        .build();
+    let mut shard = Shard::spawn(ShardId(0), config);
+    let mut connection = gateway.accept().await;
+    connection.text(&fixture("quirk_hello")).await;
+    connection.text(READY).await;
+    // the shard waits to hand over HELLO while READY sits unread
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    loop {
+        let message = tokio::time::timeout(GUARD, shard.next_message())
+            .await
+            .unwrap()
+            .unwrap();
+        match message {
+            ShardMessage::Ready { .. } => break,
+            ShardMessage::Error { .. } | ShardMessage::Disconnected { .. } => {
+                panic!("READY was timed out while it waited: {message:?}")
+            }
+            _ => {}
+        }
+    }
+    connection.finish(shard).await;
+}

@@ -73,7 +73,9 @@ impl Runner {
         }
         connection.decompressor.reset();
         connection.binary_is_json = None;
-        connection.keepalive.start(Instant::now(), rand::random());
+        let identified_at = Instant::now();
+        connection.keepalive.start(identified_at, rand::random());
+        connection.ready_deadline = identified_at + self.config.ready_timeout;
         self.status.set_state(ShardState::Identifying);
         debug!(
             shard = self.shard_id.0,

@@ -12,7 +12,6 @@ impl Runner {
         socket: &mut Socket,
         connection: &mut Connection,
     ) -> Ending {
-        let ready_deadline = Instant::now() + self.config.ready_timeout;
         loop {
             let now = Instant::now();
             if now >= connection.keepalive.deadline()
@@ -20,7 +19,7 @@ impl Runner {
             {
                 return ending;
             }
-            if !connection.ready && now >= ready_deadline {
+            if !connection.ready && now >= connection.ready_deadline {
                 let error = Error::with_source(ErrorKind::Timeout, "no READY after identify");
                 return Ending::lost(error);
             }
@@ -43,7 +42,7 @@ impl Runner {
             // re-arms its timers, so one is cheaper than three
             let mut timer_at = connection.keepalive.deadline();
             if !connection.ready {
-                timer_at = timer_at.min(ready_deadline);
+                timer_at = timer_at.min(connection.ready_deadline);
             }
             if connection.commands_open && !command_ready {
                 timer_at = timer_at.min(connection.limiter.command_ready_at(now));
@@ -242,9 +241,9 @@ impl Runner {
     }
 
     /// Queues a message for the consumer, waiting for room (backpressure).
-    /// While it waits nothing is read, so pongs go unseen: pings still go
-    /// out on schedule so the server keeps the connection, and the
-    /// keepalive forgives the pause once reading resumes.
+    /// While it waits nothing is read, so pongs and READY go unseen: pings
+    /// still go out on schedule so the server keeps the connection, and
+    /// neither the keepalive nor the READY deadline counts the pause.
     pub(super) async fn deliver(
         &mut self,
         message: ShardMessage,
@@ -256,6 +255,7 @@ impl Runner {
             Err(mpsc::error::TrySendError::Closed(_)) => return Some(Ending::ConsumerGone),
             Err(mpsc::error::TrySendError::Full(message)) => message,
         };
+        let paused_at = Instant::now();
         loop {
             let ping_at = connection.keepalive.next_ping_at();
             tokio::select! {
@@ -266,7 +266,13 @@ impl Runner {
                         return Some(Ending::ConsumerGone);
                     };
                     permit.send(message);
-                    connection.keepalive.resume_reading(Instant::now());
+                    let now = Instant::now();
+                    connection.keepalive.resume_reading(now);
+                    let paused = now.saturating_duration_since(paused_at);
+                    connection.ready_deadline = connection
+                        .ready_deadline
+                        .checked_add(paused)
+                        .unwrap_or(connection.ready_deadline);
                     return None;
                 }
                 _ = sleep_until(ping_at) => {}

@@ -100,6 +100,9 @@ struct Connection {
     /// Whether binary frames hold plain JSON (an old deployed server).
     binary_is_json: Option<bool>,
     ready: bool,
+    /// When READY is overdue; time spent waiting for the consumer does
+    /// not count, since nothing is read meanwhile.
+    ready_deadline: Instant,
     identify_permit: Option<OwnedSemaphorePermit>,
     commands_open: bool,
 }
@@ -118,6 +121,7 @@ impl Runner {
             parser: EventParser::default(),
             binary_is_json: None,
             ready: false,
+            ready_deadline: Instant::now(),
             identify_permit: None,
             commands_open: true,
         };
