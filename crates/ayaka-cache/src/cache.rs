@@ -6,6 +6,7 @@ use ayaka_model::{Channel, Emoji, Invite, Member, Presence, Role, User};
 use ayaka_snowflake::{ChannelId, EmojiId, GuildId, RoleId, UserId};
 
 use crate::config::{CacheBuilder, Config, ResourceType};
+use crate::members::Members;
 use crate::model::{CachedGuild, CachedMember};
 use crate::store::{Index, Store};
 use crate::update::UpdateCache;
@@ -49,8 +50,7 @@ pub struct Cache {
     pub(crate) emojis: Store<EmojiId, Emoji>,
     pub(crate) users: Store<UserId, User>,
     pub(crate) user_guilds: Index<UserId, GuildId>,
-    pub(crate) members: Store<(GuildId, UserId), CachedMember>,
-    pub(crate) guild_members: Index<GuildId, UserId>,
+    pub(crate) members: Members,
     pub(crate) presences: Store<UserId, Presence>,
     pub(crate) invites: Store<String, Invite>,
     pub(crate) guild_invites: Index<GuildId, String>,
@@ -105,8 +105,7 @@ impl Cache {
             emojis: Store::new(None),
             users: Store::new(None),
             user_guilds: Index::new(),
-            members: Store::new(config.max_members),
-            guild_members: Index::new(),
+            members: Members::new(config.max_members),
             presences: Store::new(config.max_presences),
             invites: Store::new(config.max_invites),
             guild_invites: Index::new(),
@@ -153,7 +152,6 @@ impl Cache {
         self.users.clear();
         self.user_guilds.clear();
         self.members.clear();
-        self.guild_members.clear();
         self.presences.clear();
         self.invites.clear();
         self.guild_invites.clear();
@@ -260,7 +258,7 @@ impl Cache {
 
     /// A member of a guild.
     pub fn member(&self, guild: GuildId, user: UserId) -> Option<Arc<CachedMember>> {
-        self.members.get(&(guild, user))
+        self.members.get(guild, user)
     }
 
     /// A member with its user, as the model's [`Member`] (an owned snapshot).
@@ -272,11 +270,7 @@ impl Cache {
 
     /// The members of a guild, ordered by user id.
     pub fn guild_members(&self, guild: GuildId) -> Vec<Arc<CachedMember>> {
-        let mut ids = self.guild_members.get(&guild);
-        ids.sort_unstable();
-        ids.iter()
-            .filter_map(|user| self.members.get(&(guild, *user)))
-            .collect()
+        self.members.of_guild(guild)
     }
 
     /// A user's presence.

@@ -24,6 +24,7 @@
 
 mod cache;
 mod config;
+mod members;
 mod model;
 mod store;
 mod update;

@@ -94,6 +94,19 @@ impl CachedMember {
         }
     }
 
+    /// Whether `member` says exactly what this holds.
+    pub(crate) fn matches(&self, member: &Member) -> bool {
+        self.user_id == member.user.id
+            && self.nick == member.nick
+            && self.avatar_url == member.avatar_url
+            && self.banner_url == member.banner_url
+            && self.joined_at == member.joined_at
+            && self.deaf == member.deaf
+            && self.mute == member.mute
+            && self.owner == member.owner
+            && self.roles == member.roles
+    }
+
     /// The model's [`Member`] again, given its user.
     pub fn to_member(&self, user: User) -> Member {
         Member {

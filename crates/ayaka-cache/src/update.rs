@@ -10,7 +10,7 @@ use ayaka_snowflake::{GuildId, UserId};
 
 use crate::Cache;
 use crate::config::ResourceType;
-use crate::model::{CachedGuild, CachedMember};
+use crate::model::CachedGuild;
 
 /// Something the cache can learn from: gateway events and REST results.
 ///
@@ -205,8 +205,7 @@ impl Cache {
         for channel in self.guild_channels.take(&id) {
             self.channels.remove(&channel);
         }
-        for user in self.guild_members.take(&id) {
-            self.members.remove(&(id, user));
+        for user in self.members.take_guild(id) {
             self.unlink_user(user, id);
         }
         for code in self.guild_invites.take(&id) {
@@ -240,31 +239,26 @@ impl Cache {
         if !self.wants(ResourceType::MEMBER) {
             return;
         }
-        let kept: HashSet<_> = members.iter().map(|member| member.user.id).collect();
-        for old in self.guild_members.get(&guild) {
-            if !kept.contains(&old) {
-                self.guild_members.remove(&guild, &old);
-                self.members.remove(&(guild, old));
-                self.unlink_user(old, guild);
-            }
+        let replaced = self.members.replace_guild(guild, members);
+        for user in replaced.removed {
+            self.unlink_user(user, guild);
         }
-        for member in members {
-            self.upsert_member(guild, member);
+        for index in replaced.stored {
+            if let Some(member) = members.get(index) {
+                self.link_user(guild, member);
+            }
         }
     }
 
     fn upsert_member(&self, guild: GuildId, member: &Member) {
-        if !self.wants(ResourceType::MEMBER) {
-            return;
+        if self.wants(ResourceType::MEMBER) && self.members.upsert(guild, member) {
+            self.link_user(guild, member);
         }
+    }
+
+    /// Records that the member's user is in `guild`, and stores the user.
+    fn link_user(&self, guild: GuildId, member: &Member) {
         let user = member.user.id;
-        if !self
-            .members
-            .upsert((guild, user), &CachedMember::from_member(guild, member))
-        {
-            return;
-        }
-        self.guild_members.add(guild, user);
         // Under the user's lock in `user_guilds`: another writer dropping
         // the user's last other guild cannot remove the user we store here.
         self.user_guilds.add_with(user, guild, || {
