@@ -457,3 +457,61 @@ async fn the_deployed_servers_application_heartbeat_is_acknowledged() {
     shard.close().await;
     server.shutdown().await;
 }
+
+/// Shards, and the discovery requests they make, run on a runtime of their
+/// own here, so that its task count shows anything left behind.
+#[tokio::test]
+async fn closing_a_manager_leaves_no_task_behind() {
+    let server = server().gateway_ports(2).spawn().await.unwrap();
+    let rest = Rest::new(server.rest_url());
+    let user = rest.create_user().await;
+    let available = server.available_url();
+    let left = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let template = fast(ShardConfig::builder(&user.session_id))
+                .endpoint(GatewayEndpoint::Available(available))
+                .build();
+            let mut manager = ShardManager::builder(template)
+                .connections_per_session(3)
+                .identify_concurrency(3)
+                .spawn();
+            let mut ready = 0;
+            while ready < 3 {
+                let message = tokio::time::timeout(GUARD, manager.next_message())
+                    .await
+                    .expect("no READY in time")
+                    .unwrap();
+                if let ShardMessage::Ready { .. } = message {
+                    ready += 1;
+                }
+            }
+            assert!(
+                tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks()
+                    >= 3
+            );
+            manager.close_all().await;
+            drop(manager);
+            let metrics = tokio::runtime::Handle::current().metrics();
+            // tasks end a turn or two after what owns them is dropped
+            let _ = tokio::time::timeout(GUARD, async {
+                while metrics.num_alive_tasks() > 0 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await;
+            metrics.num_alive_tasks()
+        })
+    });
+    let left = tokio::time::timeout(GUARD * 3, left)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left, 0, "tasks left behind after close_all");
+    server.shutdown().await;
+}
