@@ -48,3 +48,8 @@ pub use ayaka_http as http;
 #[cfg(feature = "server")]
 #[doc(inline)]
 pub use ayaka_server as server;
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
