@@ -108,9 +108,15 @@ impl Keepalive {
         Some(payload)
     }
 
-    /// Reading resumed after a pause: an outstanding Pong may have waited
-    /// unread all along, so it gets a full timeout from now.
-    pub(crate) fn resume_reading(&mut self, now: Instant) {
+    /// Reading resumed after a pause of `paused`: an outstanding Pong may
+    /// have waited unread all along, so it gets a full timeout from now and
+    /// is no latency sample. Pauses under a millisecond (the timer's
+    /// resolution) change nothing, so a consumer that is merely busy still
+    /// gets latency figures.
+    pub(crate) fn resume_reading(&mut self, now: Instant, paused: Duration) {
+        if paused < Duration::from_millis(1) {
+            return;
+        }
         if let Some(outstanding) = &mut self.outstanding {
             outstanding.dead_at = outstanding.dead_at.max(now + self.timeout);
             outstanding.measure = false;
@@ -253,6 +259,21 @@ mod tests {
     }
 
     #[test]
+    fn a_pause_under_a_millisecond_keeps_the_sample() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        keepalive.start(start, 0.0);
+        let KeepaliveAction::Ping(payload) = keepalive.poll(start + INTERVAL, 0.0) else {
+            panic!("expected a ping");
+        };
+        let later = start + INTERVAL + Duration::from_millis(5);
+        keepalive.resume_reading(later, Duration::from_micros(200));
+        assert_eq!(keepalive.deadline(), start + INTERVAL + TIMEOUT);
+        let rtt = keepalive.on_pong(&payload.to_be_bytes(), later);
+        assert_eq!(rtt, Some(Duration::from_millis(5)));
+    }
+
+    #[test]
     fn a_pause_in_reading_keeps_pinging_and_neither_kills_nor_measures() {
         let start = Instant::now();
         let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
@@ -266,7 +287,7 @@ mod tests {
         assert!(paused.is_some_and(|payload| payload != first));
         // reading resumes long after the first ping's timeout
         let resumed = start + INTERVAL * 4;
-        keepalive.resume_reading(resumed);
+        keepalive.resume_reading(resumed, INTERVAL * 3);
         assert_eq!(keepalive.poll(resumed, 0.0), KeepaliveAction::Wait);
         assert_eq!(keepalive.deadline(), resumed + TIMEOUT);
         // the stale pong is ignored; the current one answers but is no sample

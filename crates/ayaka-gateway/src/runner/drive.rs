@@ -267,8 +267,8 @@ impl Runner {
                     };
                     permit.send(message);
                     let now = Instant::now();
-                    connection.keepalive.resume_reading(now);
                     let paused = now.saturating_duration_since(paused_at);
+                    connection.keepalive.resume_reading(now, paused);
                     connection.ready_deadline = connection
                         .ready_deadline
                         .checked_add(paused)
