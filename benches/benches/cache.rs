@@ -62,48 +62,50 @@ fn updates_with_a_reader(c: &mut Criterion) {
     group.throughput(Throughput::Elements(events.len() as u64));
     group.bench_function("baseline: RwLock<HashMap>", |b| {
         b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let cache = RwLockCache::default();
-                total += with_reader(
-                    || {
-                        for event in &events {
-                            cache.update(event);
-                        }
-                    },
-                    || {
-                        for id in &guild_ids {
-                            let guilds = cache.guilds.read().unwrap();
-                            black_box(guilds.get(id).map(|g| g.name.len()));
-                        }
-                    },
-                );
-            }
-            total
+            timed_replays(
+                iterations,
+                RwLockCache::default,
+                |cache| events.iter().for_each(|event| cache.update(event)),
+                |cache| {
+                    for id in &guild_ids {
+                        let guilds = cache.guilds.read().unwrap();
+                        black_box(guilds.get(id).map(|g| g.name.len()));
+                    }
+                },
+            )
         });
     });
     group.bench_function("ayaka-cache, everything", |b| {
         b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let cache = Cache::new();
-                total += with_reader(
-                    || {
-                        for event in &events {
-                            cache.update(event);
-                        }
-                    },
-                    || {
-                        for id in &guild_ids {
-                            black_box(cache.guild(*id).map(|g| g.name.len()));
-                        }
-                    },
-                );
-            }
-            total
+            timed_replays(
+                iterations,
+                Cache::new,
+                |cache| events.iter().for_each(|event| cache.update(event)),
+                |cache| {
+                    for id in &guild_ids {
+                        black_box(cache.guild(*id).map(|g| g.name.len()));
+                    }
+                },
+            )
         });
     });
     group.finish();
+}
+
+/// The summed time of `iterations` replays into fresh caches, each with a
+/// concurrent reader.
+fn timed_replays<C: Sync>(
+    iterations: u64,
+    new: impl Fn() -> C,
+    write: impl Fn(&C),
+    read: impl Fn(&C) + Sync,
+) -> Duration {
+    (0..iterations)
+        .map(|_| {
+            let cache = new();
+            with_reader(|| write(&cache), || read(&cache))
+        })
+        .sum()
 }
 
 /// Times `write` while another thread runs `read` in a loop.

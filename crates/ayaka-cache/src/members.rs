@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use ayaka_model::Member;
 use ayaka_snowflake::{GuildId, UserId};
 use foldhash::fast::RandomState;
 
 use crate::model::CachedMember;
+use crate::store::Bound;
 
 type GuildMembers = HashMap<UserId, Arc<CachedMember>, RandomState>;
 
@@ -18,9 +18,7 @@ type GuildMembers = HashMap<UserId, Arc<CachedMember>, RandomState>;
 #[derive(Debug)]
 pub(crate) struct Members {
     by_guild: dashmap::DashMap<GuildId, GuildMembers, RandomState>,
-    len: AtomicUsize,
-    max: Option<usize>,
-    dropped: AtomicU64,
+    bound: Bound,
 }
 
 /// What [`Members::replace_guild`] changed.
@@ -35,23 +33,8 @@ impl Members {
     pub(crate) fn new(max: Option<usize>) -> Self {
         Self {
             by_guild: dashmap::DashMap::default(),
-            len: AtomicUsize::new(0),
-            max,
-            dropped: AtomicU64::new(0),
+            bound: Bound::new(max),
         }
-    }
-
-    /// Whether the bound admits one more new member; counts it if so.
-    fn admit(&self) -> bool {
-        if self
-            .max
-            .is_some_and(|max| self.len.load(Ordering::Relaxed) >= max)
-        {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        self.len.fetch_add(1, Ordering::Relaxed);
-        true
     }
 
     /// The held value if it already says what `member` says (no allocation
@@ -72,7 +55,7 @@ impl Members {
         let user = member.user.id;
         let mut members = self.by_guild.entry(guild).or_default();
         let value = Self::reuse_or_new(members.get(&user), guild, member);
-        if !members.contains_key(&user) && !self.admit() {
+        if !members.contains_key(&user) && !self.bound.admit() {
             let emptied = members.is_empty();
             drop(members);
             if emptied {
@@ -94,7 +77,7 @@ impl Members {
         for (index, member) in members.iter().enumerate() {
             let user = member.user.id;
             let held = old.get(&user);
-            if held.is_none() && !fresh.contains_key(&user) && !self.admit() {
+            if held.is_none() && !fresh.contains_key(&user) && !self.bound.admit() {
                 continue;
             }
             fresh.insert(user, Self::reuse_or_new(held, guild, member));
@@ -105,7 +88,7 @@ impl Members {
             .filter(|user| !fresh.contains_key(user))
             .copied()
             .collect();
-        self.len.fetch_sub(removed.len(), Ordering::Relaxed);
+        self.bound.release(removed.len());
         let emptied = fresh.is_empty();
         *entry = fresh;
         drop(entry);
@@ -120,7 +103,7 @@ impl Members {
         let Some((_, members)) = self.by_guild.remove(&guild) else {
             return Vec::new();
         };
-        self.len.fetch_sub(members.len(), Ordering::Relaxed);
+        self.bound.release(members.len());
         members.into_keys().collect()
     }
 
@@ -142,19 +125,84 @@ impl Members {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.bound.len()
     }
 
     pub(crate) fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.bound.dropped()
     }
 
     pub(crate) fn clear(&self) {
         // Guild by guild, uncounting each: a writer racing `clear` keeps
         // the count exact (see `Store::clear`).
         self.by_guild.retain(|_, members| {
-            self.len.fetch_sub(members.len(), Ordering::Relaxed);
+            self.bound.release(members.len());
             false
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use ayaka_model::Member;
+    use ayaka_snowflake::{GuildId, UserId};
+
+    use super::Members;
+
+    fn member(user: u64) -> Member {
+        serde_json::from_value(serde_json::json!({
+            "user": {"id": user, "username": "u", "separator": 1},
+            "joined_at": "2024-05-01T12:00:00Z", "roles": []
+        }))
+        .unwrap()
+    }
+
+    fn list(users: &[u64]) -> Vec<Member> {
+        users.iter().copied().map(member).collect()
+    }
+
+    #[test]
+    fn replacing_a_list_counts_exactly_and_reports_who_left() {
+        let members = Members::new(None);
+        let guild = GuildId::new(1);
+        let first = members.replace_guild(guild, &list(&[1, 2, 3]));
+        assert_eq!(first.stored, vec![0, 1, 2]);
+        assert_eq!(members.len(), 3);
+
+        let held = members.get(guild, UserId::new(2)).unwrap();
+        let second = members.replace_guild(guild, &list(&[2, 4]));
+        assert_eq!(second.stored, vec![0, 1]);
+        let mut removed = second.removed;
+        removed.sort_unstable();
+        assert_eq!(removed, vec![UserId::new(1), UserId::new(3)]);
+        assert_eq!(members.len(), 2);
+        let again = members.get(guild, UserId::new(2)).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&held, &again), "unchanged: reused");
+
+        assert_eq!(members.take_guild(guild).len(), 2);
+        assert_eq!(members.len(), 0);
+        assert!(members.of_guild(guild).is_empty());
+    }
+
+    #[test]
+    fn the_bound_holds_across_guilds_and_replacements() {
+        let members = Members::new(Some(4));
+        let replaced = members.replace_guild(GuildId::new(1), &list(&[1, 2, 3]));
+        assert_eq!(replaced.stored.len(), 3);
+        let replaced = members.replace_guild(GuildId::new(2), &list(&[1, 2, 3]));
+        assert_eq!(replaced.stored, vec![0], "only one slot was left");
+        assert_eq!(members.len(), 4);
+        assert_eq!(members.dropped(), 2);
+        // Members already held are replaced whatever the bound.
+        assert!(members.upsert(GuildId::new(1), &member(1)));
+        assert!(!members.upsert(GuildId::new(3), &member(9)));
+        // Shrinking a guild frees slots for others.
+        members.replace_guild(GuildId::new(1), &list(&[1]));
+        assert!(members.upsert(GuildId::new(3), &member(9)));
+        assert_eq!(members.len(), 3);
+        members.clear();
+        assert_eq!(members.len(), 0);
     }
 }

@@ -16,28 +16,70 @@ use foldhash::fast::RandomState;
 type DashMap<K, V> = dashmap::DashMap<K, V, RandomState>;
 type HashSet<V> = std::collections::HashSet<V, RandomState>;
 
-/// Values by key, with an optional bound on how many are kept.
+/// A count of entries with an optional bound: what the bounded kinds
+/// (members, presences, invites) share.
 #[derive(Debug)]
-pub(crate) struct Store<K: Eq + Hash, V> {
-    map: DashMap<K, Arc<V>>,
+pub(crate) struct Bound {
     len: AtomicUsize,
     max: Option<usize>,
     dropped: AtomicU64,
 }
 
-impl<K: Eq + Hash + Clone, V> Store<K, V> {
+impl Bound {
     pub(crate) fn new(max: Option<usize>) -> Self {
         Self {
-            map: DashMap::default(),
             len: AtomicUsize::new(0),
             max,
             dropped: AtomicU64::new(0),
         }
     }
 
+    /// Counts one new entry, or refuses it (and counts the refusal) at the
+    /// bound. With concurrent writers the bound may be passed by at most
+    /// their number, since the check and the count are not one step.
+    pub(crate) fn admit(&self) -> bool {
+        if self
+            .max
+            .is_some_and(|max| self.len.load(Ordering::Relaxed) >= max)
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.len.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Uncounts `n` removed entries.
+    pub(crate) fn release(&self, n: usize) {
+        self.len.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Values by key, with an optional bound on how many are kept.
+#[derive(Debug)]
+pub(crate) struct Store<K: Eq + Hash, V> {
+    map: DashMap<K, Arc<V>>,
+    bound: Bound,
+}
+
+impl<K: Eq + Hash + Clone, V> Store<K, V> {
+    pub(crate) fn new(max: Option<usize>) -> Self {
+        Self {
+            map: DashMap::default(),
+            bound: Bound::new(max),
+        }
+    }
+
     /// Inserts or replaces; a new key past the bound is dropped (and
-    /// counted). With concurrent writers the bound may be passed by at most
-    /// their number, since the count is checked per shard.
+    /// counted).
     pub(crate) fn insert(&self, key: K, value: V) -> bool {
         match self.map.entry(key) {
             Entry::Occupied(mut entry) => {
@@ -45,14 +87,9 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
                 true
             }
             Entry::Vacant(entry) => {
-                if self
-                    .max
-                    .is_some_and(|max| self.len.load(Ordering::Relaxed) >= max)
-                {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                if !self.bound.admit() {
                     return false;
                 }
-                self.len.fetch_add(1, Ordering::Relaxed);
                 entry.insert(Arc::new(value));
                 true
             }
@@ -83,17 +120,17 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
     pub(crate) fn remove(&self, key: &K) -> Option<Arc<V>> {
         let removed = self.map.remove(key).map(|(_, value)| value);
         if removed.is_some() {
-            self.len.fetch_sub(1, Ordering::Relaxed);
+            self.bound.release(1);
         }
         removed
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.bound.len()
     }
 
     pub(crate) fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.bound.dropped()
     }
 
     pub(crate) fn values(&self) -> Vec<Arc<V>> {
@@ -114,7 +151,7 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
     /// new entry for good).
     pub(crate) fn clear(&self) {
         self.map.retain(|_, _| {
-            self.len.fetch_sub(1, Ordering::Relaxed);
+            self.bound.release(1);
             false
         });
     }
