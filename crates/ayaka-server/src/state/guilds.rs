@@ -392,6 +392,15 @@ mod tests {
         record.guild.roles.push(role);
     }
 
+    /// A fresh store holding one guild and its owner.
+    fn guild_with_owner() -> (Store, UserId, GuildId) {
+        let store = Store::new(Generator::new());
+        let body = CreateUser::new("o", 1, "o@example.com", "password1");
+        let owner = store.create_user(body, String::new()).id;
+        let guild = store.create_guild(owner, CreateGuild::new("g")).id;
+        (store, owner, guild)
+    }
+
     fn member(store: &Store, guild: GuildId, owner: UserId, name: &str) -> UserId {
         let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
         let user = store.create_user(body, String::new()).id;
@@ -402,14 +411,7 @@ mod tests {
 
     #[test]
     fn roles_grant_exactly_their_permissions() {
-        let store = Store::new(Generator::new());
-        let owner = store
-            .create_user(
-                CreateUser::new("o", 1, "o@example.com", "password1"),
-                String::new(),
-            )
-            .id;
-        let guild = store.create_guild(owner, CreateGuild::new("g")).id;
+        let (store, owner, guild) = guild_with_owner();
         let admin = member(&store, guild, owner, "admin");
         let manager = member(&store, guild, owner, "manager");
         let builder = member(&store, guild, owner, "builder");
@@ -450,14 +452,7 @@ mod tests {
     #[test]
     fn joins_racing_a_delete_leave_nothing_behind() {
         for _ in 0..20 {
-            let store = Store::new(Generator::new());
-            let owner = store
-                .create_user(
-                    CreateUser::new("o", 1, "o@example.com", "password1"),
-                    String::new(),
-                )
-                .id;
-            let guild = store.create_guild(owner, CreateGuild::new("g")).id;
+            let (store, owner, guild) = guild_with_owner();
             let invite = store.create_invite(guild, owner, quiet).unwrap();
             let users: Vec<UserId> = (0..64)
                 .map(|i| {
@@ -486,14 +481,7 @@ mod tests {
         use std::sync::Mutex;
 
         for _ in 0..20 {
-            let store = Store::new(Generator::new());
-            let owner = store
-                .create_user(
-                    CreateUser::new("o", 1, "o@example.com", "password1"),
-                    String::new(),
-                )
-                .id;
-            let guild = store.create_guild(owner, CreateGuild::new("g")).id;
+            let (store, owner, guild) = guild_with_owner();
             // What a member's queue would receive, in order.
             let log = Mutex::new(Vec::new());
             let record = |event: &'static str| log.lock().unwrap().push(event);
