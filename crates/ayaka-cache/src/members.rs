@@ -54,8 +54,8 @@ impl Members {
     pub(crate) fn upsert(&self, guild: GuildId, member: &Member) -> bool {
         let user = member.user.id;
         let mut members = self.by_guild.entry(guild).or_default();
-        let value = Self::reuse_or_new(members.get(&user), guild, member);
-        if !members.contains_key(&user) && !self.bound.admit() {
+        let held = members.get(&user);
+        if held.is_none() && !self.bound.admit() {
             let emptied = members.is_empty();
             drop(members);
             if emptied {
@@ -63,6 +63,7 @@ impl Members {
             }
             return false;
         }
+        let value = Self::reuse_or_new(held, guild, member);
         members.insert(user, value);
         true
     }
