@@ -32,7 +32,7 @@
 //! ```
 
 mod auth;
-mod config;
+mod builder;
 mod data;
 mod error;
 mod gateway;
@@ -42,7 +42,7 @@ mod server;
 mod state;
 
 pub use auth::PasswordHashing;
-pub use config::ServerBuilder;
+pub use builder::ServerBuilder;
 pub use data::ServerData;
 pub use error::{Error, ErrorKind};
 pub use ratelimit::{Limit, ParseLimitError, Per, RateLimits, bucket};

@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::PasswordHasher;
-use crate::config::{GatewaySettings, ServerBuilder, Settings};
+use crate::builder::{GatewaySettings, ServerBuilder, Settings};
 use crate::data::ServerData;
-use crate::error::{Error, ErrorKind};
+use crate::error::{AddressError, Error, ErrorKind};
 use crate::gateway::{self, hub::Hub};
 use crate::ratelimit::RateLimiter;
 use crate::rest;
@@ -84,7 +84,7 @@ impl Server {
         let ids = Generator::builder()
             .worker_id(worker_id)
             .build()
-            .map_err(|error| Error::with_source(ErrorKind::Config, "bad worker id", error))?;
+            .map_err(|error| Error::with_source(ErrorKind::Config, error))?;
 
         let rest_listener = bind(settings.bind).await?;
         let rest_addr = local_addr(&rest_listener)?;
@@ -209,14 +209,21 @@ impl Drop for Server {
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, Error> {
     TcpListener::bind(address).await.map_err(|error| {
-        Error::with_source(ErrorKind::Bind, format!("cannot bind {address}"), error)
+        let address = Some(address);
+        Error::with_source(ErrorKind::Bind, AddressError { address, error })
     })
 }
 
 fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Error> {
-    listener
-        .local_addr()
-        .map_err(|error| Error::with_source(ErrorKind::Bind, "no local address", error))
+    listener.local_addr().map_err(|error| {
+        Error::with_source(
+            ErrorKind::Bind,
+            AddressError {
+                address: None,
+                error,
+            },
+        )
+    })
 }
 
 /// The address clients use: a listener on every interface is reached on

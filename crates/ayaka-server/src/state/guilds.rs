@@ -375,7 +375,7 @@ mod tests {
     use ayaka_snowflake::Generator;
 
     use super::*;
-    use crate::state::quiet;
+    use crate::state::{quiet, test_user};
 
     /// Gives `user` a new role with `permissions` (no REST route does: the
     /// documents have none).
@@ -517,5 +517,104 @@ mod tests {
             let deleted = log.iter().position(|event| *event == "GUILD_DELETE");
             assert_eq!(deleted, Some(log.len() - 1), "{log:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn permissions_gate_guild_changes() {
+        let store = Store::new(Generator::new());
+        let (owner, _) = test_user(&store, "owner").await;
+        let (member, _) = test_user(&store, "member").await;
+        let (stranger, _) = test_user(&store, "stranger").await;
+        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
+        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
+        // GUILD_JOIN is announced only to a new member.
+        let joined = |store: &Store| {
+            let mut joined = false;
+            store
+                .join(&invite.code, member.id, |_| joined = true)
+                .unwrap();
+            joined
+        };
+        assert!(joined(&store));
+        assert!(!joined(&store));
+
+        let rename = || UpdateGuild::new().name("renamed");
+        assert_eq!(
+            store
+                .update_guild(guild.id, member.id, rename(), quiet)
+                .unwrap_err(),
+            Denied::Forbidden
+        );
+        assert_eq!(
+            store
+                .update_guild(guild.id, stranger.id, rename(), quiet)
+                .unwrap_err(),
+            Denied::NotMember
+        );
+        assert_eq!(
+            store
+                .update_guild(GuildId::new(1), owner.id, rename(), quiet)
+                .unwrap_err(),
+            Denied::NoGuild
+        );
+        let mut members = Vec::new();
+        let renamed = store
+            .update_guild(guild.id, owner.id, rename(), |_, ids| members.extend(ids))
+            .unwrap();
+        assert_eq!(renamed.name, "renamed");
+        assert_eq!(members.len(), 2);
+
+        // @everyone may invite, not create channels
+        assert!(store.create_invite(guild.id, member.id, quiet).is_ok());
+        let text = || CreateChannel::new("general", ChannelType::Text);
+        assert_eq!(
+            store
+                .create_channel(guild.id, member.id, text(), quiet)
+                .unwrap_err(),
+            Denied::Forbidden
+        );
+        let bogus_parent = text().inside_of(ayaka_snowflake::ChannelId::new(3));
+        assert_eq!(
+            store
+                .create_channel(guild.id, owner.id, bogus_parent, quiet)
+                .unwrap_err(),
+            Denied::NoCategory
+        );
+        assert!(store.share_a_guild(owner.id, member.id));
+        assert!(!store.share_a_guild(owner.id, stranger.id));
+        assert_eq!(
+            store.neighbours(owner.id).into_iter().collect::<Vec<_>>(),
+            [member.id]
+        );
+        assert_eq!(
+            store.delete_guild(guild.id, member.id).unwrap_err(),
+            Denied::Forbidden
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_guild_leaves_nothing_behind() {
+        let store = Store::new(Generator::new());
+        let (owner, _) = test_user(&store, "owner").await;
+        let (member, _) = test_user(&store, "member").await;
+        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
+        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
+        store.join(&invite.code, member.id, |_| {}).unwrap();
+        store
+            .create_channel(
+                guild.id,
+                owner.id,
+                CreateChannel::new("c", ChannelType::Category),
+                quiet,
+            )
+            .unwrap();
+        assert_eq!(store.guild_counts(), (1, 1, 2));
+
+        let mut members = store.delete_guild(guild.id, owner.id).unwrap();
+        members.sort();
+        assert_eq!(members, [owner.id, member.id]);
+        assert_eq!(store.guild_counts(), (0, 0, 0));
+        assert!(store.join(&invite.code, member.id, |_| {}).is_none());
+        assert!(store.guilds_of(member.id).is_empty());
     }
 }

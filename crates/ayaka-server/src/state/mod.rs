@@ -106,141 +106,23 @@ impl Store {
 #[cfg(test)]
 pub(crate) fn quiet<T>(_: &T, _: &mut dyn Iterator<Item = UserId>) {}
 
+/// A new user of `store` with a real (fast) hash, and its session id.
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) async fn test_user(store: &Store, name: &str) -> (ayaka_model::User, String) {
+    use ayaka_model::request::CreateUser;
 
-    use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser, UpdateGuild};
-    use ayaka_model::{ChannelType, User};
-
-    use super::*;
     use crate::auth::{PasswordHasher, PasswordHashing};
 
-    async fn user(store: &Store, name: &str) -> (User, String) {
-        let hash = PasswordHasher::new(PasswordHashing::Fast)
-            .hash("password1".to_owned())
-            .await
-            .unwrap();
-        let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
-        let user = store.create_user(body, hash);
-        let session = user.session_ids.clone().unwrap().remove(0);
-        (user, session)
-    }
-
-    #[tokio::test]
-    async fn users_authenticate_by_session_only() {
-        let store = Store::new(Generator::new());
-        let (alice, session) = user(&store, "alice").await;
-        assert_eq!(store.authenticate(&session), Some(alice.id));
-        let mut forged = session.clone();
-        forged.pop();
-        forged.push(if session.ends_with('A') { 'B' } else { 'A' });
-        assert_eq!(store.authenticate(&forged), None);
-        assert_eq!(store.authenticate(&alice.id.to_string()), None);
-
-        let record = store.users.get(&alice.id).unwrap();
-        assert!(record.password_hash().starts_with("$argon2id$"));
-        assert!(!record.password_hash().contains("password1"));
-        let public = store.public_user(alice.id).unwrap();
-        assert_eq!((public.email, public.session_ids), (None, None));
-    }
-
-    #[tokio::test]
-    async fn permissions_gate_guild_changes() {
-        let store = Store::new(Generator::new());
-        let (owner, _) = user(&store, "owner").await;
-        let (member, _) = user(&store, "member").await;
-        let (stranger, _) = user(&store, "stranger").await;
-        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
-        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
-        // GUILD_JOIN is announced only to a new member.
-        let joined = |store: &Store| {
-            let mut joined = false;
-            store
-                .join(&invite.code, member.id, |_| joined = true)
-                .unwrap();
-            joined
-        };
-        assert!(joined(&store));
-        assert!(!joined(&store));
-
-        let rename = || UpdateGuild::new().name("renamed");
-        assert_eq!(
-            store
-                .update_guild(guild.id, member.id, rename(), quiet)
-                .unwrap_err(),
-            Denied::Forbidden
-        );
-        assert_eq!(
-            store
-                .update_guild(guild.id, stranger.id, rename(), quiet)
-                .unwrap_err(),
-            Denied::NotMember
-        );
-        assert_eq!(
-            store
-                .update_guild(GuildId::new(1), owner.id, rename(), quiet)
-                .unwrap_err(),
-            Denied::NoGuild
-        );
-        let mut members = Vec::new();
-        let renamed = store
-            .update_guild(guild.id, owner.id, rename(), |_, ids| members.extend(ids))
-            .unwrap();
-        assert_eq!(renamed.name, "renamed");
-        assert_eq!(members.len(), 2);
-
-        // @everyone may invite, not create channels
-        assert!(store.create_invite(guild.id, member.id, quiet).is_ok());
-        let text = || CreateChannel::new("general", ChannelType::Text);
-        assert_eq!(
-            store
-                .create_channel(guild.id, member.id, text(), quiet)
-                .unwrap_err(),
-            Denied::Forbidden
-        );
-        let bogus_parent = text().inside_of(ayaka_snowflake::ChannelId::new(3));
-        assert_eq!(
-            store
-                .create_channel(guild.id, owner.id, bogus_parent, quiet)
-                .unwrap_err(),
-            Denied::NoCategory
-        );
-        assert!(store.share_a_guild(owner.id, member.id));
-        assert!(!store.share_a_guild(owner.id, stranger.id));
-        assert_eq!(
-            store.neighbours(owner.id).into_iter().collect::<Vec<_>>(),
-            [member.id]
-        );
-        assert_eq!(
-            store.delete_guild(guild.id, member.id).unwrap_err(),
-            Denied::Forbidden
-        );
-    }
-
-    #[tokio::test]
-    async fn deleting_a_guild_leaves_nothing_behind() {
-        let store = Store::new(Generator::new());
-        let (owner, _) = user(&store, "owner").await;
-        let (member, _) = user(&store, "member").await;
-        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
-        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
-        store.join(&invite.code, member.id, |_| {}).unwrap();
-        store
-            .create_channel(
-                guild.id,
-                owner.id,
-                CreateChannel::new("c", ChannelType::Category),
-                quiet,
-            )
-            .unwrap();
-        assert_eq!(store.guild_counts(), (1, 1, 2));
-
-        let mut members = store.delete_guild(guild.id, owner.id).unwrap();
-        members.sort();
-        assert_eq!(members, [owner.id, member.id]);
-        assert_eq!(store.guild_counts(), (0, 0, 0));
-        assert!(store.join(&invite.code, member.id, |_| {}).is_none());
-        assert!(store.guilds_of(member.id).is_empty());
-    }
+    let hash = PasswordHasher::new(PasswordHashing::Fast)
+        .hash("password1".to_owned())
+        .await
+        .unwrap_or_default();
+    let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
+    let user = store.create_user(body, hash);
+    let session = user
+        .session_ids
+        .clone()
+        .and_then(|mut ids| ids.pop())
+        .unwrap_or_default();
+    (user, session)
 }

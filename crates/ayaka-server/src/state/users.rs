@@ -138,3 +138,31 @@ impl UserRecord {
         &self.password_hash
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use ayaka_snowflake::Generator;
+
+    use super::*;
+    use crate::state::test_user as user;
+
+    #[tokio::test]
+    async fn users_authenticate_by_session_only() {
+        let store = Store::new(Generator::new());
+        let (alice, session) = user(&store, "alice").await;
+        assert_eq!(store.authenticate(&session), Some(alice.id));
+        let mut forged = session.clone();
+        forged.pop();
+        forged.push(if session.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(store.authenticate(&forged), None);
+        assert_eq!(store.authenticate(&alice.id.to_string()), None);
+
+        let record = store.users.get(&alice.id).unwrap();
+        assert!(record.password_hash().starts_with("$argon2id$"));
+        assert!(!record.password_hash().contains("password1"));
+        let public = store.public_user(alice.id).unwrap();
+        assert_eq!((public.email, public.session_ids), (None, None));
+    }
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::auth::PasswordHashing;
 use crate::data::ServerData;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, InvalidPorts};
 use crate::ratelimit::{Limit, RateLimits};
 use crate::server::Server;
 
@@ -231,9 +231,9 @@ impl ServerBuilder {
         if let Some(base) = self.settings.gateway_port_base {
             let last = u32::from(base) + u32::from(self.settings.gateway_ports) - 1;
             if base == 0 || last > u32::from(u16::MAX) {
-                return Err(Error::new(
+                return Err(Error::with_source(
                     ErrorKind::Config,
-                    format!("gateway ports {base}..={last} are not valid ports"),
+                    InvalidPorts { first: base, last },
                 ));
             }
         }
