@@ -40,6 +40,8 @@ mod ratelimit;
 mod rest;
 mod server;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use auth::PasswordHashing;
 pub use builder::ServerBuilder;

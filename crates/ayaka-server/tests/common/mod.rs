@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ayaka_server::{PasswordHashing, RateLimits, Server, ServerBuilder};
+use ayaka_server::{Server, ServerBuilder, testing};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -22,13 +22,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A builder for tests: cheap hashing, no rate limits.
 pub fn builder() -> ServerBuilder {
-    Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .rate_limits(RateLimits::off())
+    testing::builder()
 }
 
 pub async fn spawn() -> Server {
-    builder().spawn().await.unwrap()
+    testing::server().await
 }
 
 /// A response, its body parsed as JSON (`Null` when empty).
