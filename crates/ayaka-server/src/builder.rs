@@ -3,9 +3,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::auth::PasswordHashing;
 use crate::data::ServerData;
 use crate::error::{Error, ErrorKind, InvalidPorts};
+use crate::hashing::{self, PasswordHashing};
 use crate::ratelimit::{Limit, RateLimits};
 use crate::server::Server;
 
@@ -17,6 +17,10 @@ pub(crate) struct Settings {
     pub(crate) gateway_port_base: Option<u16>,
     pub(crate) rate_limits: RateLimits,
     pub(crate) password_hashing: PasswordHashing,
+    /// Hashes running at once (worker threads).
+    pub(crate) hashing_concurrency: usize,
+    /// Hashes waiting beyond those; more are refused with 503.
+    pub(crate) hashing_queue: usize,
     pub(crate) worker_id: Option<u8>,
     pub(crate) max_rest_connections: usize,
     pub(crate) gateway: GatewaySettings,
@@ -74,6 +78,8 @@ impl Default for ServerBuilder {
                 gateway_port_base: None,
                 rate_limits: RateLimits::default(),
                 password_hashing: PasswordHashing::default(),
+                hashing_concurrency: hashing::default_concurrency(),
+                hashing_queue: 64,
                 worker_id: None,
                 max_rest_connections: 4_096,
                 gateway: GatewaySettings {
@@ -129,6 +135,25 @@ impl ServerBuilder {
     /// [`PasswordHashing::Fast`] in tests only).
     pub fn password_hashing(mut self, hashing: PasswordHashing) -> Self {
         self.settings.password_hashing = hashing;
+        self
+    }
+
+    /// How many passwords are hashed at once, each on its own worker
+    /// thread holding one argon2 buffer (19 MiB for
+    /// [`PasswordHashing::Secure`]) for the server's life (default: the
+    /// number of cores; at least 1). This bounds hashing's threads and
+    /// memory whatever clients do, hung-up sign-ups included.
+    pub fn hashing_concurrency(mut self, workers: usize) -> Self {
+        self.settings.hashing_concurrency = workers.max(1);
+        self
+    }
+
+    /// How many hashes may wait for a worker (default 64). A sign-up or
+    /// password change beyond that is refused at once with 503 and
+    /// `Retry-After`; a waiting one whose client hangs up is dropped
+    /// without hashing.
+    pub fn hashing_queue(mut self, jobs: usize) -> Self {
+        self.settings.hashing_queue = jobs;
         self
     }
 

@@ -36,16 +36,19 @@ mod builder;
 mod data;
 mod error;
 mod gateway;
+mod hashing;
 mod ratelimit;
 mod rest;
 mod server;
 mod state;
+mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use auth::PasswordHashing;
 pub use builder::ServerBuilder;
 pub use data::ServerData;
 pub use error::{Error, ErrorKind};
+pub use hashing::PasswordHashing;
 pub use ratelimit::{Limit, ParseLimitError, Per, RateLimits, bucket};
-pub use server::{Server, Stats};
+pub use server::Server;
+pub use stats::Stats;

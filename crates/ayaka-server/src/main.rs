@@ -26,6 +26,8 @@ usage: ayaka-server [options]
   --max-connections N       gateway connections held at once (default 16384)
   --queue-capacity N        events queued per connection (default 1024)
   --password-hashing MODE   secure (default) or fast (tests only)
+  --hashing-concurrency N   password hashes at once (default: the number of cores)
+  --hashing-queue N         hashes waiting beyond those; more get 503 (default 64)
   --quirks                  imitate the deployed server's quirks
   --zlib-under-json         compress even for encoding json (old deployed server)
   --split-zlib N            split each zlib message into N WebSocket messages
@@ -130,6 +132,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<ServerBuilder>
                 "fast" => builder.password_hashing(PasswordHashing::Fast),
                 other => return Err(format!("unknown password hashing `{other}`")),
             },
+            "--hashing-concurrency" => builder.hashing_concurrency(number(&flag, &value()?)?),
+            "--hashing-queue" => builder.hashing_queue(number(&flag, &value()?)?),
             "--quirks" => builder.quirks(true),
             "--zlib-under-json" => builder.zlib_under_json(true),
             "--split-zlib" => builder.split_zlib_messages(number(&flag, &value()?)?),

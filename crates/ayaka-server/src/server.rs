@@ -8,14 +8,15 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::PasswordHasher;
 use crate::builder::{GatewaySettings, ServerBuilder, Settings};
 use crate::data::ServerData;
 use crate::error::{AddressError, Error, ErrorKind};
 use crate::gateway::{self, hub::Hub};
+use crate::hashing::PasswordHasher;
 use crate::ratelimit::RateLimiter;
 use crate::rest;
 use crate::state::Store;
+use crate::stats::{Counters, Stats};
 
 /// What every task shares.
 pub(crate) struct Shared {
@@ -26,6 +27,7 @@ pub(crate) struct Shared {
     pub(crate) gateway: GatewaySettings,
     /// The addresses clients connect to, per gateway port.
     pub(crate) gateway_addrs: Vec<SocketAddr>,
+    pub(crate) counters: Counters,
 }
 
 /// A running server: its addresses, and the way to stop it.
@@ -47,22 +49,6 @@ pub struct Server {
     shared: Arc<Shared>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
-}
-
-/// Counts of what the server holds, for monitoring and leak tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Accounts.
-    pub users: usize,
-    /// Guilds.
-    pub guilds: usize,
-    /// Live invite codes.
-    pub invites: usize,
-    /// Users who are a member of at least one guild.
-    pub users_in_guilds: usize,
-    /// Open gateway connections, identified or not.
-    pub connections: usize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -104,9 +90,14 @@ impl Server {
                 .map_or_else(|| Arc::new(Store::new(ids)), |data| data.0),
             hub: Arc::new(Hub::new(gateway_listeners.len(), settings.gateway.quirks)),
             limiter: RateLimiter::new(settings.rate_limits),
-            hasher: PasswordHasher::new(settings.password_hashing),
+            hasher: PasswordHasher::with_bounds(
+                settings.password_hashing,
+                settings.hashing_concurrency,
+                settings.hashing_queue,
+            ),
             gateway: settings.gateway,
             gateway_addrs: gateway_addrs.clone(),
+            counters: Counters::default(),
         });
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -180,16 +171,10 @@ impl Server {
         ServerData(Arc::clone(&self.shared.store))
     }
 
-    /// What the server holds right now.
+    /// What the server holds and has done so far (also served as JSON at
+    /// `GET /_local/stats`).
     pub fn stats(&self) -> Stats {
-        let (guilds, invites, users_in_guilds) = self.shared.store.guild_counts();
-        Stats {
-            users: self.shared.store.user_count(),
-            guilds,
-            invites,
-            users_in_guilds,
-            connections: self.shared.hub.open_connections(),
-        }
+        Stats::of(&self.shared)
     }
 
     /// Stops accepting, closes gateway connections with 1001, lets

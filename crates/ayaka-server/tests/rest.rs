@@ -611,6 +611,33 @@ async fn rate_limits_send_headers_and_429() {
 }
 
 #[tokio::test]
+async fn local_stats_count_requests_and_429s() {
+    let limits = RateLimits::default().limit(bucket::GUILDS_GET, Limit::per_minute(1));
+    let server = common::builder().rate_limits(limits).spawn().await.unwrap();
+    for _ in 0..3 {
+        request(&server, Method::GET, "/guilds/1/preview", None, None).await;
+    }
+    create_user(&server, "counted").await;
+    let stats = request(&server, Method::GET, "/_local/stats", None, None).await;
+    assert_eq!(stats.status, StatusCode::OK);
+    // The stats route itself is neither counted nor rate limited.
+    assert!(stats.headers.get("x-ratelimit-bucket").is_none());
+    assert_eq!(stats.body["requests"], 4, "{}", stats.body);
+    assert_eq!(stats.body["rate_limited"], 2);
+    assert_eq!(stats.body["connections"], 0);
+    assert_eq!(stats.body["users"], 1);
+    assert_eq!(stats.body["hashing"]["completed"], 1);
+    assert_eq!(stats.body["hashing"]["running"], 0);
+    assert_eq!(stats.body["hashing"]["queued"], 0);
+    let in_process = server.stats();
+    assert_eq!((in_process.requests, in_process.rate_limited), (4, 2));
+    let wrong = request(&server, Method::POST, "/_local/stats", None, None).await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.body["code"], 405);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn rate_limits_off_sends_no_headers() {
     let server = spawn().await;
     let response = request(&server, Method::GET, "/available", None, None).await;

@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 
 use super::reply::{ApiError, Reply, decode, read_body};
 use super::route::Route;
+use crate::hashing::HashError;
 use crate::server::Shared;
 use crate::state::Denied;
 
@@ -184,13 +185,24 @@ fn refusal(denied: Denied, permission: &str, documented: bool) -> ApiError {
     }
 }
 
+/// Retry-After of a 503 when hashing is saturated: a queue's worth of
+/// hashes takes about this long to drain.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+async fn hash(shared: &Shared, password: &str) -> Result<String, ApiError> {
+    shared
+        .hasher
+        .hash(password.to_owned())
+        .await
+        .map_err(|error| match error {
+            HashError::Busy => ApiError::busy(BUSY_RETRY_AFTER_SECS),
+            HashError::Failed => ApiError::internal(),
+        })
+}
+
 async fn create_user(shared: &Shared, body: CreateUser) -> Result<Reply, ApiError> {
     body.validate().map_err(|error| ApiError::invalid(&error))?;
-    let hash = shared
-        .hasher
-        .hash(body.password.clone())
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let hash = hash(shared, &body.password).await?;
     let user = shared.store.create_user(body, hash);
     tracing::info!(user = %user.id, "user created");
     Reply::json(StatusCode::CREATED, &user)
@@ -199,13 +211,7 @@ async fn create_user(shared: &Shared, body: CreateUser) -> Result<Reply, ApiErro
 async fn update_user(shared: &Shared, user: UserId, body: UpdateUser) -> Result<Reply, ApiError> {
     body.validate().map_err(|error| ApiError::invalid(&error))?;
     let hash = match &body.password {
-        Some(password) => Some(
-            shared
-                .hasher
-                .hash(password.clone())
-                .await
-                .map_err(|_| ApiError::internal())?,
-        ),
+        Some(password) => Some(hash(shared, password).await?),
         None => None,
     };
     let user = shared

@@ -7,6 +7,7 @@ mod route;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -63,8 +64,16 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let shutdown = shutdown.clone();
+        shared
+            .counters
+            .rest_connections
+            .fetch_add(1, Ordering::Relaxed);
         tasks.spawn(async move {
-            serve_connection(stream, peer, shared, shutdown).await;
+            serve_connection(stream, peer, Arc::clone(&shared), shutdown).await;
+            shared
+                .counters
+                .rest_connections
+                .fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
     }
@@ -106,8 +115,40 @@ fn now_ms() -> u64 {
         })
 }
 
+/// The server's own statistics (an extension, outside the route table and
+/// its rate limits, and not counted in `requests`).
+const LOCAL_STATS: &str = "/_local/stats";
+
 /// Answers one request; never fails (errors are JSON responses).
 async fn handle(
+    shared: &Shared,
+    client: IpAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    if request.uri().path() == LOCAL_STATS {
+        return local_stats(shared, request.method());
+    }
+    let response = answer(shared, client, request).await;
+    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    if response.status() == http::StatusCode::TOO_MANY_REQUESTS {
+        shared.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+    response
+}
+
+fn local_stats(shared: &Shared, method: &http::Method) -> Response<Full<Bytes>> {
+    let outcome = if method == http::Method::GET {
+        Reply::json(http::StatusCode::OK, &crate::stats::to_json(shared))
+    } else {
+        Err(ApiError::method_not_allowed("GET"))
+    };
+    match outcome {
+        Ok(reply) => respond(reply),
+        Err(error) => error_response(shared, &error),
+    }
+}
+
+async fn answer(
     shared: &Shared,
     client: IpAddr,
     request: Request<Incoming>,
@@ -130,21 +171,29 @@ async fn handle(
         Ok(reply) => respond(reply),
         Err(error) => {
             tracing::debug!(status = %error.status, "request refused");
-            let allow = error.allow();
-            let mut response = respond(Reply {
-                status: error.status,
-                body: Some(error.body(shared.gateway.quirks)),
-            });
-            if let Some(allow) = allow {
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static(allow));
-            }
-            response
+            error_response(shared, &error)
         }
     };
     if let Some(decision) = decision {
         add_rate_limit_headers(response.headers_mut(), &decision, client, bucket_name);
+    }
+    response
+}
+
+fn error_response(shared: &Shared, error: &ApiError) -> Response<Full<Bytes>> {
+    let mut response = respond(Reply {
+        status: error.status,
+        body: Some(error.body(shared.gateway.quirks)),
+    });
+    if let Some(allow) = error.allow() {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if let Some(secs) = error.retry_after_header() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
 }

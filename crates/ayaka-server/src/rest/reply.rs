@@ -106,6 +106,26 @@ impl ApiError {
         }
     }
 
+    /// 503: every hashing worker is busy and the queue is full.
+    pub(crate) fn busy(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs as f64),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many password hashes at once, retry later",
+            )
+        }
+    }
+
+    /// The standard `Retry-After` header's seconds, for a 503 (a 429's
+    /// comes with the rate-limit headers).
+    pub(crate) fn retry_after_header(&self) -> Option<u64> {
+        (self.status == StatusCode::SERVICE_UNAVAILABLE)
+            .then_some(self.retry_after)
+            .flatten()
+            .map(|secs| secs.ceil() as u64)
+    }
+
     pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
         Self {
             allow: Some(allow),

@@ -111,7 +111,7 @@ pub(crate) fn quiet<T>(_: &T, _: &mut dyn Iterator<Item = UserId>) {}
 pub(crate) async fn test_user(store: &Store, name: &str) -> (ayaka_model::User, String) {
     use ayaka_model::request::CreateUser;
 
-    use crate::auth::{PasswordHasher, PasswordHashing};
+    use crate::hashing::{PasswordHasher, PasswordHashing};
 
     let hash = PasswordHasher::new(PasswordHashing::Fast)
         .hash("password1".to_owned())
