@@ -31,6 +31,7 @@ pub(crate) struct Settings {
 /// What the gateway connections follow.
 #[derive(Debug, Clone)]
 pub(crate) struct GatewaySettings {
+    pub(crate) handshake_timeout: Duration,
     pub(crate) identify_timeout: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) queue_capacity: usize,
@@ -83,6 +84,7 @@ impl Default for ServerBuilder {
                 worker_id: None,
                 max_rest_connections: 4_096,
                 gateway: GatewaySettings {
+                    handshake_timeout: Duration::from_secs(5),
                     identify_timeout: Duration::from_secs(10),
                     ping_timeout: Duration::from_secs(20),
                     queue_capacity: 1_024,
@@ -178,8 +180,17 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a new connection has to identify (default 10 s; at most
-    /// [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)).
+    /// How long a new connection has to finish its WebSocket handshake,
+    /// from the TCP accept (default 5 s; at most
+    /// [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)). It is dropped otherwise.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.gateway.handshake_timeout = timeout.min(Self::MAX_TIMEOUT);
+        self
+    }
+
+    /// How long a connection has to identify once its handshake is done
+    /// (default 10 s; at most [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)); it is
+    /// closed with 4009 otherwise.
     pub fn identify_timeout(mut self, timeout: Duration) -> Self {
         self.settings.gateway.identify_timeout = timeout.min(Self::MAX_TIMEOUT);
         self
@@ -201,8 +212,10 @@ impl ServerBuilder {
         self
     }
 
-    /// How many gateway connections the server holds at once; more are
-    /// closed with 4003 (default 16384).
+    /// How many gateway connections the server holds at once, counted
+    /// from the TCP accept whether or not they have finished their
+    /// handshake or identified (default 16384). More are closed with 4003,
+    /// 64 at a time, each within 2 s; past that they are dropped at once.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.settings.gateway.max_connections = max;
         self

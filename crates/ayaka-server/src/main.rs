@@ -22,7 +22,8 @@ usage: ayaka-server [options]
                             a bucket's limit, e.g. guilds.create=10/1/minute
                             (repeatable; buckets are listed in docs/server.md)
   --ping-timeout SECS       close silent connections after SECS (default 20)
-  --identify-timeout SECS   time to identify (default 10)
+  --handshake-timeout SECS  time for the WebSocket handshake (default 5)
+  --identify-timeout SECS   time to identify after it (default 10)
   --max-connections N       gateway connections held at once (default 16384)
   --queue-capacity N        events queued per connection (default 1024)
   --password-hashing MODE   secure (default) or fast (tests only)
@@ -124,6 +125,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<ServerBuilder>
                 builder
             }
             "--ping-timeout" => builder.ping_timeout(seconds(&flag, &value()?)?),
+            "--handshake-timeout" => builder.handshake_timeout(seconds(&flag, &value()?)?),
             "--identify-timeout" => builder.identify_timeout(seconds(&flag, &value()?)?),
             "--max-connections" => builder.max_connections(number(&flag, &value()?)?),
             "--queue-capacity" => builder.queue_capacity(number(&flag, &value()?)?),

@@ -82,16 +82,26 @@ impl Hub {
         }
     }
 
-    /// Counts a new connection on a port.
-    pub(crate) fn connect(self: &Arc<Self>, port_index: usize) -> LoadGuard {
+    /// Counts a new connection on a port, unless `max` are open already:
+    /// called at the TCP accept, so that a connection costs nothing before
+    /// it is counted.
+    pub(crate) fn try_connect(
+        self: &Arc<Self>,
+        port_index: usize,
+        max: usize,
+    ) -> Option<LoadGuard> {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()?;
         if let Some(load) = self.loads.get(port_index) {
             load.fetch_add(1, Ordering::Relaxed);
         }
-        self.open.fetch_add(1, Ordering::Relaxed);
-        LoadGuard {
+        Some(LoadGuard {
             hub: Arc::clone(self),
             port_index,
-        }
+        })
     }
 
     /// Open connections, identified or not.
@@ -218,7 +228,8 @@ mod tests {
     #[test]
     fn dropping_registrations_and_loads_leaves_nothing() {
         let hub = Arc::new(Hub::new(2, false));
-        let first = hub.connect(0);
+        let first = hub.try_connect(0, 1).unwrap();
+        assert!(hub.try_connect(1, 1).is_none(), "over the limit");
         assert_eq!(hub.least_loaded(), 1);
         let user = UserId::new(1);
         let (a, _queue_a, _) = hub.register(user, 4, true);
