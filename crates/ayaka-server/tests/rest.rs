@@ -114,6 +114,59 @@ async fn validation_names_every_bad_field() {
 }
 
 #[tokio::test]
+async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
+    let server = spawn().await;
+    let body = json!({"username": 7, "separator": "one", "bio": ["x"], "password": "short"});
+    let response = request(&server, Method::POST, "/users/@me", None, Some(body)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    let errors = response.body["errors"].as_object().unwrap();
+    let mut fields: Vec<_> = errors.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["bio", "email", "password", "separator", "username"]
+    );
+    assert_eq!(errors["email"], "is required");
+
+    let alice = create_user(&server, "alice").await;
+    for body in [
+        json!({"name": "nul\u{0}inside"}),
+        json!({"name": "line\nbreak", "description": 5}),
+    ] {
+        let response = request(
+            &server,
+            Method::POST,
+            "/guilds",
+            Some(&alice.session),
+            Some(body),
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+        assert!(
+            response.body["errors"]["name"].is_string(),
+            "{}",
+            response.body
+        );
+    }
+    let channel = json!({"name": 1, "position": "first"});
+    let guild = create_guild(&server, &alice, "g").await;
+    let response = request(
+        &server,
+        Method::POST,
+        &format!("/guilds/{guild}/channels"),
+        Some(&alice.session),
+        Some(channel),
+    )
+    .await;
+    let errors = response.body["errors"].as_object().unwrap();
+    let mut fields: Vec<_> = errors.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["name", "position", "type"]);
+    assert_eq!(server.stats().guilds, 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn malformed_bodies_get_json_errors() {
     let server = spawn().await;
     let json_type = [("content-type", "application/json")];

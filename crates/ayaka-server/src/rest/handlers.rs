@@ -9,22 +9,12 @@ use ayaka_snowflake::{GuildId, UserId};
 use http::{HeaderMap, Request, StatusCode, header};
 use hyper::body::Incoming;
 
-use super::reply::{ApiError, Reply, decode, read_body};
+use super::body::decode;
+use super::reply::{ApiError, Reply, read_body};
 use super::route::Route;
 use crate::hashing::HashError;
 use crate::server::Shared;
 use crate::state::Denied;
-
-const USER_FIELDS: &[&str] = &["username", "separator", "bio", "email", "password"];
-const GUILD_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "banner",
-    "invite_banner",
-    "vanity_url",
-];
-const CHANNEL_FIELDS: &[&str] = &["name", "description", "type", "inside_of", "position"];
-const NOTIFICATION_FIELDS: &[&str] = &["type", "excerpt"];
 
 pub(super) async fn dispatch(
     shared: &Shared,
@@ -35,7 +25,7 @@ pub(super) async fn dispatch(
     let headers = &parts.headers;
     match route {
         Route::CreateUser => {
-            let body: CreateUser = decode(&read_body(headers, body, true).await?, USER_FIELDS)?;
+            let body: CreateUser = decode(&read_body(headers, body, true).await?)?;
             create_user(shared, body).await
         }
         Route::GetMe => {
@@ -48,19 +38,17 @@ pub(super) async fn dispatch(
         }
         Route::UpdateMe => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: UpdateUser = decode(&read_body(headers, body, true).await?, USER_FIELDS)?;
+            let body: UpdateUser = decode(&read_body(headers, body, true).await?)?;
             update_user(shared, user, body).await
         }
         Route::Notify(target) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: Notification =
-                decode(&read_body(headers, body, true).await?, NOTIFICATION_FIELDS)?;
+            let body: Notification = decode(&read_body(headers, body, true).await?)?;
             notify(shared, user, target, body)
         }
         Route::CreateGuild => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: CreateGuild = decode(&read_body(headers, body, true).await?, GUILD_FIELDS)?;
-            body.validate().map_err(|error| ApiError::invalid(&error))?;
+            let body: CreateGuild = decode(&read_body(headers, body, true).await?)?;
             let guild = shared.store.create_guild(user, body);
             if let Some(full) = shared.store.full_guild(guild.id) {
                 shared.hub.send([user], &Event::GuildCreate(Box::new(full)));
@@ -77,8 +65,7 @@ pub(super) async fn dispatch(
         }
         Route::UpdateGuild(guild) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::not_a_member)?;
-            let body: UpdateGuild = decode(&read_body(headers, body, true).await?, GUILD_FIELDS)?;
-            body.validate().map_err(|error| ApiError::invalid(&error))?;
+            let body: UpdateGuild = decode(&read_body(headers, body, true).await?)?;
             let guild = shared
                 .store
                 .update_guild(guild, user, body, |guild, members| {
@@ -116,16 +103,14 @@ pub(super) async fn dispatch(
         }
         Route::CreateChannel(guild) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: CreateChannel =
-                decode(&read_body(headers, body, true).await?, CHANNEL_FIELDS)?;
-            body.validate().map_err(|error| ApiError::invalid(&error))?;
+            let body: CreateChannel = decode(&read_body(headers, body, true).await?)?;
             create_channel(shared, guild, user, body)
         }
         Route::CreateInvite(guild) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
             let bytes = read_body(headers, body, false).await?;
             if !bytes.is_empty() {
-                decode::<CreateInvite>(&bytes, &[])?;
+                decode::<CreateInvite>(&bytes)?;
             }
             let invite = shared
                 .store
@@ -201,7 +186,6 @@ async fn hash(shared: &Shared, password: &str) -> Result<String, ApiError> {
 }
 
 async fn create_user(shared: &Shared, body: CreateUser) -> Result<Reply, ApiError> {
-    body.validate().map_err(|error| ApiError::invalid(&error))?;
     let hash = hash(shared, &body.password).await?;
     let user = shared.store.create_user(body, hash);
     tracing::info!(user = %user.id, "user created");
@@ -209,7 +193,6 @@ async fn create_user(shared: &Shared, body: CreateUser) -> Result<Reply, ApiErro
 }
 
 async fn update_user(shared: &Shared, user: UserId, body: UpdateUser) -> Result<Reply, ApiError> {
-    body.validate().map_err(|error| ApiError::invalid(&error))?;
     let hash = match &body.password {
         Some(password) => Some(hash(shared, password).await?),
         None => None,

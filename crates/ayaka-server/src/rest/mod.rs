@@ -1,5 +1,6 @@
 //! The REST API on hyper: routing, rate limits, bodies, errors.
 
+mod body;
 mod handlers;
 mod reply;
 mod route;
