@@ -1,10 +1,11 @@
 //! The server builder and its settings.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::data::ServerData;
-use crate::error::{Error, ErrorKind, InvalidPorts};
+use crate::error::{BothData, Error, ErrorKind, InvalidPorts};
 use crate::hashing::{self, PasswordHashing};
 use crate::ratelimit::{Limit, RateLimits};
 use crate::server::Server;
@@ -26,6 +27,8 @@ pub(crate) struct Settings {
     pub(crate) gateway: GatewaySettings,
     /// Data to serve instead of starting empty.
     pub(crate) data: Option<ServerData>,
+    /// The SQLite file to keep everything in.
+    pub(crate) data_file: Option<PathBuf>,
 }
 
 /// What the gateway connections follow.
@@ -96,6 +99,7 @@ impl Default for ServerBuilder {
                     split_zlib: 1,
                 },
                 data: None,
+                data_file: None,
             },
         }
     }
@@ -170,6 +174,33 @@ impl ServerBuilder {
     /// sessions across a restart. The worker id is then the earlier one's.
     pub fn data(mut self, data: ServerData) -> Self {
         self.settings.data = Some(data);
+        self
+    }
+
+    /// Keeps everything (users with their password hashes, sessions,
+    /// guilds, roles, members, channels, invites) in the SQLite file at
+    /// `path`, created if missing, loaded if it exists: what the server
+    /// answered with a 2xx is in the file before the response leaves, so a
+    /// restart (even after `kill -9`) loses nothing acknowledged, and
+    /// sessions stay valid. Without it the server keeps everything in
+    /// memory only.
+    ///
+    /// A file that is not a database, is damaged, belongs to another
+    /// application or has an unknown schema version is refused by
+    /// [`spawn`](Self::spawn) with its own [`ErrorKind`] and never
+    /// overwritten; so is a file another server holds.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ayaka_server::Error> {
+    /// let server = ayaka_server::Server::builder()
+    ///     .data_file("ayaka.sqlite3")
+    ///     .spawn()
+    ///     .await?;
+    /// # server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.data_file = Some(path.into());
         self
     }
 
@@ -264,8 +295,15 @@ impl ServerBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::Bind`] when an address is taken or not available,
-    /// [`ErrorKind::Config`] when the gateway ports would pass 65535.
+    /// [`ErrorKind::Config`] when the gateway ports would pass 65535 or
+    /// both [`data`](Self::data) and [`data_file`](Self::data_file) are
+    /// given, and the data file's kinds ([`ErrorKind::DataCorrupt`],
+    /// [`ErrorKind::DataForeign`], [`ErrorKind::DataVersion`],
+    /// [`ErrorKind::DataUnavailable`]).
     pub async fn spawn(self) -> Result<Server, Error> {
+        if self.settings.data.is_some() && self.settings.data_file.is_some() {
+            return Err(Error::with_source(ErrorKind::Config, BothData));
+        }
         if let Some(base) = self.settings.gateway_port_base {
             let last = u32::from(base) + u32::from(self.settings.gateway_ports) - 1;
             if base == 0 || last > u32::from(u16::MAX) {

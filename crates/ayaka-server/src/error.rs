@@ -61,7 +61,7 @@ pub struct Error {
 }
 
 impl Error {
-    #[cfg_attr(not(test), allow(dead_code))] // used by the data file next
+    #[cfg(test)]
     pub(crate) fn new(kind: ErrorKind) -> Self {
         Self { kind, source: None }
     }
@@ -150,6 +150,18 @@ impl fmt::Display for InvalidPorts {
 }
 
 impl StdError for InvalidPorts {}
+
+/// Both in-process data and a data file were given.
+#[derive(Debug)]
+pub(crate) struct BothData;
+
+impl fmt::Display for BothData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("give either data or a data file, not both")
+    }
+}
+
+impl StdError for BothData {}
 
 #[cfg(test)]
 mod tests {

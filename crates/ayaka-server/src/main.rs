@@ -17,6 +17,7 @@ usage: ayaka-server [options]
   --bind ADDR               REST and /available address (default 127.0.0.1:8080)
   --gateway-ports N         how many gateway ports to open (default 1)
   --gateway-port-base P     first gateway port (default: ephemeral ports)
+  --data PATH               keep everything in this SQLite file (default: memory only)
   --rate-limit off          no rate limits (for benchmarks)
   --rate-limit BUCKET=L/T/PER
                             a bucket's limit, e.g. guilds.create=10/1/minute
@@ -113,6 +114,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<ServerBuilder>
             "--bind" => builder.bind(number(&flag, &value()?)?),
             "--gateway-ports" => builder.gateway_ports(number(&flag, &value()?)?),
             "--gateway-port-base" => builder.gateway_port_base(number(&flag, &value()?)?),
+            "--data" => builder.data_file(value()?),
             "--rate-limit" => {
                 let rule = value()?;
                 limits = if rule == "off" {

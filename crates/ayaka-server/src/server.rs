@@ -72,6 +72,12 @@ impl Server {
             .build()
             .map_err(|error| Error::with_source(ErrorKind::Config, error))?;
 
+        // The data first: a refused file must not leave ports bound.
+        let store = match (settings.data.take(), &settings.data_file) {
+            (Some(data), _) => data.0,
+            (None, Some(path)) => Arc::new(Store::open(path, ids)?),
+            (None, None) => Arc::new(Store::new(ids)),
+        };
         let rest_listener = bind(settings.bind).await?;
         let rest_addr = local_addr(&rest_listener)?;
         let mut gateway_listeners = Vec::new();
@@ -84,10 +90,7 @@ impl Server {
         }
 
         let shared = Arc::new(Shared {
-            store: settings
-                .data
-                .take()
-                .map_or_else(|| Arc::new(Store::new(ids)), |data| data.0),
+            store,
             hub: Arc::new(Hub::new(gateway_listeners.len(), settings.gateway.quirks)),
             limiter: RateLimiter::new(settings.rate_limits),
             hasher: PasswordHasher::with_bounds(

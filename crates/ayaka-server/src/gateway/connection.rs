@@ -92,8 +92,14 @@ pub(crate) async fn run(
     };
     let deadline = Instant::now() + settings.identify_timeout;
     let end = match identify(&mut socket, deadline, &shutdown).await {
-        Ok(identify) => match shared.store.authenticate(&identify.session_id) {
-            Some(user) => session(&mut socket, &shared, user, &identify, &shutdown).await,
+        Ok(identify) => match shared.store.authenticate_session(&identify.session_id) {
+            Some((user, name)) => {
+                let you = Identified {
+                    user,
+                    session: name,
+                };
+                session(&mut socket, &shared, you, &identify, &shutdown).await
+            }
             None => End::Close(CloseReason::InvalidAuth),
         },
         Err(end) => end,
@@ -173,21 +179,39 @@ fn read(message: Option<Result<Message, WsError>>) -> Result<Incoming, End> {
 }
 
 /// An identified connection, from READY to its end.
+/// Who a connection identified as.
+struct Identified {
+    user: UserId,
+    /// The session's name.
+    session: u64,
+}
+
 async fn session(
     socket: &mut Socket,
     shared: &Shared,
-    user: UserId,
+    you: Identified,
     identify: &Identify,
     shutdown: &CancellationToken,
 ) -> End {
     let settings = &shared.gateway;
     // Registered before the snapshot is read, so nothing that happens in
     // between is missed (at worst it arrives twice, which caches absorb).
-    let (_registration, mut queue, kick) = shared.hub.register(
+    let Identified { user, session } = you;
+    let (_registration, mut queue, kick, ended) = shared.hub.register(
         user,
+        session,
         settings.queue_capacity,
         identify.presences.unwrap_or(true),
     );
+    // A password change between identify and registering ended the
+    // session without this connection to tell.
+    if shared
+        .store
+        .authenticate_session(&identify.session_id)
+        .is_none()
+    {
+        return End::Close(CloseReason::SessionEnded);
+    }
     let zlib = identify.encoding() == Encoding::Zlib || settings.zlib_under_json;
     let mut writer = Writer {
         socket,
@@ -215,6 +239,7 @@ async fn session(
             biased;
             () = shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
             () = kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
+            () = ended.cancelled() => Err(End::Close(CloseReason::SessionEnded)),
             () = sleep_until(deadline) => Err(End::Close(CloseReason::TimedOut)),
             message = writer.socket.next() => {
                 deadline = Instant::now() + settings.ping_timeout;

@@ -14,7 +14,7 @@ use super::reply::{ApiError, Reply, read_body};
 use super::route::Route;
 use crate::hashing::HashError;
 use crate::server::Shared;
-use crate::state::Denied;
+use crate::state::{Denied, Taken};
 
 pub(super) async fn dispatch(
     shared: &Shared,
@@ -37,9 +37,10 @@ pub(super) async fn dispatch(
             Reply::json(StatusCode::OK, &user)
         }
         Route::UpdateMe => {
-            let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
+            let session =
+                authenticate_session(shared, headers).ok_or_else(ApiError::unauthorized)?;
             let body: UpdateUser = decode(&read_body(headers, body, true).await?)?;
-            update_user(shared, user, body).await
+            update_user(shared, session, body).await
         }
         Route::Notify(target) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
@@ -64,7 +65,15 @@ pub(super) async fn dispatch(
             Reply::json(StatusCode::OK, &guild)
         }
         Route::UpdateGuild(guild) => {
+            // 404 before 201: an unknown guild is unknown whoever asks.
+            if !shared.store.guild_exists(guild) {
+                return Err(ApiError::not_found("guild"));
+            }
             let user = authenticate(shared, headers).ok_or_else(ApiError::not_a_member)?;
+            shared
+                .store
+                .guild_for(guild, user)
+                .map_err(|denied| refusal(denied, "MANAGE_GUILD", true))?;
             let body: UpdateGuild = decode(&read_body(headers, body, true).await?)?;
             let guild = shared
                 .store
@@ -76,6 +85,9 @@ pub(super) async fn dispatch(
             Reply::json(StatusCode::OK, &guild)
         }
         Route::DeleteGuild(guild) => {
+            if !shared.store.guild_exists(guild) {
+                return Err(ApiError::not_found("guild"));
+            }
             let user = authenticate(shared, headers).ok_or_else(ApiError::not_a_member)?;
             let members = shared
                 .store
@@ -151,8 +163,27 @@ pub(super) async fn dispatch(
 
 /// The user whose session id is in `Authorization` (the raw value).
 fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<UserId> {
+    authenticate_session(shared, headers).map(|(user, _)| user)
+}
+
+/// The user and the session's name.
+fn authenticate_session(shared: &Shared, headers: &HeaderMap) -> Option<(UserId, u64)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    shared.store.authenticate(value.trim())
+    shared.store.authenticate_session(value.trim())
+}
+
+/// The 400 of a taken email or username and separator.
+fn taken(taken: Taken) -> ApiError {
+    let mut errors = std::collections::BTreeMap::new();
+    if taken.email {
+        errors.insert("email".to_owned(), "is already taken".to_owned());
+    }
+    if taken.handle {
+        let reason = "this username and separator are already taken";
+        errors.insert("username".to_owned(), reason.to_owned());
+        errors.insert("separator".to_owned(), reason.to_owned());
+    }
+    ApiError::fields(errors)
 }
 
 /// The status of a refused guild operation. `documented` routes
@@ -186,22 +217,34 @@ async fn hash(shared: &Shared, password: &str) -> Result<String, ApiError> {
 }
 
 async fn create_user(shared: &Shared, body: CreateUser) -> Result<Reply, ApiError> {
+    shared.store.check_free(&body).map_err(taken)?;
     let hash = hash(shared, &body.password).await?;
-    let user = shared.store.create_user(body, hash);
+    let user = shared.store.create_user(body, hash).map_err(taken)?;
     tracing::info!(user = %user.id, "user created");
     Reply::json(StatusCode::CREATED, &user)
 }
 
-async fn update_user(shared: &Shared, user: UserId, body: UpdateUser) -> Result<Reply, ApiError> {
+/// Applies the update; a new password ends every other session of the
+/// user, whose gateway connections close with 4002.
+async fn update_user(
+    shared: &Shared,
+    (user, session): (UserId, u64),
+    body: UpdateUser,
+) -> Result<Reply, ApiError> {
     let hash = match &body.password {
         Some(password) => Some(hash(shared, password).await?),
         None => None,
     };
-    let user = shared
+    let (updated, ended) = shared
         .store
-        .update_user(user, body, hash)
+        .update_user(user, body, hash, session)
+        .map_err(taken)?
         .ok_or_else(ApiError::unauthorized)?;
-    Reply::json(StatusCode::OK, &user)
+    if !ended.is_empty() {
+        shared.hub.end_sessions(user, &ended);
+        tracing::info!(user = %user, sessions = ended.len(), "password changed, other sessions ended");
+    }
+    Reply::json(StatusCode::OK, &updated)
 }
 
 fn notify(

@@ -166,7 +166,15 @@ async fn answer(
         )),
         (_, Resolved::NotFound) => Err(ApiError::not_found("route")),
         (_, Resolved::MethodNotAllowed(allow)) => Err(ApiError::method_not_allowed(allow)),
-        (_, Resolved::Route(route)) => handlers::dispatch(shared, route, request).await,
+        (_, Resolved::Route(route)) => {
+            let outcome = handlers::dispatch(shared, route, request).await;
+            // Nothing leaves before what it acknowledges (or shows) is in
+            // the data file.
+            match shared.store.sync().await {
+                Ok(()) => outcome,
+                Err(_) => Err(ApiError::storage_unavailable()),
+            }
+        }
     };
     let mut response = match outcome {
         Ok(reply) => respond(reply),

@@ -157,6 +157,14 @@ impl ApiError {
         }
     }
 
+    /// 503: the data file can no longer be written (see the journal).
+    pub(crate) fn storage_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server cannot write its data file; it must be restarted",
+        )
+    }
+
     pub(crate) fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
     }

@@ -12,20 +12,33 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
+use super::journal::{Change, GuildRow};
 use super::{Denied, Store};
 
 /// A guild as stored. `guild.channels` and `guild.members` stay `None`:
 /// they are filled in from `channels` and `members` when sent.
 pub(crate) struct GuildRecord {
-    guild: Guild,
-    members: HashMap<UserId, MemberRecord>,
-    channels: Vec<Channel>,
-    invite_codes: Vec<String>,
+    pub(super) guild: Guild,
+    pub(super) members: HashMap<UserId, MemberRecord>,
+    pub(super) channels: Vec<Channel>,
+    pub(super) invite_codes: Vec<String>,
 }
 
-struct MemberRecord {
-    joined_at: Timestamp,
-    roles: Vec<RoleId>,
+pub(super) struct MemberRecord {
+    pub(super) joined_at: Timestamp,
+    pub(super) roles: Vec<RoleId>,
+}
+
+impl MemberRecord {
+    /// The membership's row.
+    fn change(&self, guild: GuildId, user: UserId) -> Change {
+        Change::Member {
+            guild,
+            user,
+            joined_at: self.joined_at.to_string(),
+            roles: serde_json::to_string(&self.roles).unwrap_or_else(|_| "[]".to_owned()),
+        }
+    }
 }
 
 /// Tells the members about a change, called while the guild is still
@@ -38,6 +51,32 @@ pub(crate) trait Announce<T>: FnOnce(&T, &mut dyn Iterator<Item = UserId>) {}
 impl<T, F: FnOnce(&T, &mut dyn Iterator<Item = UserId>)> Announce<T> for F {}
 
 impl GuildRecord {
+    /// The guild's row (its roles included).
+    fn change(&self) -> Change {
+        let roles = self
+            .guild
+            .roles
+            .iter()
+            .map(|role| {
+                (
+                    role.id.get(),
+                    serde_json::to_string(role).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let guild = Guild {
+            roles: Vec::new(),
+            channels: None,
+            members: None,
+            ..self.guild.clone()
+        };
+        Change::Guild(GuildRow {
+            id: self.guild.id,
+            json: serde_json::to_string(&guild).unwrap_or_default(),
+            roles,
+        })
+    }
+
     pub(crate) fn member_ids(&self) -> impl Iterator<Item = UserId> + '_ {
         self.members.keys().copied()
     }
@@ -113,8 +152,23 @@ impl Store {
         // concurrent delete sees both or neither.
         let entry = self.guilds.entry(id).or_insert(record);
         self.memberships.entry(owner).or_default().insert(id);
+        self.record(|| {
+            let mut changes = vec![entry.change()];
+            changes.extend(
+                entry
+                    .members
+                    .iter()
+                    .map(|(user, member)| member.change(id, *user)),
+            );
+            changes
+        });
         drop(entry);
         guild
+    }
+
+    /// Whether the guild exists.
+    pub(crate) fn guild_exists(&self, id: GuildId) -> bool {
+        self.guilds.contains_key(&id)
     }
 
     /// The guild, if `user` is a member.
@@ -204,6 +258,7 @@ impl Store {
         if let Some(vanity_url) = body.vanity_url {
             guild.vanity_url = Some(vanity_url);
         }
+        self.record(|| vec![record.change()]);
         announce(&record.guild, &mut record.member_ids());
         Ok(record.guild.clone())
     }
@@ -221,6 +276,9 @@ impl Store {
             }
         }
         let (_, record) = self.guilds.remove(&id).ok_or(Denied::NoGuild)?;
+        // Recorded as the guild goes: a change to it recorded earlier (under
+        // its lock) is before this one, and none can come after.
+        self.record(|| vec![Change::GuildDeleted(id)]);
         for code in &record.invite_codes {
             self.invites.remove(code);
         }
@@ -296,6 +354,15 @@ impl Store {
         };
         channel.set_guild_id(id);
         record.channels.push(channel.clone());
+        let ordinal = record.channels.len() - 1;
+        self.record(|| {
+            vec![Change::Channel {
+                guild: id,
+                id: channel_id.get(),
+                ordinal,
+                json: serde_json::to_string(&channel).unwrap_or_default(),
+            }]
+        });
         announce(&channel, &mut record.member_ids());
         Ok(channel)
     }
@@ -318,6 +385,12 @@ impl Store {
         };
         record.invite_codes.push(invite.code.clone());
         self.invites.insert(invite.code.clone(), id);
+        self.record(|| {
+            vec![Change::Invite {
+                code: invite.code.clone(),
+                guild: id,
+            }]
+        });
         announce(&invite, &mut record.member_ids());
         Ok(invite)
     }
@@ -346,6 +419,9 @@ impl Store {
             }
         });
         let (joined_at, roles) = (member.joined_at, member.roles.clone());
+        if joined {
+            self.record(|| vec![member.change(guild_id, user)]);
+        }
         // Indexed under the guild entry: see `create_guild`.
         self.memberships.entry(user).or_default().insert(guild_id);
         if joined {
@@ -396,14 +472,14 @@ mod tests {
     fn guild_with_owner() -> (Store, UserId, GuildId) {
         let store = Store::new(Generator::new());
         let body = CreateUser::new("o", 1, "o@example.com", "password1");
-        let owner = store.create_user(body, String::new()).id;
+        let owner = store.create_user(body, String::new()).unwrap().id;
         let guild = store.create_guild(owner, CreateGuild::new("g")).id;
         (store, owner, guild)
     }
 
     fn member(store: &Store, guild: GuildId, owner: UserId, name: &str) -> UserId {
         let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
-        let user = store.create_user(body, String::new()).id;
+        let user = store.create_user(body, String::new()).unwrap().id;
         let invite = store.create_invite(guild, owner, quiet).unwrap();
         store.join(&invite.code, user, |_| {}).unwrap();
         user
@@ -456,8 +532,13 @@ mod tests {
             let invite = store.create_invite(guild, owner, quiet).unwrap();
             let users: Vec<UserId> = (0..64)
                 .map(|i| {
-                    let body = CreateUser::new(format!("u{i}"), 1, "u@example.com", "password1");
-                    store.create_user(body, String::new()).id
+                    let body = CreateUser::new(
+                        format!("u{i}"),
+                        1,
+                        format!("u{i}@example.com"),
+                        "password1",
+                    );
+                    store.create_user(body, String::new()).unwrap().id
                 })
                 .collect();
             std::thread::scope(|scope| {
@@ -479,11 +560,13 @@ mod tests {
     #[test]
     fn nothing_is_announced_after_the_guild_is_deleted() {
         use std::sync::Mutex;
+        use std::sync::atomic::{AtomicUsize, Ordering};
 
         for _ in 0..20 {
             let (store, owner, guild) = guild_with_owner();
             // What a member's queue would receive, in order.
             let log = Mutex::new(Vec::new());
+            let next_user = AtomicUsize::new(0);
             let record = |event: &'static str| log.lock().unwrap().push(event);
             std::thread::scope(|scope| {
                 for _ in 0..4 {
@@ -497,8 +580,15 @@ mod tests {
                                 record("INVITE_CREATE");
                             });
                             if let Ok(invite) = invite {
-                                let body = CreateUser::new("u", 1, "u@example.com", "password1");
-                                let user = store.create_user(body, String::new()).id;
+                                // Sign-ups need their own email and handle.
+                                let n = next_user.fetch_add(1, Ordering::Relaxed);
+                                let body = CreateUser::new(
+                                    format!("u{n}"),
+                                    1,
+                                    format!("u{n}@example.com"),
+                                    "password1",
+                                );
+                                let user = store.create_user(body, String::new()).unwrap().id;
                                 store.join(&invite.code, user, |_| record("GUILD_JOIN"));
                             }
                         }

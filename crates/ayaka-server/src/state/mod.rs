@@ -1,21 +1,41 @@
 //! The server's state: users, sessions, guilds and invites, in
-//! concurrent maps (no global lock).
+//! concurrent maps (no global lock), kept in memory only or also in a
+//! SQLite file ([`Backing`]). The REST and gateway code see one [`Store`]
+//! either way: reads come from memory, and every change is recorded for
+//! the file, which [`Store::sync`] waits for before a response leaves.
 //!
 //! Lock order, to stay deadlock-free: an entry of `guilds` may be held while
-//! touching `memberships`, `invites` or `users`, never the other way round,
-//! and no entry of `users` is held while touching any other map.
+//! touching `memberships`, `invites` or `users`; an entry of `users` while
+//! touching `sessions`, `emails` or `handles`; the journal's queue is taken
+//! last of all. Never the other way round.
 
 mod guilds;
+mod journal;
+mod restore;
+mod sqlite;
 mod users;
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use ayaka_model::UserId;
 use ayaka_snowflake::{ChannelId, Generator, GuildId, RoleId};
 use dashmap::DashMap;
 
 pub(crate) use guilds::GuildRecord;
-pub(crate) use users::UserRecord;
+pub(crate) use journal::Unavailable;
+pub(crate) use users::{Taken, UserRecord};
+
+use crate::error::{Error, ErrorKind};
+use journal::{Change, Journal};
+
+/// Where the state lives besides memory.
+enum Backing {
+    /// Nowhere: gone with the process (the default; fast tests).
+    Memory,
+    /// A SQLite file, written before every response.
+    File(Journal),
+}
 
 /// Why a guild operation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +61,15 @@ pub(crate) struct Store {
     invites: DashMap<String, GuildId>,
     /// User → the guilds they are a member of.
     memberships: DashMap<UserId, HashSet<GuildId>>,
+    /// Email key → its user (see [`users::email_key`]).
+    emails: DashMap<String, UserId>,
+    /// Username key and separator → its user.
+    handles: DashMap<(String, u16), UserId>,
+    backing: Backing,
 }
 
 impl Store {
+    /// An empty store in memory only.
     pub(crate) fn new(ids: Generator) -> Self {
         Self {
             ids,
@@ -52,6 +78,46 @@ impl Store {
             guilds: DashMap::new(),
             invites: DashMap::new(),
             memberships: DashMap::new(),
+            emails: DashMap::new(),
+            handles: DashMap::new(),
+            backing: Backing::Memory,
+        }
+    }
+
+    /// The store kept in the SQLite file at `path`: what it holds is
+    /// loaded, and every change is written to it from now on.
+    ///
+    /// # Errors
+    ///
+    /// The data file's kinds of [`ErrorKind`] (see [`sqlite`]).
+    pub(crate) fn open(path: &Path, ids: Generator) -> Result<Self, Error> {
+        let database = sqlite::Database::open(path)?;
+        let mut store = Self::new(ids);
+        store.restore(database.snapshot()?)?;
+        let journal = Journal::start(database)
+            .map_err(|error| Error::with_source(ErrorKind::DataUnavailable, error))?;
+        store.backing = Backing::File(journal);
+        Ok(store)
+    }
+
+    /// Records the changes `changes` makes, for the file (nothing is built
+    /// in memory-only mode). Called under the lock of what changed.
+    fn record(&self, changes: impl FnOnce() -> Vec<Change>) {
+        if let Backing::File(journal) = &self.backing {
+            journal.record(changes());
+        }
+    }
+
+    /// Waits until every change recorded so far is in the file (at once
+    /// in memory-only mode).
+    ///
+    /// # Errors
+    ///
+    /// When the file can no longer be written.
+    pub(crate) async fn sync(&self) -> Result<(), Unavailable> {
+        match &self.backing {
+            Backing::Memory => Ok(()),
+            Backing::File(journal) => journal.sync().await,
         }
     }
 
@@ -118,7 +184,9 @@ pub(crate) async fn test_user(store: &Store, name: &str) -> (ayaka_model::User, 
         .await
         .unwrap_or_default();
     let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
-    let user = store.create_user(body, hash);
+    let user = store
+        .create_user(body, hash)
+        .unwrap_or_else(|_| panic!("{name} is taken"));
     let session = user
         .session_ids
         .clone()
