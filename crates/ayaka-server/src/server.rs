@@ -180,6 +180,20 @@ impl Server {
         Stats::of(&self.shared)
     }
 
+    /// Opens another session of `user` and returns its id (no route does;
+    /// a login route would). For tests, through
+    /// [`testing::another_session`](crate::testing::another_session).
+    #[cfg(feature = "testing")]
+    pub(crate) fn open_another_session(&self, user: ayaka_snowflake::UserId) -> Option<String> {
+        self.shared.store.open_another_session(user)
+    }
+
+    /// Waits until the data file has every change so far.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn shared_sync(&self) {
+        let _ = self.shared.store.sync().await;
+    }
+
     /// Stops accepting, closes gateway connections with 1001, lets
     /// in-flight REST requests finish (up to 5 s), and waits for every task.
     pub async fn shutdown(self) {

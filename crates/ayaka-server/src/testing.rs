@@ -115,6 +115,19 @@ pub async fn user_with_session(server: &Server, username: &str) -> TestUser {
     }
 }
 
+/// Opens a second (third...) session of `user`, as a login route would
+/// (the protocol has none: a sign-up's session is a user's only one
+/// otherwise). It is written to the data file like any other.
+///
+/// # Panics
+///
+/// When the user does not exist.
+pub async fn another_session(server: &Server, user: UserId) -> String {
+    let session = server.open_another_session(user).expect("the user exists");
+    server.shared_sync().await;
+    session
+}
+
 /// One JSON POST on a fresh connection: the status and the parsed body
 /// (`Null` when empty).
 async fn post_json(server: &Server, path: &str, body: &Value) -> (StatusCode, Value) {

@@ -733,3 +733,103 @@ async fn quirks_mode_answers_deployed_error_bodies() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn taken_emails_and_handles_are_field_errors() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let sign_up = |username: &str, separator: u16, email: &str| {
+        json!({"username": username, "separator": separator, "email": email,
+               "password": "correct horse"})
+    };
+    let same_email = sign_up("other", 1, "ALICE@example.com");
+    let response = request(&server, Method::POST, "/users/@me", None, Some(same_email)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.body["errors"]["email"], "is already taken");
+    assert!(response.body["errors"].get("username").is_none());
+
+    let same_handle = sign_up("alice", 1, "new@example.com");
+    let response = request(&server, Method::POST, "/users/@me", None, Some(same_handle)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(response.body["errors"]["username"].is_string());
+    assert!(response.body["errors"]["separator"].is_string());
+
+    // Another separator is another handle.
+    let other_separator = sign_up("alice", 2, "new@example.com");
+    let response = request(
+        &server,
+        Method::POST,
+        "/users/@me",
+        None,
+        Some(other_separator),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+
+    // PATCH cannot take them either.
+    let bob = create_user(&server, "bob").await;
+    let steal = json!({"email": "alice@example.com"});
+    let response = request(
+        &server,
+        Method::PATCH,
+        "/users/@me",
+        Some(&bob.session),
+        Some(steal),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.body["errors"]["email"], "is already taken");
+    let own = json!({"email": "alice@example.com", "username": "alice", "separator": 1});
+    let response = request(
+        &server,
+        Method::PATCH,
+        "/users/@me",
+        Some(&alice.session),
+        Some(own),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(server.stats().users, 3);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_guild_is_404_before_any_201() {
+    let server = spawn().await;
+    let owner = create_user(&server, "owner").await;
+    let stranger = create_user(&server, "stranger").await;
+    let guild = create_guild(&server, &owner, "g").await;
+    for method in [Method::PATCH, Method::DELETE] {
+        for session in [None, Some("9.bogus"), Some(stranger.session.as_str())] {
+            let body = (method == Method::PATCH).then(|| json!({"name": "x"}));
+            let unknown =
+                request(&server, method.clone(), "/guilds/1", session, body.clone()).await;
+            assert_eq!(
+                unknown.status,
+                StatusCode::NOT_FOUND,
+                "{method} {session:?}"
+            );
+            assert_eq!(unknown.body["code"], 404);
+            let known = request(
+                &server,
+                method.clone(),
+                &format!("/guilds/{guild}"),
+                session,
+                body,
+            )
+            .await;
+            assert_eq!(known.status, StatusCode::CREATED, "{method} {session:?}");
+        }
+    }
+    // A non-member's bad body is still a 201: membership is checked first.
+    let bad = request(
+        &server,
+        Method::PATCH,
+        &format!("/guilds/{guild}"),
+        Some(&stranger.session),
+        Some(json!({"name": ""})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::CREATED);
+    server.shutdown().await;
+}

@@ -114,13 +114,15 @@ struct Progress {
 struct Queue {
     /// The last sequence number recorded.
     recorded: u64,
-    sender: Sender<(u64, Vec<Change>)>,
+    /// `None` once the journal is dropped.
+    sender: Option<Sender<(u64, Vec<Change>)>>,
 }
 
 /// The changes on their way to the file.
 pub(crate) struct Journal {
     queue: Mutex<Queue>,
     progress: watch::Receiver<Progress>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Most changes in one transaction.
@@ -131,15 +133,16 @@ impl Journal {
     pub(crate) fn start(database: Database) -> std::io::Result<Self> {
         let (sender, receiver) = std::sync::mpsc::channel();
         let (progress_sender, progress) = watch::channel(Progress::default());
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("ayaka-data".to_owned())
             .spawn(move || write(database, &receiver, &progress_sender))?;
         Ok(Self {
             queue: Mutex::new(Queue {
                 recorded: 0,
-                sender,
+                sender: Some(sender),
             }),
             progress,
+            writer: Some(writer),
         })
     }
 
@@ -149,7 +152,9 @@ impl Journal {
         queue.recorded += 1;
         let sequence = queue.recorded;
         // A send fails only if the writer is gone; `sync` then fails too.
-        let _ = queue.sender.send((sequence, changes));
+        if let Some(sender) = &queue.sender {
+            let _ = sender.send((sequence, changes));
+        }
     }
 
     /// Waits until everything recorded so far is in the file.
@@ -168,6 +173,21 @@ impl Journal {
             Ok(())
         } else {
             Err(Unavailable)
+        }
+    }
+}
+
+impl Drop for Journal {
+    /// Lets the writer commit what is queued and close the file, so that
+    /// the file is free (its lock released) once the store is gone.
+    fn drop(&mut self) {
+        self.queue
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sender
+            .take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
         }
     }
 }

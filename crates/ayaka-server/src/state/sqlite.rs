@@ -144,6 +144,10 @@ impl Database {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(path, flags).map_err(failed)?;
+        // A file held by another server is refused at once, not waited for.
+        connection
+            .busy_timeout(std::time::Duration::ZERO)
+            .map_err(failed)?;
         // Nothing is written before the file is known to be ours: these
         // reads are the first thing that touches it.
         let application_id: i64 = connection

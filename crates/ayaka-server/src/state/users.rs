@@ -158,6 +158,23 @@ impl Store {
         Err(taken)
     }
 
+    /// Opens one more session of `user` (no route does; a login route
+    /// would), returning its id. For tests.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn open_another_session(&self, user: UserId) -> Option<String> {
+        let mut record = self.users.get_mut(&user)?;
+        let session = self.open_session(user);
+        record.sessions.push(session.name);
+        self.record(|| {
+            vec![Change::Session {
+                name: session.name,
+                user,
+                secret: session.secret,
+            }]
+        });
+        Some(session.to_wire())
+    }
+
     fn open_session(&self, user: UserId) -> SessionId {
         let id = SessionId::generate(self.ids.generate().get());
         self.sessions.insert(
