@@ -56,7 +56,18 @@ pub async fn raw_request(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Response {
-    let stream = TcpStream::connect(server.rest_addr()).await.unwrap();
+    raw_request_at(server.rest_addr(), method, path, headers, body).await
+}
+
+/// One request to the REST address `address` on a fresh connection.
+pub async fn raw_request_at(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Response {
+    let stream = TcpStream::connect(address).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();
@@ -64,7 +75,7 @@ pub async fn raw_request(
     let mut request = Request::builder()
         .method(method)
         .uri(path)
-        .header("host", server.rest_addr().to_string());
+        .header("host", address.to_string());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -97,6 +108,17 @@ pub async fn request(
     session: Option<&str>,
     body: Option<Value>,
 ) -> Response {
+    request_at(server.rest_addr(), method, path, session, body).await
+}
+
+/// A JSON request to the REST address `address`.
+pub async fn request_at(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    session: Option<&str>,
+    body: Option<Value>,
+) -> Response {
     let mut headers = vec![];
     if let Some(session) = session {
         headers.push(("authorization", session));
@@ -108,7 +130,7 @@ pub async fn request(
         }
         None => Bytes::new(),
     };
-    raw_request(server, method, path, &headers, body).await
+    raw_request_at(address, method, path, &headers, body).await
 }
 
 /// A user and their first session id.
