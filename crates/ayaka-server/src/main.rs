@@ -69,6 +69,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(builder: ServerBuilder) -> ExitCode {
+    // Listening for signals before anything is printed: whoever reads the
+    // URLs and then sends SIGTERM gets a graceful exit.
+    let signal = Signal::listen();
     let server = match builder.spawn().await {
         Ok(server) => server,
         Err(error) => {
@@ -81,25 +84,38 @@ async fn run(builder: ServerBuilder) -> ExitCode {
     for url in server.gateway_urls() {
         println!("gateway:   {url}");
     }
-    wait_for_signal().await;
+    signal.wait().await;
     tracing::info!("shutting down");
     server.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// Ctrl-C, and SIGTERM on Unix.
+struct Signal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signal {
+    fn listen() -> Self {
+        Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
+        }
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut terminate) = self.terminate {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = terminate.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The builder the arguments describe; `None` for `--help`.

@@ -833,3 +833,50 @@ async fn an_unknown_guild_is_404_before_any_201() {
     assert_eq!(bad.status, StatusCode::CREATED);
     server.shutdown().await;
 }
+
+/// Sends raw bytes and reads the whole answer (the server closes).
+async fn raw_exchange(server: &ayaka_server::Server, bytes: &[u8]) -> String {
+    let mut stream = tokio::net::TcpStream::connect(server.rest_addr())
+        .await
+        .unwrap();
+    // The server may answer and close before reading everything. Then the
+    // client says it is done, so that the server's draining read ends.
+    let _ = stream.write_all(bytes).await;
+    let _ = stream.shutdown().await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(common::WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered in time");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn requests_hyper_refuses_still_get_json_errors() {
+    let server = spawn().await;
+    // Exactly the 16 KiB limit and not a byte more, so that the server has
+    // read everything when it refuses (unread bytes would make its close a
+    // reset, which may destroy the answer before it is read).
+    let head_limit = 16 * 1024;
+    let long_uri = format!("GET /{}", "a".repeat(head_limit - 5));
+    let big_headers = {
+        let start = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ";
+        format!("{start}{}", "a".repeat(head_limit - start.len()))
+    };
+    let cases: [(&[u8], u16); 4] = [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n", 400),
+        (long_uri.as_bytes(), 431),
+        (big_headers.as_bytes(), 431),
+    ];
+    for (bytes, code) in cases {
+        let answer = raw_exchange(&server, bytes).await;
+        assert!(answer.starts_with(&format!("HTTP/1.1 {code} ")), "{answer}");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["code"], code);
+        assert!(body["message"].is_string());
+    }
+    create_user(&server, "still-serving").await;
+    server.shutdown().await;
+}

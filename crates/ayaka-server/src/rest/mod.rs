@@ -2,6 +2,7 @@
 
 mod body;
 mod handlers;
+mod rejections;
 mod reply;
 mod route;
 
@@ -31,6 +32,9 @@ use route::Resolved;
 
 /// How long a client may take to send request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest request line and headers together: more is a 431 (a
+/// session id is 40 bytes; hyper's default would be about 400 KiB).
+const MAX_HEAD: usize = 16 * 1024;
 /// How long in-flight requests get to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -86,6 +90,7 @@ async fn serve_connection(
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
+    let stream = rejections::JsonRejections::new(stream, shared.gateway.quirks);
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(handle(&shared, peer.ip(), request).await) }
@@ -93,6 +98,10 @@ async fn serve_connection(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        .max_header_size(MAX_HEAD)
+        // One buffer per response, so that `JsonRejections` sees hyper's
+        // own answers whole.
+        .writev(false)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
