@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ayaka_http::ratelimit::InMemoryRateLimiter;
+use ayaka_http::ratelimit::{InMemoryRateLimiter, RouteKind};
 use ayaka_http::{Client, ErrorKind};
 use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser, UpdateGuild, UpdateUser};
 use ayaka_model::{ChannelType, GuildId, Notification, NotificationType, User};
@@ -222,7 +222,7 @@ async fn a_burst_of_200_on_10_per_second_is_exact() {
             .unwrap();
     }
     let elapsed = start.elapsed();
-    let snapshot = limiter.bucket("GET /users/@me").unwrap();
+    let snapshot = limiter.bucket(RouteKind::GetCurrentUser).unwrap();
     assert_eq!(snapshot.limited_responses, 0);
     // 200 requests at 10 per window: 20 windows, the first starting at
     // once, so 19 window lengths at the very least.
@@ -271,8 +271,8 @@ async fn two_routes_sharing_a_bucket() {
     for task in tasks {
         assert_eq!(task.await.unwrap().unwrap(), "Shared");
     }
-    assert!(limiter.same_bucket("GET /guilds/{id}", "GET /guilds/{id}/preview"));
-    let snapshot = limiter.bucket("GET /guilds/{id}").unwrap();
+    assert!(limiter.same_bucket(RouteKind::GetGuild, RouteKind::GetGuildPreview));
+    let snapshot = limiter.bucket(RouteKind::GetGuild).unwrap();
     assert_eq!(snapshot.limited_responses, 0);
     assert_eq!(snapshot.limit, Some(4));
     // 12 requests at 4 per window: three windows, so at least two resets.
