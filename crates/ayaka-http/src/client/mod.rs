@@ -179,14 +179,12 @@ impl Client {
         let mut limited_responses = 0;
         loop {
             let permit = match &self.inner.ratelimiter {
-                Some(limiter) => {
-                    Some(limiter.acquire(kind, retry.max_wait).await.map_err(|e| {
-                        Error::new(ErrorKind::RateLimited {
-                            retry_after: e.retry_after,
-                            limited_responses,
-                        })
-                    })?)
-                }
+                Some(limiter) => Some(
+                    limiter
+                        .acquire(kind, retry.max_wait)
+                        .await
+                        .map_err(|e| Error::rate_limited(e.retry_after, limited_responses))?,
+                ),
                 None => None,
             };
             let request = self.build_request(kind.method(), &uri, session.clone(), body.clone())?;
@@ -209,10 +207,7 @@ impl Client {
                 "rate limited (429)"
             );
             if limited_responses > retry.max_retries || retry_after > retry.max_wait {
-                return Err(Error::new(ErrorKind::RateLimited {
-                    retry_after,
-                    limited_responses,
-                }));
+                return Err(Error::rate_limited(retry_after, limited_responses));
             }
             if self.inner.ratelimiter.is_none() {
                 tokio::time::sleep(retry_after).await;
@@ -353,24 +348,13 @@ impl RawResponse {
             return Ok(self);
         }
         let body = serde_json::from_slice::<ErrorBody>(&self.body).ok();
-        Err(Error::new(ErrorKind::Status {
-            status: self.status,
-            body,
-            raw: self.body,
-        }))
+        Err(Error::status_code(self.status, body, self.body))
     }
 
     /// Checks the status, then decodes the body as `T`.
     pub(crate) fn decode<T: DeserializeOwned>(self, codes: Codes) -> Result<T, Error> {
         let response = self.check(codes)?;
-        ayaka_model::json::from_bytes(&response.body).map_err(|e| {
-            Error::with_source(
-                ErrorKind::Decode {
-                    status: response.status,
-                    body: response.body.clone(),
-                },
-                e,
-            )
-        })
+        ayaka_model::json::from_bytes(&response.body)
+            .map_err(|e| Error::decode(response.status, response.body.clone(), e))
     }
 }

@@ -11,10 +11,12 @@ use ayaka_model::{
 use ayaka_model::route::Route;
 
 use super::{Client, Codes};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+#[cfg(doc)]
+use crate::error::ErrorKind;
 
 fn validated(result: Result<(), ValidationError>) -> Result<(), Error> {
-    result.map_err(|e| Error::new(ErrorKind::Validation(e)))
+    result.map_err(Error::invalid)
 }
 
 impl Client {
@@ -111,9 +113,7 @@ impl Client {
                 max: usize::MAX,
                 actual: 0,
             };
-            return Err(Error::new(ErrorKind::Validation(ValidationError::single(
-                "code", violation,
-            ))));
+            return Err(Error::invalid(ValidationError::single("code", violation)));
         }
         self.request(Route::JoinInvite(code.into()), None)
             .await?
