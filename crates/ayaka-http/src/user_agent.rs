@@ -9,7 +9,7 @@
 /// whoever builds it and from wherever: the repository, the minimum Rust
 /// version the crate supports (the compiler in use is not known without a
 /// build script), and the major version of hyper, the HTTP client it is
-/// written against (`hyper = "1"` in the manifest).
+/// written against (through hyper-util and hyper-rustls).
 pub const USER_AGENT: &str = concat!(
     "ayaka-rs (",
     env!("CARGO_PKG_REPOSITORY"),
