@@ -15,6 +15,10 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
+/// The thread count is the whole process's: the tests of this binary take
+/// turns, so one test's hashing workers never show up in another's count.
+static ONE_SERVER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The threads of this process (the server runs in it).
 fn threads() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -59,6 +63,7 @@ async fn abandoned_sign_up(server: &Server, index: usize) {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn abandoned_sign_ups_never_run_more_hashes_than_the_bound() {
+    let _turn = ONE_SERVER_AT_A_TIME.lock().await;
     let server = common::builder()
         .password_hashing(PasswordHashing::Secure)
         .hashing_concurrency(2)
@@ -100,6 +105,7 @@ async fn abandoned_sign_ups_never_run_more_hashes_than_the_bound() {
 
 #[tokio::test]
 async fn sign_ups_beyond_the_hashing_queue_get_503_with_retry_after() {
+    let _turn = ONE_SERVER_AT_A_TIME.lock().await;
     let server = common::builder()
         .password_hashing(PasswordHashing::Secure)
         .hashing_concurrency(1)
