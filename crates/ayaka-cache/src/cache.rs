@@ -7,7 +7,7 @@ use ayaka_snowflake::{ChannelId, EmojiId, GuildId, RoleId, UserId};
 
 use crate::config::{CacheBuilder, Config, ResourceType};
 use crate::members::Members;
-use crate::model::{CachedGuild, CachedMember};
+use crate::cached::{CachedGuild, CachedMember};
 use crate::store::{Index, Store};
 use crate::update::UpdateCache;
 

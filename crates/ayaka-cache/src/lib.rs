@@ -25,11 +25,11 @@
 mod cache;
 mod config;
 mod members;
-mod model;
+mod cached;
 mod store;
 mod update;
 
 pub use cache::{Cache, CacheStats};
 pub use config::{CacheBuilder, Config, ResourceType};
-pub use model::{CachedGuild, CachedMember};
+pub use cached::{CachedGuild, CachedMember};
 pub use update::UpdateCache;

@@ -10,15 +10,31 @@ use ayaka_snowflake::{GuildId, UserId};
 
 use crate::Cache;
 use crate::config::ResourceType;
-use crate::model::CachedGuild;
+use crate::cached::CachedGuild;
 
 /// Something the cache can learn from: gateway events and REST results.
 ///
 /// Implemented for [`Event`], [`Guild`], [`Member`] (with its `guild_id`),
-/// [`Channel`] (with its `guild_id`), [`Invite`] and the current [`User`].
-pub trait UpdateCache {
+/// [`Channel`] (with its `guild_id`), [`Invite`], [`PresenceUpdate`] and
+/// the current [`User`]. Sealed: what each of them does to the cache is
+/// the cache's business, and it keeps invariants (users stored once,
+/// indices in step) that code outside could not.
+pub trait UpdateCache: sealed::Sealed {
     /// Applies `self` to `cache`.
     fn update(&self, cache: &Cache);
+}
+
+mod sealed {
+    /// Keeps [`UpdateCache`](super::UpdateCache) implemented here only.
+    pub trait Sealed {}
+
+    impl Sealed for ayaka_model::gateway::Event {}
+    impl Sealed for ayaka_model::gateway::PresenceUpdate {}
+    impl Sealed for ayaka_model::User {}
+    impl Sealed for ayaka_model::Guild {}
+    impl Sealed for ayaka_model::Channel {}
+    impl Sealed for ayaka_model::Member {}
+    impl Sealed for ayaka_model::Invite {}
 }
 
 impl UpdateCache for Event {

@@ -15,11 +15,12 @@ use tokio::sync::oneshot;
 
 use crate::{
     error::{Error, ErrorKind},
-    message::{GatewayEvent, ShardMessage},
+    received::ReceivedEvent,
+    shard_message::ShardMessage,
 };
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-type EventHandler = Arc<dyn Fn(Arc<GatewayEvent>) -> BoxFuture + Send + Sync>;
+type EventHandler = Arc<dyn Fn(Arc<ReceivedEvent>) -> BoxFuture + Send + Sync>;
 type MessageHandler = Arc<dyn Fn(ShardMessage) -> BoxFuture + Send + Sync>;
 type Predicate = Box<dyn Fn(&ShardMessage) -> bool + Send + Sync>;
 
@@ -53,8 +54,8 @@ struct Listeners {
 /// use ayaka_model::gateway::EventKind;
 ///
 /// let dispatcher = Dispatcher::new();
-/// dispatcher.on(EventKind::GuildCreate, |event| async move {
-///     println!("new guild: {:?}", event.event.guild_id());
+/// dispatcher.on(EventKind::GuildCreate, |received| async move {
+///     println!("new guild: {:?}", received.event.guild_id());
 /// });
 /// dispatcher.on_lifecycle(|message| async move {
 ///     if let ShardMessage::Disconnected { code, .. } = message {
@@ -91,7 +92,7 @@ impl Dispatcher {
     /// Calls `handler` for every event of `kind`.
     pub fn on<F, Fut>(&self, kind: EventKind, handler: F)
     where
-        F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+        F: Fn(Arc<ReceivedEvent>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = event_handler(handler);
@@ -102,7 +103,7 @@ impl Dispatcher {
     /// names this library does not know.
     pub fn on_name<F, Fut>(&self, name: impl Into<String>, handler: F)
     where
-        F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+        F: Fn(Arc<ReceivedEvent>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = event_handler(handler);
@@ -110,10 +111,10 @@ impl Dispatcher {
     }
 
     /// Calls `handler` for every event, with its raw JSON in
-    /// [`GatewayEvent::raw`].
+    /// [`ReceivedEvent::raw`].
     pub fn on_raw<F, Fut>(&self, handler: F)
     where
-        F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+        F: Fn(Arc<ReceivedEvent>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = event_handler(handler);
@@ -175,7 +176,7 @@ impl Dispatcher {
         &self,
         kind: EventKind,
         timeout: Duration,
-    ) -> impl Future<Output = Result<GatewayEvent, Error>> + Send + 'static {
+    ) -> impl Future<Output = Result<ReceivedEvent, Error>> + Send + 'static {
         let waiting = self.wait_for(
             move |message| message.as_event().is_some_and(|event| event.kind() == kind),
             timeout,
@@ -246,7 +247,7 @@ impl Dispatcher {
 
 fn event_handler<F, Fut>(handler: F) -> EventHandler
 where
-    F: Fn(Arc<GatewayEvent>) -> Fut + Send + Sync + 'static,
+    F: Fn(Arc<ReceivedEvent>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     Arc::new(move |event| Box::pin(handler(event)))

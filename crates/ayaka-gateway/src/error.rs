@@ -65,6 +65,29 @@ impl Error {
         self.kind
     }
 
+    /// The underlying cause, if there is one.
+    ///
+    /// Shared rather than boxed: the error is [`Clone`], so that one
+    /// lifecycle report can reach several listeners. Downcast it with
+    /// `source.downcast_ref::<T>()`.
+    pub fn into_source(self) -> Option<Arc<dyn StdError + Send + Sync>> {
+        self.source
+    }
+
+    /// The kind and the underlying cause, taken apart.
+    ///
+    /// ```
+    /// use ayaka_gateway::{ErrorKind, parse_event};
+    ///
+    /// let error = parse_event(b"not json").unwrap_err();
+    /// let (kind, source) = error.into_parts();
+    /// assert_eq!(kind, ErrorKind::Parse);
+    /// assert!(source.is_some());
+    /// ```
+    pub fn into_parts(self) -> (ErrorKind, Option<Arc<dyn StdError + Send + Sync>>) {
+        (self.kind, self.source)
+    }
+
     /// The close code of a [`ErrorKind::FatalClose`].
     pub fn close_code(&self) -> Option<u16> {
         match self.kind {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::latency::Latency;
+
 /// What the shard task should do when the keepalive deadline passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeepaliveAction {
@@ -15,15 +17,6 @@ pub(crate) enum KeepaliveAction {
     Dead,
     /// Nothing to do yet.
     Wait,
-}
-
-/// Round-trip statistics of one shard.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Latency {
-    /// The last Ping→Pong round trip.
-    pub last: Option<Duration>,
-    /// The mean of the recent round trips.
-    pub average: Option<Duration>,
 }
 
 const SAMPLES: usize = 8;

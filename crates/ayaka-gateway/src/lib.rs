@@ -31,7 +31,7 @@
 //! let mut shard = Shard::spawn(ShardId(0), config);
 //! while let Some(message) = shard.next_message().await {
 //!     match message {
-//!         ShardMessage::Event(event) => match &event.event {
+//!         ShardMessage::Event(received) => match &received.event {
 //!             Event::Ready(user) => println!("ready as {}", user.username),
 //!             Event::GuildCreate(guild) => println!("new guild {}", guild.name),
 //!             other => println!("{}", other.name()),
@@ -53,13 +53,17 @@ mod dispatcher;
 mod error;
 mod inflate;
 mod keepalive;
+mod latency;
 mod limiter;
 mod manager;
-mod message;
 mod parse;
+mod received;
 mod runner;
 mod shard;
-mod status;
+mod shard_id;
+mod shard_message;
+mod shard_state;
+mod stats;
 mod tls;
 
 pub use backoff::Backoff;
@@ -68,12 +72,14 @@ pub use config::{DEFAULT_GATEWAY_BASE, GatewayEndpoint, ShardConfig, ShardConfig
 pub use dispatcher::Dispatcher;
 pub use error::{Error, ErrorKind};
 pub use inflate::{DEFAULT_MAX_MESSAGE_SIZE, Decompressor, ZLIB_SUFFIX};
-pub use keepalive::Latency;
+pub use latency::Latency;
 pub use manager::{ShardInfo, ShardManager, ShardManagerBuilder};
-pub use message::{GatewayEvent, ShardId, ShardMessage};
 pub use parse::parse_event;
+pub use received::ReceivedEvent;
 pub use shard::{Shard, ShardHandle};
-pub use status::ShardState;
+pub use shard_id::ShardId;
+pub use shard_message::ShardMessage;
+pub use shard_state::ShardState;
 
 /// The `User-Agent` of discovery requests, in the documented format
 /// (`Library Name (url) language: version http-client: version`), naming

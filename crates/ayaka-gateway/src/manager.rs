@@ -15,10 +15,12 @@ use tokio::{
 
 use crate::{
     config::ShardConfig,
-    keepalive::Latency,
-    message::{GatewayEvent, ShardId, ShardMessage},
+    latency::Latency,
+    received::ReceivedEvent,
+    shard_id::ShardId,
+    shard_message::ShardMessage,
     shard::{ShardHandle, spawn_task},
-    status::ShardState,
+    shard_state::ShardState,
 };
 
 /// A shard as [`ShardManager::shards`] lists it.
@@ -160,7 +162,7 @@ impl ShardManager {
 
     /// The next event of any shard, skipping lifecycle reports.
     /// Cancellation-safe.
-    pub async fn next_event(&mut self) -> Option<GatewayEvent> {
+    pub async fn next_event(&mut self) -> Option<ReceivedEvent> {
         loop {
             if let ShardMessage::Event(event) = self.messages.recv().await? {
                 return Some(event);

@@ -16,10 +16,13 @@ use tokio::{
 use crate::{
     config::ShardConfig,
     error::{Error, ErrorKind},
-    keepalive::Latency,
-    message::{GatewayEvent, ShardId, ShardMessage},
+    latency::Latency,
+    received::ReceivedEvent,
+    shard_id::ShardId,
+    shard_message::ShardMessage,
     runner::{Command, Runner},
-    status::{ShardState, SharedStatus},
+    shard_state::ShardState,
+    stats::SharedStatus,
 };
 
 /// Sends commands to a shard and reads its status; cheap to clone.
@@ -169,7 +172,7 @@ impl Shard {
 
     /// The next event, skipping lifecycle reports. `None` once the shard
     /// has ended. Cancellation-safe.
-    pub async fn next_event(&mut self) -> Option<GatewayEvent> {
+    pub async fn next_event(&mut self) -> Option<ReceivedEvent> {
         loop {
             if let ShardMessage::Event(event) = self.messages.recv().await? {
                 return Some(event);

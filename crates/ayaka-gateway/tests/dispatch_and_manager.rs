@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use ayaka_gateway::{
-    Dispatcher, ErrorKind, GatewayEvent, Shard, ShardId, ShardManager, ShardMessage, ShardState,
+    Dispatcher, ErrorKind, ReceivedEvent, Shard, ShardId, ShardManager, ShardMessage, ShardState,
 };
 use ayaka_model::gateway::EventKind;
 use bytes::Bytes;
@@ -14,7 +14,7 @@ use common::{GUARD, READY, ScriptedGateway, fixture};
 use tokio::sync::mpsc;
 
 fn event(shard: u32, json: &str) -> ShardMessage {
-    ShardMessage::Event(GatewayEvent {
+    ShardMessage::Event(ReceivedEvent {
         shard_id: ShardId(shard),
         event: ayaka_gateway::parse_event(json.as_bytes()).unwrap(),
         raw: Bytes::copy_from_slice(json.as_bytes()),

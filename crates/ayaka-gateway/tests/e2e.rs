@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use ayaka_gateway::{
-    ErrorKind, GatewayEndpoint, GatewayEvent, Shard, ShardConfig, ShardConfigBuilder, ShardId,
+    ErrorKind, GatewayEndpoint, ReceivedEvent, Shard, ShardConfig, ShardConfigBuilder, ShardId,
     ShardManager, ShardMessage, ShardState,
 };
 use ayaka_model::{
@@ -26,14 +26,14 @@ fn shard_config(server: &Server, session_id: &str) -> ShardConfigBuilder {
     fast(ShardConfig::builder(session_id).endpoint(GatewayEndpoint::Url(server.gateway_url())))
 }
 
-async fn next_event(shard: &mut Shard) -> GatewayEvent {
+async fn next_event(shard: &mut Shard) -> ReceivedEvent {
     tokio::time::timeout(GUARD, shard.next_event())
         .await
         .expect("no event in time")
         .expect("shard ended")
 }
 
-async fn expect_kind(shard: &mut Shard, kind: EventKind) -> GatewayEvent {
+async fn expect_kind(shard: &mut Shard, kind: EventKind) -> ReceivedEvent {
     loop {
         let event = next_event(shard).await;
         if event.kind() == kind {

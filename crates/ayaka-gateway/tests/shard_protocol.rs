@@ -405,11 +405,11 @@ async fn an_invalid_url_is_fatal() {
 }
 
 /// With the `simd-json` feature, `parse_event` uses simd-json: it must
-/// agree with serde_json on every fixture the model has.
+/// agree with serde_json on every fixture of these tests.
 #[test]
 fn events_parse_the_same_as_serde_json_on_every_fixture() {
     let dir = format!(
-        "{}/../ayaka-model/tests/fixtures/event",
+        "{}/tests/fixtures/event",
         env!("CARGO_MANIFEST_DIR")
     );
     let mut count = 0;

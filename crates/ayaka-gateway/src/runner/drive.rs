@@ -213,7 +213,7 @@ impl Runner {
             }
         };
         let is_ready = matches!(event, Event::Ready(_));
-        let message = ShardMessage::Event(GatewayEvent {
+        let message = ShardMessage::Event(ReceivedEvent {
             shard_id: self.shard_id,
             event,
             raw,

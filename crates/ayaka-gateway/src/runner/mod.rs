@@ -29,9 +29,12 @@ use crate::{
     inflate::Decompressor,
     keepalive::{Keepalive, KeepaliveAction},
     limiter::SendLimiter,
-    message::{GatewayEvent, ShardId, ShardMessage},
+    received::ReceivedEvent,
+    shard_id::ShardId,
+    shard_message::ShardMessage,
     parse::EventParser,
-    status::{ShardState, SharedStatus},
+    shard_state::ShardState,
+    stats::SharedStatus,
     tls::config_or_default,
 };
 

@@ -1,56 +1,15 @@
 //! What a shard reports: events and lifecycle messages.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
-use ayaka_model::gateway::{Event, EventKind};
-use bytes::Bytes;
-
-use crate::error::Error;
-
-/// Identifies a shard within a process (or a [`ShardManager`](crate::ShardManager)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ShardId(pub u32);
-
-impl fmt::Display for ShardId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "shard {}", self.0)
-    }
-}
-
-/// One event from the gateway, parsed on the shard's task.
-#[derive(Debug, Clone)]
-pub struct GatewayEvent {
-    /// The shard that received it.
-    pub shard_id: ShardId,
-    /// The typed event.
-    pub event: Event,
-    /// The message as received (decompressed), for those who want the JSON.
-    pub raw: Bytes,
-}
-
-impl GatewayEvent {
-    /// The event's kind.
-    pub fn kind(&self) -> EventKind {
-        self.event.kind()
-    }
-
-    /// The event's `t`.
-    pub fn name(&self) -> &str {
-        self.event.name()
-    }
-
-    /// The raw JSON as text (gateway messages are UTF-8; `None` otherwise).
-    pub fn raw_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.raw).ok()
-    }
-}
+use crate::{error::Error, received::ReceivedEvent, shard_id::ShardId};
 
 /// What a shard reports to its consumer, in order.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ShardMessage {
     /// An event arrived.
-    Event(GatewayEvent),
+    Event(ReceivedEvent),
     /// The WebSocket is open and identify was sent.
     Connected {
         /// The shard.
@@ -109,7 +68,7 @@ impl ShardMessage {
     }
 
     /// The event, if this is one.
-    pub fn as_event(&self) -> Option<&GatewayEvent> {
+    pub fn as_event(&self) -> Option<&ReceivedEvent> {
         match self {
             Self::Event(event) => Some(event),
             _ => None,
@@ -117,7 +76,7 @@ impl ShardMessage {
     }
 
     /// The event, if this is one.
-    pub fn into_event(self) -> Option<GatewayEvent> {
+    pub fn into_event(self) -> Option<ReceivedEvent> {
         match self {
             Self::Event(event) => Some(event),
             _ => None,
