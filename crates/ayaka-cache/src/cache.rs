@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use ayaka_model::{Channel, Emoji, Invite, Member, Presence, Role, User};
 use ayaka_snowflake::{ChannelId, EmojiId, GuildId, RoleId, UserId};
 
+use crate::cached::{CachedGuild, CachedMember};
 use crate::config::{CacheBuilder, Config, ResourceType};
 use crate::members::Members;
-use crate::cached::{CachedGuild, CachedMember};
 use crate::store::{Index, Store};
 use crate::update::UpdateCache;
 

@@ -23,13 +23,13 @@
 //! ```
 
 mod cache;
+mod cached;
 mod config;
 mod members;
-mod cached;
 mod store;
 mod update;
 
 pub use cache::{Cache, CacheStats};
-pub use config::{CacheBuilder, Config, ResourceType};
 pub use cached::{CachedGuild, CachedMember};
+pub use config::{CacheBuilder, Config, ResourceType};
 pub use update::UpdateCache;

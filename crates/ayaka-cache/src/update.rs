@@ -9,8 +9,8 @@ use ayaka_model::{Channel, Guild, Invite, Member, User};
 use ayaka_snowflake::{GuildId, UserId};
 
 use crate::Cache;
-use crate::config::ResourceType;
 use crate::cached::CachedGuild;
+use crate::config::ResourceType;
 
 /// Something the cache can learn from: gateway events and REST results.
 ///

@@ -22,6 +22,11 @@ pub enum ErrorKind {
     Transport,
     /// No Pong arrived in time: the connection is considered dead.
     PingTimeout,
+    /// The server closed the connection because the shard did not read its
+    /// events fast enough (4000, "too slow"): the consumer fell behind by
+    /// more than the read-ahead bound. The shard reconnects; what the
+    /// server dropped meanwhile is lost.
+    TooSlow,
     /// The server closed the connection with a code that forbids reconnecting.
     FatalClose {
         /// The WebSocket close code, e.g. 4002.
@@ -33,6 +38,15 @@ pub enum ErrorKind {
     Timeout,
     /// A command could not be serialised.
     Serialize,
+    /// The [`IdentifyQueue`](crate::IdentifyQueue) could not give a turn
+    /// to identify; the shard tries again after a backoff.
+    IdentifyQueue,
+    /// The shard's task panicked (in code it runs for you, such as an
+    /// [`IdentifyQueue`](crate::IdentifyQueue)); the shard has ended.
+    ShardPanicked,
+    /// A [`Dispatcher`](crate::Dispatcher) listener panicked; the other
+    /// listeners carry on.
+    ListenerPanicked,
 }
 
 /// The error of this crate: a [`kind`](Error::kind) and, where there is one,
@@ -100,7 +114,10 @@ impl Error {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::FatalClose { .. } | ErrorKind::InvalidUrl | ErrorKind::Closed
+            ErrorKind::FatalClose { .. }
+                | ErrorKind::InvalidUrl
+                | ErrorKind::Closed
+                | ErrorKind::ShardPanicked
         )
     }
 }
@@ -122,6 +139,12 @@ impl fmt::Display for Error {
             ErrorKind::Closed => f.write_str("the shard is closed")?,
             ErrorKind::Timeout => f.write_str("timed out")?,
             ErrorKind::Serialize => f.write_str("could not serialise a command")?,
+            ErrorKind::TooSlow => {
+                f.write_str("the server closed the connection: events were not read fast enough")?;
+            }
+            ErrorKind::IdentifyQueue => f.write_str("the identify queue gave no turn")?,
+            ErrorKind::ShardPanicked => f.write_str("the shard's task panicked")?,
+            ErrorKind::ListenerPanicked => f.write_str("a listener panicked")?,
         }
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;

@@ -51,13 +51,17 @@ mod config;
 mod discovery;
 mod dispatcher;
 mod error;
+mod identify_queue;
 mod inflate;
 mod keepalive;
 mod latency;
 mod limiter;
+pub mod machine;
 mod manager;
 mod parse;
+mod read_ahead;
 mod received;
+mod reconnect_limiter;
 mod runner;
 mod shard;
 mod shard_id;
@@ -67,19 +71,26 @@ mod stats;
 mod tls;
 
 pub use backoff::Backoff;
-pub use close::{CloseAction, close_action, close_code};
-pub use config::{DEFAULT_GATEWAY_BASE, GatewayEndpoint, ShardConfig, ShardConfigBuilder};
+pub use close::{CloseAction, CloseFrame, close_action, close_code};
+pub use config::{
+    DEFAULT_GATEWAY_BASE, DEFAULT_READ_AHEAD, GatewayEndpoint, ShardConfig, ShardConfigBuilder,
+};
 pub use dispatcher::Dispatcher;
 pub use error::{Error, ErrorKind};
+pub use identify_queue::{
+    Acquire, BoxError, IdentifyLease, IdentifyQueue, LeaseEnd, LocalIdentifyQueue,
+};
 pub use inflate::{DEFAULT_MAX_MESSAGE_SIZE, Decompressor, ZLIB_SUFFIX};
 pub use latency::Latency;
-pub use manager::{ShardInfo, ShardManager, ShardManagerBuilder};
+pub use manager::{DEFAULT_RECONNECT_RATE, ShardInfo, ShardManager, ShardManagerBuilder};
 pub use parse::parse_event;
 pub use received::ReceivedEvent;
+pub use reconnect_limiter::ReconnectLimiter;
 pub use shard::{Shard, ShardHandle};
 pub use shard_id::ShardId;
 pub use shard_message::ShardMessage;
 pub use shard_state::ShardState;
+pub use stats::ShardStats;
 
 /// The `User-Agent` of discovery requests, in the documented format
 /// (`Library Name (url) language: version http-client: version`), naming

@@ -26,25 +26,34 @@ pub enum ShardMessage {
         shard_id: ShardId,
         /// The server's close code, if it sent a close frame.
         code: Option<u16>,
+        /// The reason in the server's close frame (empty without one).
+        reason: String,
     },
     /// The shard will reconnect after `delay`.
     Reconnecting {
         /// The shard.
         shard_id: ShardId,
-        /// 1 for the first retry since the last READY.
+        /// 1 for the first retry since the backoff last started over: it
+        /// does so once a connection stayed ready for
+        /// [`reset_backoff_after`](crate::ShardConfigBuilder::reset_backoff_after).
         attempt: u32,
         /// How long it waits first.
         delay: Duration,
     },
     /// Something went wrong; the shard carries on unless it also reports
-    /// [`ShardMessage::Closed`].
+    /// [`ShardMessage::Closed`]. A [`Dispatcher`](crate::Dispatcher) also
+    /// reports a listener that panicked this way
+    /// ([`ErrorKind::ListenerPanicked`](crate::ErrorKind::ListenerPanicked)).
     Error {
         /// The shard.
         shard_id: ShardId,
         /// What went wrong.
         error: Error,
     },
-    /// The shard has ended (the last message it sends).
+    /// The shard has ended (the last message it sends), whether it was
+    /// asked to or ended by itself: a fatal close code, no reconnects
+    /// allowed, or its task panicked
+    /// ([`ErrorKind::ShardPanicked`](crate::ErrorKind::ShardPanicked)).
     Closed {
         /// The shard.
         shard_id: ShardId,

@@ -57,6 +57,7 @@ async fn listeners_get_their_kind_names_raw_and_lifecycle() {
         .dispatch(ShardMessage::Disconnected {
             shard_id: ShardId(0),
             code: Some(4009),
+            reason: String::new(),
         })
         .await;
     // the listeners hold the other senders: dropping the dispatcher ends the log
@@ -175,12 +176,13 @@ async fn the_manager_limits_identify_merges_events_and_rescales() {
 
     let mut ready = Vec::new();
     while ready.len() < 2 {
-        let event = tokio::time::timeout(GUARD, manager.next_event())
+        let received = tokio::time::timeout(GUARD, manager.next_event())
             .await
             .unwrap()
+            .unwrap()
             .unwrap();
-        assert_eq!(event.kind(), EventKind::Ready);
-        ready.push(event.shard_id);
+        assert_eq!(received.kind(), EventKind::Ready);
+        ready.push(received.shard_id);
     }
     ready.sort();
     assert_eq!(ready, [ShardId(0), ShardId(1)]);
@@ -199,12 +201,13 @@ async fn the_manager_limits_identify_merges_events_and_rescales() {
     assert_eq!(closing.await.unwrap(), Some(1000));
     assert!(!manager.remove_shard(ShardId(0)).await);
     kept.text(&fixture("guild_delete")).await;
-    let event = tokio::time::timeout(GUARD, manager.next_event())
+    let received = tokio::time::timeout(GUARD, manager.next_event())
         .await
+        .unwrap()
         .unwrap()
         .unwrap();
     assert_eq!(
-        (event.shard_id, event.kind()),
+        (received.shard_id, received.kind()),
         (ShardId(1), EventKind::GuildDelete)
     );
 

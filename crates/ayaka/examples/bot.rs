@@ -50,10 +50,10 @@ fn start_bot(api: &str, gateway: &str, session: &str) -> Result<(Dispatcher, Sha
     let http = Arc::new(Client::builder().base_url(api).session(session).build()?);
     let dispatcher = Dispatcher::new();
 
-    dispatcher.on(EventKind::ChannelCreate, move |event| {
+    dispatcher.on(EventKind::ChannelCreate, move |received| {
         let http = Arc::clone(&http);
         async move {
-            let Event::ChannelCreate(channel) = &event.event else {
+            let Event::ChannelCreate(channel) = &received.event else {
                 return;
             };
             let (Some("ping"), Some(guild)) = (channel.name(), channel.guild_id()) else {
@@ -160,7 +160,7 @@ async fn demo() -> Result<(), BoxError> {
         |message| {
             message
                 .as_event()
-                .is_some_and(|event| matches!(&event.event, Event::Notification(_)))
+                .is_some_and(|received| matches!(&received.event, Event::Notification(_)))
         },
         Duration::from_secs(10),
     );
@@ -179,8 +179,8 @@ async fn demo() -> Result<(), BoxError> {
         .await?;
     println!("demo: the owner created #ping");
     let message = pong.await?;
-    if let Some(event) = message.as_event() {
-        println!("demo: the owner got {}", event.raw_str().unwrap_or("?"));
+    if let Some(received) = message.as_event() {
+        println!("demo: the owner got {}", received.raw_str().unwrap_or("?"));
     }
 
     runner.abort();
