@@ -75,7 +75,7 @@ pub use close::{CloseAction, CloseFrame, close_action, close_code};
 pub use config::{
     DEFAULT_GATEWAY_BASE, DEFAULT_READ_AHEAD, GatewayEndpoint, ShardConfig, ShardConfigBuilder,
 };
-pub use dispatcher::Dispatcher;
+pub use dispatcher::{DEFAULT_MAX_IN_FLIGHT, Delivery, Dispatcher, DispatcherBuilder};
 pub use error::{Error, ErrorKind};
 pub use identify_queue::{
     Acquire, BoxError, IdentifyLease, IdentifyQueue, LeaseEnd, LocalIdentifyQueue,

@@ -80,17 +80,12 @@ fn start_bot(api: &str, gateway: &str, session: &str) -> Result<(Dispatcher, Sha
     Ok((dispatcher, Shard::spawn(ShardId(0), config)))
 }
 
-/// Feeds every shard message to the dispatcher until the shard closes.
-async fn run_shard(mut shard: Shard, dispatcher: Dispatcher) -> Result<(), BoxError> {
-    while let Some(message) = shard.next_message().await {
-        if let ShardMessage::Closed {
-            error: Some(error), ..
-        } = &message
-        {
-            return Err(error.clone().into());
-        }
-        dispatcher.dispatch(message).await;
-    }
+/// Feeds every shard message to the dispatcher until the shard ends; a
+/// shard that ended by itself (a fatal close code) says why. Listeners run
+/// on their own tasks, so a slow REST call in one holds up nothing else,
+/// and a panic in one is caught and reported to the lifecycle listeners.
+async fn run_shard(shard: Shard, dispatcher: Dispatcher) -> Result<(), BoxError> {
+    dispatcher.run(shard).await?;
     Ok(())
 }
 
