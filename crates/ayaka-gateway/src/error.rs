@@ -60,11 +60,24 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind) -> Self {
+    /// An error of `kind` without a cause.
+    ///
+    /// The crate makes its own errors; this and
+    /// [`with_source`](Self::with_source) are for code that drives a
+    /// [`ShardMachine`](crate::machine::ShardMachine) and has to tell it
+    /// what went wrong with its socket.
+    pub fn new(kind: ErrorKind) -> Self {
         Self { kind, source: None }
     }
 
-    pub(crate) fn with_source(
+    /// An error of `kind` with its cause.
+    ///
+    /// ```
+    /// use ayaka_gateway::{Error, ErrorKind};
+    /// let error = Error::with_source(ErrorKind::Transport, "connection reset");
+    /// assert_eq!(error.to_string(), "gateway connection failed: connection reset");
+    /// ```
+    pub fn with_source(
         kind: ErrorKind,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
     ) -> Self {

@@ -301,9 +301,12 @@ impl ShardMachine {
         }
     }
 
-    /// Reading or writing the socket failed, or it ended (`ErrorKind::Transport`
-    /// when it is broken; [`ErrorKind::MessageTooLarge`] for a frame over the
-    /// size limit; [`ErrorKind::Timeout`] when a write never completed).
+    /// Reading or writing the socket failed, or it ended. The kind says
+    /// what the machine does: [`ErrorKind::Transport`] when the socket is
+    /// broken or ended (it is dropped at once),
+    /// [`ErrorKind::MessageTooLarge`] for a message over the size limit
+    /// (closed with 1009), [`ErrorKind::Timeout`] when a write never
+    /// completed (closed with 1001).
     pub fn handle_socket_error(&mut self, now: Instant, error: Error) {
         match self.phase {
             Phase::Identifying | Phase::Ready => self.fail(now, error),
