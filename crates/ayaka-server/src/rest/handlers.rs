@@ -27,7 +27,7 @@ const NOTIFICATION_FIELDS: &[&str] = &["type", "excerpt"];
 
 pub(super) async fn dispatch(
     shared: &Shared,
-    route: Route,
+    route: Route<'_>,
     request: Request<Incoming>,
 ) -> Result<Reply, ApiError> {
     let (parts, body) = request.into_parts();
@@ -37,7 +37,7 @@ pub(super) async fn dispatch(
             let body: CreateUser = decode(&read_body(headers, body, true).await?, USER_FIELDS)?;
             create_user(shared, body).await
         }
-        Route::GetMe => {
+        Route::GetCurrentUser => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
             let user = shared
                 .store
@@ -45,12 +45,12 @@ pub(super) async fn dispatch(
                 .ok_or_else(ApiError::unauthorized)?;
             Reply::json(StatusCode::OK, &user)
         }
-        Route::UpdateMe => {
+        Route::UpdateCurrentUser => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
             let body: UpdateUser = decode(&read_body(headers, body, true).await?, USER_FIELDS)?;
             update_user(shared, user, body).await
         }
-        Route::Notify(target) => {
+        Route::NotifyUser(target) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
             let body: Notification =
                 decode(&read_body(headers, body, true).await?, NOTIFICATION_FIELDS)?;
@@ -98,14 +98,14 @@ pub(super) async fn dispatch(
                 .send(members, &Event::GuildDelete(GuildDeleted { id: guild }));
             Ok(Reply::empty(StatusCode::NO_CONTENT))
         }
-        Route::PreviewGuild(guild) => {
+        Route::GetGuildPreview(guild) => {
             let preview = shared
                 .store
                 .preview(guild)
                 .ok_or_else(|| ApiError::not_found("guild"))?;
             Reply::json(StatusCode::OK, &preview)
         }
-        Route::ListChannels(guild) => {
+        Route::GetGuildChannels(guild) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
             let channels = shared
                 .store
@@ -146,7 +146,7 @@ pub(super) async fn dispatch(
                 .ok_or_else(|| ApiError::not_found("invite"))?;
             Reply::json(StatusCode::OK, &member)
         }
-        Route::Available => {
+        Route::GetAvailable => {
             let index = shared.hub.least_loaded();
             let address = shared
                 .gateway_addrs

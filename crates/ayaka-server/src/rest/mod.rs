@@ -112,9 +112,12 @@ async fn handle(
     client: IpAddr,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let resolved = route::resolve(request.method(), request.uri().path());
+    // The route may borrow from the path (an invite code) while the request
+    // moves on; the clone shares the URI's bytes.
+    let uri = request.uri().clone();
+    let resolved = route::resolve(request.method(), uri.path());
     let bucket_name = match &resolved {
-        Resolved::Route(route) => route.bucket(),
+        Resolved::Route(route) => route.kind().bucket(),
         _ => bucket::UNKNOWN,
     };
     let decision = shared.limiter.check(client, bucket_name, now_ms());
