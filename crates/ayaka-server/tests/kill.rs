@@ -100,10 +100,12 @@ fn sign_up(name: &str) -> Value {
 /// Feeds `cache` from `shard` until an event of `kind` has been applied.
 async fn feed_until(shard: &mut Shard, cache: &Cache, kind: EventKind) {
     loop {
-        let event = tokio::time::timeout(WAIT, shard.next_event())
+        let next = tokio::time::timeout(WAIT, shard.next_event())
             .await
             .expect("an event in time")
             .expect("the shard runs");
+        // The kill resets the connection: reported, then reconnected.
+        let Ok(event) = next else { continue };
         cache.update(&event.event);
         if event.kind() == kind {
             return;
