@@ -11,10 +11,9 @@
 //! the inflater, having consumed the whole frame, stands between two blocks
 //! right after an empty one: the empty stored block a flush writes.
 
-use miniz_oxide::inflate::{
-    TINFLStatus,
-    core::{DecompressorOxide, decompress, inflate_flags},
-};
+mod miniz;
+#[cfg(feature = "zlib-rs")]
+mod zlib_rs;
 
 use crate::error::{Error, ErrorKind};
 
@@ -24,25 +23,185 @@ pub const ZLIB_SUFFIX: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 /// Default for [`Decompressor::with_max_message_size`]: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 
-/// How much output room to add when the buffer is full.
-const GROW_STEP: usize = 64 * 1024;
+/// The first output room: most messages are small.
+const FIRST_ROOM: usize = 4 * 1024;
 
-/// How far back deflate may refer: the history kept before each message.
+/// How far back deflate may refer: the history kept before each message
+/// (by this buffer under miniz_oxide, by zlib-rs in its own window).
 const WINDOW: usize = 32 * 1024;
 
 /// Past this much history, the next message first moves the last
 /// [`WINDOW`] bytes to the front (amortised: rarely, and only 32 KiB).
 const COMPACT_AT: usize = 1024 * 1024;
 
-/// Inflate straight into our buffer (no copy through a ring buffer), with
-/// more input to come, stopping at every block's end so that the end of a
-/// message is known; the stream's adler32 is never checked since a gateway
-/// stream never ends.
-const FLAGS: u32 = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
-    | inflate_flags::TINFL_FLAG_HAS_MORE_INPUT
-    | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
-    | inflate_flags::TINFL_FLAG_IGNORE_ADLER32
-    | inflate_flags::TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY;
+/// The inflate implementation a [`Decompressor`] runs.
+///
+/// ```
+/// use ayaka_gateway::{Decompressor, InflateBackend};
+///
+/// for &backend in InflateBackend::ALL {
+///     let decompressor = Decompressor::builder().backend(backend).build();
+///     assert_eq!(decompressor.backend(), backend);
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InflateBackend {
+    /// miniz_oxide, pure Rust: inflates straight into the decompressor's
+    /// buffer, which holds the stream's 32 KiB of history.
+    MinizOxide,
+    /// zlib-rs, pure Rust (feature `zlib-rs`): faster, with its own window.
+    #[cfg(feature = "zlib-rs")]
+    ZlibRs,
+}
+
+impl InflateBackend {
+    /// What [`Decompressor::new`] uses: zlib-rs with the `zlib-rs` feature,
+    /// miniz_oxide otherwise.
+    #[cfg(feature = "zlib-rs")]
+    pub const DEFAULT: Self = Self::ZlibRs;
+    /// What [`Decompressor::new`] uses: zlib-rs with the `zlib-rs` feature,
+    /// miniz_oxide otherwise.
+    #[cfg(not(feature = "zlib-rs"))]
+    pub const DEFAULT: Self = Self::MinizOxide;
+
+    /// Every backend compiled in, miniz_oxide first.
+    pub const ALL: &'static [Self] = &[
+        Self::MinizOxide,
+        #[cfg(feature = "zlib-rs")]
+        Self::ZlibRs,
+    ];
+
+    /// The implementation's crate name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::MinizOxide => "miniz_oxide",
+            #[cfg(feature = "zlib-rs")]
+            Self::ZlibRs => "zlib-rs",
+        }
+    }
+}
+
+impl Default for InflateBackend {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// What one call of an engine did.
+struct Step {
+    consumed: usize,
+    written: usize,
+    outcome: Outcome,
+}
+
+/// Why an engine returned.
+enum Outcome {
+    /// A block ended: the inflater stands between two blocks.
+    BlockEnd,
+    /// It wants more input (all of it was used, or the call is to go on).
+    NeedsInput,
+    /// The output room is full.
+    OutputFull,
+}
+
+fn stream_ended() -> Error {
+    // The zlib trailer: the server never ends the stream mid-connection,
+    // and nothing may follow.
+    Error::with_source(
+        ErrorKind::Decompress,
+        "zlib stream ended before the connection did",
+    )
+}
+
+enum Engine {
+    Miniz(miniz::Miniz),
+    #[cfg(feature = "zlib-rs")]
+    ZlibRs(zlib_rs::ZlibRs),
+}
+
+impl Engine {
+    fn new(backend: InflateBackend) -> Self {
+        match backend {
+            InflateBackend::MinizOxide => Self::Miniz(miniz::Miniz::new()),
+            #[cfg(feature = "zlib-rs")]
+            InflateBackend::ZlibRs => Self::ZlibRs(zlib_rs::ZlibRs::new()),
+        }
+    }
+
+    fn backend(&self) -> InflateBackend {
+        match self {
+            Self::Miniz(_) => InflateBackend::MinizOxide,
+            #[cfg(feature = "zlib-rs")]
+            Self::ZlibRs(_) => InflateBackend::ZlibRs,
+        }
+    }
+
+    /// Whether the output buffer must hold the stream's history.
+    fn keeps_history_in_output(&self) -> bool {
+        matches!(self, Self::Miniz(_))
+    }
+
+    fn reset(&mut self) {
+        match self {
+            Self::Miniz(engine) => engine.reset(),
+            #[cfg(feature = "zlib-rs")]
+            Self::ZlibRs(engine) => engine.reset(),
+        }
+    }
+
+    fn inflate(&mut self, input: &[u8], output: &mut [u8], filled: usize) -> Result<Step, Error> {
+        match self {
+            Self::Miniz(engine) => engine.inflate(input, output, filled),
+            #[cfg(feature = "zlib-rs")]
+            Self::ZlibRs(engine) => engine.inflate(input, &mut output[filled..]),
+        }
+    }
+}
+
+/// Builds a [`Decompressor`]: its backend and size limit.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct DecompressorBuilder {
+    backend: InflateBackend,
+    max_message_size: usize,
+}
+
+impl DecompressorBuilder {
+    /// The inflate implementation (default [`InflateBackend::DEFAULT`]).
+    pub fn backend(mut self, backend: InflateBackend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Refuse messages larger than `bytes` decompressed (a guard against
+    /// compression bombs; default [`DEFAULT_MAX_MESSAGE_SIZE`]).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// The decompressor.
+    pub fn build(self) -> Decompressor {
+        Decompressor {
+            engine: Engine::new(self.backend),
+            output: Vec::new(),
+            message_start: 0,
+            filled: 0,
+            delivered: false,
+            tail: [0; 4],
+            tail_len: 0,
+            between_blocks: false,
+            last_block_empty: false,
+            block_written: 0,
+            failed: false,
+            max_message_size: self.max_message_size,
+            bytes_in: 0,
+            bytes_out: 0,
+            messages: 0,
+        }
+    }
+}
 
 /// Inflates one connection's zlib stream, message by message.
 ///
@@ -68,9 +227,10 @@ const FLAGS: u32 = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
 /// # Ok::<(), ayaka_gateway::Error>(())
 /// ```
 pub struct Decompressor {
-    inflater: Box<DecompressorOxide>,
-    /// Decompressed bytes: recent history (which the stream refers back
-    /// to), then the message so far, `output[message_start..filled]`.
+    engine: Engine,
+    /// Decompressed bytes: under miniz_oxide recent history (which the
+    /// stream refers back to), then the message so far,
+    /// `output[message_start..filled]`; under zlib-rs the message alone.
     output: Vec<u8>,
     message_start: usize,
     filled: usize,
@@ -94,31 +254,29 @@ pub struct Decompressor {
 }
 
 impl Decompressor {
-    /// A decompressor with the default message size limit.
+    /// A decompressor with the [default backend](InflateBackend::DEFAULT)
+    /// and the default message size limit.
     pub fn new() -> Self {
-        Self::with_max_message_size(DEFAULT_MAX_MESSAGE_SIZE)
+        Self::builder().build()
     }
 
     /// A decompressor that refuses messages larger than `max_message_size`
     /// decompressed bytes (a guard against compression bombs).
     pub fn with_max_message_size(max_message_size: usize) -> Self {
-        Self {
-            inflater: Box::default(),
-            output: Vec::new(),
-            message_start: 0,
-            filled: 0,
-            delivered: false,
-            tail: [0; 4],
-            tail_len: 0,
-            between_blocks: false,
-            last_block_empty: false,
-            block_written: 0,
-            failed: false,
-            max_message_size,
-            bytes_in: 0,
-            bytes_out: 0,
-            messages: 0,
+        Self::builder().max_message_size(max_message_size).build()
+    }
+
+    /// A builder, to choose the backend and the size limit.
+    pub fn builder() -> DecompressorBuilder {
+        DecompressorBuilder {
+            backend: InflateBackend::DEFAULT,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         }
+    }
+
+    /// The inflate implementation this decompressor runs.
+    pub fn backend(&self) -> InflateBackend {
+        self.engine.backend()
     }
 
     /// Feeds one frame of the stream.
@@ -160,7 +318,7 @@ impl Decompressor {
     /// Starts over for a new connection (a new zlib stream), keeping the
     /// buffers. Counters are kept too.
     pub fn reset(&mut self) {
-        self.inflater.init();
+        self.engine.reset();
         self.filled = 0;
         self.message_start = 0;
         self.delivered = false;
@@ -169,6 +327,37 @@ impl Decompressor {
         self.last_block_empty = false;
         self.block_written = 0;
         self.failed = false;
+    }
+
+    /// Gives back the memory the output buffer holds beyond what the
+    /// stream needs: the last message handed out, and spare room. Under
+    /// miniz_oxide the buffer keeps the stream's last 32 KiB (its window)
+    /// and any partial message; under zlib-rs, only a partial message.
+    ///
+    /// Buffers grow to the largest message and are reused, which is what
+    /// makes a busy connection fast; a quiet one should not keep a large
+    /// message's room. A shard calls this after a message over 256 KiB and
+    /// when a ping interval passed without a message.
+    pub fn shrink(&mut self) {
+        if self.delivered {
+            self.delivered = false;
+            self.start_message();
+        }
+        if self.engine.keeps_history_in_output() {
+            let keep_from = self.message_start.saturating_sub(WINDOW);
+            if keep_from > 0 {
+                self.output.copy_within(keep_from..self.filled, 0);
+                self.filled -= keep_from;
+                self.message_start -= keep_from;
+            }
+        }
+        self.output.truncate(self.filled);
+        self.output.shrink_to_fit();
+    }
+
+    /// Bytes the output buffer holds now (its capacity).
+    pub fn buffer_capacity(&self) -> usize {
+        self.output.capacity()
     }
 
     /// Compressed bytes fed in since creation.
@@ -214,10 +403,13 @@ impl Decompressor {
         }
     }
 
-    /// Keeps the history the next message may refer to, dropping older
-    /// output once there is a lot of it.
+    /// Drops the message handed out. Under miniz_oxide the history the
+    /// next message may refer to stays, older output going once there is
+    /// a lot of it.
     fn start_message(&mut self) {
-        if self.filled > COMPACT_AT {
+        if !self.engine.keeps_history_in_output() {
+            self.filled = 0;
+        } else if self.filled > COMPACT_AT {
             self.output
                 .copy_within(self.filled - WINDOW..self.filled, 0);
             self.filled = WINDOW;
@@ -234,23 +426,17 @@ impl Decompressor {
             if self.filled == self.output.len() {
                 self.grow()?;
             }
-            let (status, consumed, written) = decompress(
-                &mut self.inflater,
-                input,
-                &mut self.output,
-                self.filled,
-                FLAGS,
-            );
-            input = &input[consumed..];
-            self.filled += written;
-            self.block_written += written;
-            self.bytes_out += written as u64;
-            let progressed = consumed > 0 || written > 0;
+            let step = self.engine.inflate(input, &mut self.output, self.filled)?;
+            input = &input[step.consumed..];
+            self.filled += step.written;
+            self.block_written += step.written;
+            self.bytes_out += step.written as u64;
+            let progressed = step.consumed > 0 || step.written > 0;
             if progressed {
                 self.between_blocks = false;
             }
-            match status {
-                TINFLStatus::BlockBoundary if progressed || !boundary_without_progress => {
+            match step.outcome {
+                Outcome::BlockEnd if progressed || !boundary_without_progress => {
                     boundary_without_progress = !progressed;
                     self.last_block_empty = self.block_written == 0;
                     self.block_written = 0;
@@ -259,42 +445,27 @@ impl Decompressor {
                         return Ok(());
                     }
                 }
-                TINFLStatus::NeedsMoreInput if input.is_empty() => return Ok(()),
-                TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput if progressed => {
+                Outcome::NeedsInput if input.is_empty() => return Ok(()),
+                Outcome::NeedsInput | Outcome::OutputFull if progressed => {
                     boundary_without_progress = false;
                 }
-                // The stream ended (zlib trailer): the server never does that
-                // mid-connection, and nothing may follow.
-                TINFLStatus::Done => {
-                    return Err(Error::with_source(
-                        ErrorKind::Decompress,
-                        "zlib stream ended before the connection did",
-                    ));
-                }
-                TINFLStatus::HasMoreOutput
-                | TINFLStatus::NeedsMoreInput
-                | TINFLStatus::BlockBoundary => {
+                Outcome::BlockEnd | Outcome::NeedsInput | Outcome::OutputFull => {
                     return Err(Error::with_source(
                         ErrorKind::Decompress,
                         "inflate made no progress",
-                    ));
-                }
-                failed => {
-                    return Err(Error::with_source(
-                        ErrorKind::Decompress,
-                        format!("inflate failed: {failed:?}"),
                     ));
                 }
             }
         }
     }
 
+    /// Adds output room: doubling, from a small start, up to the limit.
     fn grow(&mut self) -> Result<(), Error> {
         let message_len = self.output.len() - self.message_start;
         if message_len >= self.max_message_size {
             return Err(Error::new(ErrorKind::MessageTooLarge));
         }
-        let room = GROW_STEP
+        let room = FIRST_ROOM
             .max(self.output.len())
             .min(self.max_message_size - message_len);
         self.output.resize(self.output.len() + room, 0);
@@ -316,6 +487,7 @@ impl std::fmt::Debug for Decompressor {
             .field("messages", &self.messages)
             .field("buffered", &(self.filled - self.message_start))
             .field("failed", &self.failed)
+            .field("backend", &self.backend())
             .finish()
     }
 }

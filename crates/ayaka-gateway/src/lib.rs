@@ -119,7 +119,9 @@ pub use error::{Error, ErrorKind};
 pub use identify_queue::{
     Acquire, BoxError, IdentifyLease, IdentifyQueue, LeaseEnd, LocalIdentifyQueue,
 };
-pub use inflate::{DEFAULT_MAX_MESSAGE_SIZE, Decompressor, ZLIB_SUFFIX};
+pub use inflate::{
+    DEFAULT_MAX_MESSAGE_SIZE, Decompressor, DecompressorBuilder, InflateBackend, ZLIB_SUFFIX,
+};
 pub use latency::Latency;
 pub use manager::{DEFAULT_RECONNECT_RATE, ShardInfo, ShardManager, ShardManagerBuilder};
 pub use parse::parse_event;

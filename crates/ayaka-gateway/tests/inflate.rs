@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-//! The decompressor against real zlib streams split every possible way.
+//! The decompressor against real zlib streams split every possible way,
+//! each test on every inflate backend compiled in.
 
-use ayaka_gateway::{Decompressor, ErrorKind, ZLIB_SUFFIX};
+use ayaka_gateway::{Decompressor, ErrorKind, InflateBackend, ZLIB_SUFFIX};
 use miniz_oxide::{
     DataFormat, MZFlush,
     deflate::{core::CompressorOxide, stream::deflate},
@@ -50,6 +51,26 @@ fn realistic_messages() -> Vec<Vec<u8>> {
     messages
 }
 
+/// Runs `test` once per backend compiled in.
+fn each_backend(mut test: impl FnMut(InflateBackend)) {
+    for &backend in InflateBackend::ALL {
+        test(backend);
+    }
+}
+
+/// A decompressor on `backend` with the default limit.
+fn on(backend: InflateBackend) -> Decompressor {
+    Decompressor::builder().backend(backend).build()
+}
+
+/// A decompressor on `backend` refusing messages over `limit`.
+fn limited(backend: InflateBackend, limit: usize) -> Decompressor {
+    Decompressor::builder()
+        .backend(backend)
+        .max_message_size(limit)
+        .build()
+}
+
 /// Feeds `frames` and collects every message they complete.
 fn feed(decompressor: &mut Decompressor, frames: &[&[u8]]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
@@ -63,44 +84,48 @@ fn feed(decompressor: &mut Decompressor, frames: &[&[u8]]) -> Vec<Vec<u8>> {
 
 #[test]
 fn whole_messages_come_out_one_per_frame() {
-    let messages = realistic_messages();
-    let compressed = compress_stream(&messages, MZFlush::Sync);
-    let mut decompressor = Decompressor::new();
-    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-    assert_eq!(feed(&mut decompressor, &frames), messages);
-    let total_in: usize = compressed.iter().map(Vec::len).sum();
-    let total_out: usize = messages.iter().map(Vec::len).sum();
-    assert_eq!(decompressor.bytes_in(), total_in as u64);
-    assert_eq!(decompressor.bytes_out(), total_out as u64);
-    assert_eq!(decompressor.messages(), messages.len() as u64);
+    each_backend(|backend| {
+        let messages = realistic_messages();
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+        assert_eq!(feed(&mut decompressor, &frames), messages);
+        let total_in: usize = compressed.iter().map(Vec::len).sum();
+        let total_out: usize = messages.iter().map(Vec::len).sum();
+        assert_eq!(decompressor.bytes_in(), total_in as u64);
+        assert_eq!(decompressor.bytes_out(), total_out as u64);
+        assert_eq!(decompressor.messages(), messages.len() as u64);
+    });
 }
 
 #[test]
 fn every_split_position_of_every_message_gives_the_same_messages() {
-    for flush in [MZFlush::Sync, MZFlush::Full] {
-        let messages = realistic_messages();
-        let compressed = compress_stream(&messages, flush);
-        for (index, message) in compressed.iter().enumerate() {
-            for split in 0..=message.len() {
-                let mut decompressor = Decompressor::new();
-                let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
-                feed(&mut decompressor, &before);
-                let (first, second) = message.split_at(split);
-                let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
-                if split == message.len() {
-                    assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
-                    continue;
+    each_backend(|backend| {
+        for flush in [MZFlush::Sync, MZFlush::Full] {
+            let messages = realistic_messages();
+            let compressed = compress_stream(&messages, flush);
+            for (index, message) in compressed.iter().enumerate() {
+                for split in 0..=message.len() {
+                    let mut decompressor = on(backend);
+                    let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
+                    feed(&mut decompressor, &before);
+                    let (first, second) = message.split_at(split);
+                    let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
+                    if split == message.len() {
+                        assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
+                        continue;
+                    }
+                    assert_eq!(first_result, None, "{backend:?}: split at {split} of message {index}");
+                    let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
+                    assert_eq!(
+                        second_result.as_deref(),
+                        Some(&messages[index][..]),
+                        "{backend:?}: split at {split} of message {index}"
+                    );
                 }
-                assert_eq!(first_result, None, "split at {split} of message {index}");
-                let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
-                assert_eq!(
-                    second_result.as_deref(),
-                    Some(&messages[index][..]),
-                    "split at {split} of message {index}"
-                );
             }
         }
-    }
+    });
 }
 
 /// A zlib stream of stored blocks (level 0) written by hand, so that block
@@ -170,88 +195,96 @@ fn level_0_streams() -> Vec<(&'static str, Vec<Vec<u8>>)> {
 
 #[test]
 fn a_stored_block_header_reading_like_the_suffix_is_no_message_end() {
-    let messages = stored_block_messages();
-    let compressed = stored_stream(&messages, HEADER_LIKE_SUFFIX);
-    // the message's block header ends in the suffix's bytes
-    let stored = &compressed[1];
-    assert_eq!(stored[..4], ZLIB_SUFFIX);
-    let mut decompressor = Decompressor::new();
-    assert_eq!(
-        decompressor.decompress(&compressed[0]).unwrap(),
-        Some(&messages[0][..])
-    );
-    assert_eq!(decompressor.decompress(&stored[..4]).unwrap(), None);
-    assert!(decompressor.has_partial_message());
-    assert_eq!(
-        decompressor.decompress(&stored[4..]).unwrap(),
-        Some(&messages[1][..])
-    );
+    each_backend(|backend| {
+        let messages = stored_block_messages();
+        let compressed = stored_stream(&messages, HEADER_LIKE_SUFFIX);
+        // the message's block header ends in the suffix's bytes
+        let stored = &compressed[1];
+        assert_eq!(stored[..4], ZLIB_SUFFIX);
+        let mut decompressor = on(backend);
+        assert_eq!(
+            decompressor.decompress(&compressed[0]).unwrap(),
+            Some(&messages[0][..])
+        );
+        assert_eq!(decompressor.decompress(&stored[..4]).unwrap(), None);
+        assert!(decompressor.has_partial_message());
+        assert_eq!(
+            decompressor.decompress(&stored[4..]).unwrap(),
+            Some(&messages[1][..])
+        );
+    });
 }
 
 #[test]
 fn stored_data_ending_like_the_suffix_is_no_message_end() {
-    // binary data in a stored block may end in the suffix's bytes: a frame
-    // ending there ends inside the message, not after it
-    let messages = vec![b"{}".to_vec(), [&b"data"[..], &ZLIB_SUFFIX].concat()];
-    let compressed = stored_stream(&messages, 1024);
-    let mut decompressor = Decompressor::new();
-    assert!(decompressor.decompress(&compressed[0]).unwrap().is_some());
-    let data_end = compressed[1].len() - 5;
-    assert_eq!(compressed[1][data_end - 4..data_end], ZLIB_SUFFIX);
-    assert_eq!(
-        decompressor.decompress(&compressed[1][..data_end]).unwrap(),
-        None
-    );
-    assert_eq!(
-        decompressor.decompress(&compressed[1][data_end..]).unwrap(),
-        Some(&messages[1][..])
-    );
+    each_backend(|backend| {
+        // binary data in a stored block may end in the suffix's bytes: a frame
+        // ending there ends inside the message, not after it
+        let messages = vec![b"{}".to_vec(), [&b"data"[..], &ZLIB_SUFFIX].concat()];
+        let compressed = stored_stream(&messages, 1024);
+        let mut decompressor = on(backend);
+        assert!(decompressor.decompress(&compressed[0]).unwrap().is_some());
+        let data_end = compressed[1].len() - 5;
+        assert_eq!(compressed[1][data_end - 4..data_end], ZLIB_SUFFIX);
+        assert_eq!(
+            decompressor.decompress(&compressed[1][..data_end]).unwrap(),
+            None
+        );
+        assert_eq!(
+            decompressor.decompress(&compressed[1][data_end..]).unwrap(),
+            Some(&messages[1][..])
+        );
+    });
 }
 
 #[test]
 fn level_0_streams_split_at_every_position_of_every_message_give_the_same_messages() {
-    let messages = stored_block_messages();
-    let mut decompressor = Decompressor::new();
-    for (stream, compressed) in level_0_streams() {
-        for (index, message) in compressed.iter().enumerate() {
-            for split in 0..=message.len() {
-                decompressor.reset();
-                let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
-                assert_eq!(feed(&mut decompressor, &before), messages[..index]);
-                let (first, second) = message.split_at(split);
-                let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
-                if split == message.len() {
-                    assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
-                    continue;
+    each_backend(|backend| {
+        let messages = stored_block_messages();
+        let mut decompressor = on(backend);
+        for (stream, compressed) in level_0_streams() {
+            for (index, message) in compressed.iter().enumerate() {
+                for split in 0..=message.len() {
+                    decompressor.reset();
+                    let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
+                    assert_eq!(feed(&mut decompressor, &before), messages[..index]);
+                    let (first, second) = message.split_at(split);
+                    let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
+                    if split == message.len() {
+                        assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
+                        continue;
+                    }
+                    assert_eq!(
+                        first_result, None,
+                        "{backend:?}, {stream}: split at {split} of message {index}"
+                    );
+                    let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
+                    assert_eq!(
+                        second_result.as_deref(),
+                        Some(&messages[index][..]),
+                        "{backend:?}, {stream}: split at {split} of message {index}"
+                    );
                 }
-                assert_eq!(
-                    first_result, None,
-                    "{stream}: split at {split} of message {index}"
-                );
-                let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
-                assert_eq!(
-                    second_result.as_deref(),
-                    Some(&messages[index][..]),
-                    "{stream}: split at {split} of message {index}"
-                );
             }
         }
-    }
+    });
 }
 
 #[test]
 fn level_0_streams_split_into_two_frames_anywhere_give_whole_messages() {
-    let messages = stored_block_messages();
-    let mut decompressor = Decompressor::new();
-    for (stream, compressed) in level_0_streams() {
-        let bytes = compressed.concat();
-        for split in 0..=bytes.len() {
-            decompressor.reset();
-            let (first, second) = bytes.split_at(split);
-            let outputs = feed(&mut decompressor, &[first, second]);
-            assert_whole_messages(&outputs, &messages, &format!("{stream}: split at {split}"));
+    each_backend(|backend| {
+        let messages = stored_block_messages();
+        let mut decompressor = on(backend);
+        for (stream, compressed) in level_0_streams() {
+            let bytes = compressed.concat();
+            for split in 0..=bytes.len() {
+                decompressor.reset();
+                let (first, second) = bytes.split_at(split);
+                let outputs = feed(&mut decompressor, &[first, second]);
+                assert_whole_messages(&outputs, &messages, &format!("{backend:?}, {stream}: split at {split}"));
+            }
         }
-    }
+    });
 }
 
 /// Each output is one or more whole messages, in order, and together they
@@ -274,120 +307,138 @@ fn assert_whole_messages(outputs: &[Vec<u8>], messages: &[Vec<u8>], what: &str) 
 
 #[test]
 fn byte_by_byte_frames_give_every_message() {
-    let messages = realistic_messages();
-    let stream: Vec<u8> = compress_stream(&messages, MZFlush::Sync).concat();
-    let mut decompressor = Decompressor::new();
-    let frames: Vec<&[u8]> = stream.chunks(1).collect();
-    assert_eq!(feed(&mut decompressor, &frames), messages);
+    each_backend(|backend| {
+        let messages = realistic_messages();
+        let stream: Vec<u8> = compress_stream(&messages, MZFlush::Sync).concat();
+        let mut decompressor = on(backend);
+        let frames: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(feed(&mut decompressor, &frames), messages);
+    });
 }
 
 #[test]
 fn deployed_server_fragments_of_1024_bytes_reassemble() {
-    let big = format!(
-        r#"{{"t":"GUILD_UPDATE","d":{{"description":"{}"}}}}"#,
-        "x".repeat(1000)
-    )
-    .into_bytes();
-    let mut messages = realistic_messages();
-    messages.push(big);
-    // incompressible payload so the compressed message spans several frames
-    let noise: String = (0..6000u32)
-        .map(|i| char::from(b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8 % 26))
-        .collect();
-    messages.push(format!(r#"{{"t":"X","d":"{noise}"}}"#).into_bytes());
-    let compressed = compress_stream(&messages, MZFlush::Full);
-    let mut decompressor = Decompressor::new();
-    let mut out = Vec::new();
-    for message in &compressed {
-        let frames: Vec<&[u8]> = message.chunks(1024).collect();
-        out.extend(feed(&mut decompressor, &frames));
-    }
-    assert_eq!(out, messages);
+    each_backend(|backend| {
+        let big = format!(
+            r#"{{"t":"GUILD_UPDATE","d":{{"description":"{}"}}}}"#,
+            "x".repeat(1000)
+        )
+        .into_bytes();
+        let mut messages = realistic_messages();
+        messages.push(big);
+        // incompressible payload so the compressed message spans several frames
+        let noise: String = (0..6000u32)
+            .map(|i| char::from(b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8 % 26))
+            .collect();
+        messages.push(format!(r#"{{"t":"X","d":"{noise}"}}"#).into_bytes());
+        let compressed = compress_stream(&messages, MZFlush::Full);
+        let mut decompressor = on(backend);
+        let mut out = Vec::new();
+        for message in &compressed {
+            let frames: Vec<&[u8]> = message.chunks(1024).collect();
+            out.extend(feed(&mut decompressor, &frames));
+        }
+        assert_eq!(out, messages);
+    });
 }
 
 #[test]
 fn a_large_message_grows_the_buffer_and_a_smaller_one_reuses_it() {
-    let big = vec![b'a'; 1 << 20];
-    let messages = vec![big.clone(), b"{}".to_vec(), big];
-    let compressed = compress_stream(&messages, MZFlush::Sync);
-    let mut decompressor = Decompressor::new();
-    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-    assert_eq!(feed(&mut decompressor, &frames), messages);
+    each_backend(|backend| {
+        let big = vec![b'a'; 1 << 20];
+        let messages = vec![big.clone(), b"{}".to_vec(), big];
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+        assert_eq!(feed(&mut decompressor, &frames), messages);
+    });
 }
 
 #[test]
 fn messages_over_the_limit_are_a_typed_error() {
-    let messages = vec![vec![b'a'; 100_000]];
-    let compressed = compress_stream(&messages, MZFlush::Sync);
-    let mut decompressor = Decompressor::with_max_message_size(10_000);
-    let error = decompressor.decompress(&compressed[0]).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
-    // poisoned until reset
-    assert_eq!(
-        decompressor.decompress(b"").unwrap_err().kind(),
-        ErrorKind::Decompress
-    );
+    each_backend(|backend| {
+        let messages = vec![vec![b'a'; 100_000]];
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = limited(backend, 10_000);
+        let error = decompressor.decompress(&compressed[0]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
+        // poisoned until reset
+        assert_eq!(
+            decompressor.decompress(b"").unwrap_err().kind(),
+            ErrorKind::Decompress
+        );
+    });
 }
 
 #[test]
 fn corrupt_data_is_a_typed_error_and_poisons_until_reset() {
-    let messages = realistic_messages();
-    let compressed = compress_stream(&messages, MZFlush::Sync);
-    let mut decompressor = Decompressor::new();
-    assert!(decompressor.decompress(&compressed[0]).unwrap().is_some());
-    let error = decompressor
-        .decompress(b"\xff\xff\xff\xff garbage \x00\x00\xff\xff")
-        .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Decompress);
-    assert_eq!(
-        decompressor.decompress(&compressed[1]).unwrap_err().kind(),
-        ErrorKind::Decompress
-    );
+    each_backend(|backend| {
+        let messages = realistic_messages();
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        assert!(decompressor.decompress(&compressed[0]).unwrap().is_some());
+        let error = decompressor
+            .decompress(b"\xff\xff\xff\xff garbage \x00\x00\xff\xff")
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decompress);
+        assert_eq!(
+            decompressor.decompress(&compressed[1]).unwrap_err().kind(),
+            ErrorKind::Decompress
+        );
 
-    // a new connection: the stream starts again from its header
-    decompressor.reset();
-    let fresh = compress_stream(&messages[..2], MZFlush::Sync);
-    let frames: Vec<&[u8]> = fresh.iter().map(Vec::as_slice).collect();
-    assert_eq!(feed(&mut decompressor, &frames), messages[..2].to_vec());
+        // a new connection: the stream starts again from its header
+        decompressor.reset();
+        let fresh = compress_stream(&messages[..2], MZFlush::Sync);
+        let frames: Vec<&[u8]> = fresh.iter().map(Vec::as_slice).collect();
+        assert_eq!(feed(&mut decompressor, &frames), messages[..2].to_vec());
+    });
 }
 
 #[test]
 fn a_bad_header_is_a_typed_error() {
-    let mut decompressor = Decompressor::new();
-    let error = decompressor
-        .decompress(b"{\"t\":\"READY\"}\x00\x00\xff\xff")
-        .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Decompress);
+    each_backend(|backend| {
+        let mut decompressor = on(backend);
+        let error = decompressor
+            .decompress(b"{\"t\":\"READY\"}\x00\x00\xff\xff")
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decompress);
+    });
 }
 
 #[test]
 fn a_finished_stream_followed_by_more_data_is_an_error() {
-    let finished = miniz_oxide::deflate::compress_to_vec_zlib(b"{}", 6);
-    let mut decompressor = Decompressor::new();
-    let error = decompressor.decompress(&finished).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Decompress);
+    each_backend(|backend| {
+        let finished = miniz_oxide::deflate::compress_to_vec_zlib(b"{}", 6);
+        let mut decompressor = on(backend);
+        let error = decompressor.decompress(&finished).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decompress);
+    });
 }
 
 #[test]
 fn a_truncated_message_stays_partial_without_hanging() {
-    let messages = realistic_messages();
-    let compressed = compress_stream(&messages, MZFlush::Sync);
-    let mut decompressor = Decompressor::new();
-    let truncated = &compressed[0][..compressed[0].len() - 5];
-    assert_eq!(decompressor.decompress(truncated).unwrap(), None);
-    assert!(decompressor.has_partial_message());
+    each_backend(|backend| {
+        let messages = realistic_messages();
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        let truncated = &compressed[0][..compressed[0].len() - 5];
+        assert_eq!(decompressor.decompress(truncated).unwrap(), None);
+        assert!(decompressor.has_partial_message());
+    });
 }
 
 #[test]
 fn reset_starts_a_new_stream() {
-    let messages = realistic_messages();
-    let compressed = compress_stream(&messages, MZFlush::Sync);
-    let mut decompressor = Decompressor::new();
-    // half a message from a connection that died
-    decompressor.decompress(&compressed[0][..10]).unwrap();
-    decompressor.reset();
-    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-    assert_eq!(feed(&mut decompressor, &frames), messages);
+    each_backend(|backend| {
+        let messages = realistic_messages();
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        // half a message from a connection that died
+        decompressor.decompress(&compressed[0][..10]).unwrap();
+        decompressor.reset();
+        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+        assert_eq!(feed(&mut decompressor, &frames), messages);
+    });
 }
 
 proptest! {
@@ -395,9 +446,11 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(frames in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..256), 0..8)) {
-        let mut decompressor = Decompressor::with_max_message_size(1 << 16);
-        for frame in &frames {
-            let _ = decompressor.decompress(frame);
+        for &backend in InflateBackend::ALL {
+            let mut decompressor = limited(backend, 1 << 16);
+            for frame in &frames {
+                let _ = decompressor.decompress(frame);
+            }
         }
     }
 
@@ -406,8 +459,9 @@ proptest! {
         let mut frame = vec![0x78, 0x9c];
         frame.extend(tail);
         frame.extend(ZLIB_SUFFIX);
-        let mut decompressor = Decompressor::with_max_message_size(1 << 16);
-        let _ = decompressor.decompress(&frame);
+        for &backend in InflateBackend::ALL {
+            let _ = limited(backend, 1 << 16).decompress(&frame);
+        }
     }
 
     #[test]
@@ -423,9 +477,10 @@ proptest! {
             start = position;
         }
         frames.push(&stream[start..]);
-        let mut decompressor = Decompressor::new();
-        // a frame holding the ends of several messages yields them together
-        prop_assert_eq!(feed(&mut decompressor, &frames).concat(), messages.concat());
+        for &backend in InflateBackend::ALL {
+            // a frame holding the ends of several messages yields them together
+            prop_assert_eq!(feed(&mut on(backend), &frames).concat(), messages.concat());
+        }
     }
 
     #[test]
@@ -433,35 +488,128 @@ proptest! {
         let messages = realistic_messages();
         let stream: Vec<u8> = compress_stream(&messages, MZFlush::Sync).concat();
         let truncated = &stream[..cut.index(stream.len())];
-        let mut decompressor = Decompressor::new();
-        if let Some(output) = decompressor.decompress(truncated).unwrap() {
-            // only whole messages come out: the cut fell right after a flush
-            let whole = (1..=messages.len()).any(|count| messages[..count].concat() == output);
-            prop_assert!(whole);
+        for &backend in InflateBackend::ALL {
+            if let Some(output) = on(backend).decompress(truncated).unwrap() {
+                // only whole messages come out: the cut fell right after a flush
+                let whole = (1..=messages.len()).any(|count| messages[..count].concat() == output);
+                prop_assert!(whole);
+            }
         }
     }
 }
 
 #[test]
 fn a_long_stream_referring_back_across_history_compaction_stays_correct() {
-    // ~4 MiB of similar messages: the compressor refers back into earlier
-    // messages all along, while the decompressor drops old history
-    let messages: Vec<Vec<u8>> = (0..4000u32)
-        .map(|i| {
-            format!(
-                r#"{{"t":"PRESENCE_UPDATE","id":{},"d":{{"type":{},"description":"{}"}}}}"#,
-                i % 97,
-                1 + i % 4,
-                "status text ".repeat(1 + (i % 90) as usize)
-            )
-            .into_bytes()
-        })
-        .collect();
-    let compressed = compress_stream(&messages, MZFlush::Sync);
-    let mut decompressor = Decompressor::new();
-    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-    let out = feed(&mut decompressor, &frames);
-    assert_eq!(out.len(), messages.len());
-    assert!(out == messages);
-    assert!(decompressor.bytes_out() > 4 * 1024 * 1024 / 2);
+    each_backend(|backend| {
+        // ~4 MiB of similar messages: the compressor refers back into earlier
+        // messages all along, while the decompressor drops old history
+        let messages: Vec<Vec<u8>> = (0..4000u32)
+            .map(|i| {
+                format!(
+                    r#"{{"t":"PRESENCE_UPDATE","id":{},"d":{{"type":{},"description":"{}"}}}}"#,
+                    i % 97,
+                    1 + i % 4,
+                    "status text ".repeat(1 + (i % 90) as usize)
+                )
+                .into_bytes()
+            })
+            .collect();
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+        let out = feed(&mut decompressor, &frames);
+        assert_eq!(out.len(), messages.len());
+        assert!(out == messages);
+        assert!(decompressor.bytes_out() > 4 * 1024 * 1024 / 2);
+    });
+}
+
+#[test]
+fn both_backends_give_the_same_messages_and_errors_for_the_same_frames() {
+    let messages = realistic_messages();
+    let stream: Vec<u8> = compress_stream(&messages, MZFlush::Full).concat();
+    let mut corrupt = stream.clone();
+    corrupt[40] ^= 0x55;
+    for input in [&stream, &corrupt] {
+        let outcomes: Vec<Vec<Result<Option<Vec<u8>>, ErrorKind>>> = InflateBackend::ALL
+            .iter()
+            .map(|&backend| {
+                let mut decompressor = on(backend);
+                input
+                    .chunks(7)
+                    .map(|frame| {
+                        decompressor
+                            .decompress(frame)
+                            .map(|message| message.map(<[u8]>::to_vec))
+                            .map_err(|error| error.kind())
+                    })
+                    .collect()
+            })
+            .collect();
+        for other in &outcomes[1..] {
+            assert_eq!(other, &outcomes[0]);
+        }
+    }
+}
+
+#[test]
+fn shrink_gives_back_a_large_message_room_and_the_stream_goes_on() {
+    each_backend(|backend| {
+        let big = format!(r#"{{"t":"GUILD_INIT","d":"{}"}}"#, "m".repeat(1 << 20)).into_bytes();
+        let messages = vec![big, realistic_messages()[0].clone(), b"{}".to_vec()];
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        assert_eq!(
+            decompressor.decompress(&compressed[0]).unwrap(),
+            Some(&messages[0][..])
+        );
+        assert!(decompressor.buffer_capacity() > 1 << 20);
+        decompressor.shrink();
+        // miniz_oxide keeps the window; zlib-rs keeps it in its own state
+        let kept = match backend {
+            InflateBackend::MinizOxide => 32 * 1024,
+            _ => 0,
+        };
+        assert_eq!(decompressor.buffer_capacity(), kept, "{backend:?}");
+        // the next messages may refer back into the large one
+        assert_eq!(
+            decompressor.decompress(&compressed[1]).unwrap(),
+            Some(&messages[1][..])
+        );
+        decompressor.shrink();
+        assert!(decompressor.buffer_capacity() <= kept.max(messages[1].len()));
+        assert_eq!(
+            decompressor.decompress(&compressed[2]).unwrap(),
+            Some(&messages[2][..])
+        );
+    });
+}
+
+#[test]
+fn shrink_keeps_a_partial_message() {
+    each_backend(|backend| {
+        let messages = realistic_messages();
+        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let mut decompressor = on(backend);
+        let frames: Vec<&[u8]> = compressed[..3].iter().map(Vec::as_slice).collect();
+        assert_eq!(feed(&mut decompressor, &frames), messages[..3]);
+        let (first, second) = compressed[3].split_at(compressed[3].len() / 2);
+        assert_eq!(decompressor.decompress(first).unwrap(), None);
+        decompressor.shrink();
+        assert_eq!(
+            decompressor.decompress(second).unwrap(),
+            Some(&messages[3][..])
+        );
+    });
+}
+
+#[test]
+fn the_default_backend_is_zlib_rs_with_its_feature() {
+    let expected = if cfg!(feature = "zlib-rs") {
+        "zlib-rs"
+    } else {
+        "miniz_oxide"
+    };
+    assert_eq!(Decompressor::new().backend().name(), expected);
+    assert_eq!(InflateBackend::default(), InflateBackend::DEFAULT);
 }
