@@ -4,6 +4,7 @@
 //! GUILD_INIT per guild (channels, roles, emojis, members), then live
 //! traffic dominated by presence updates, as on any chat platform.
 
+pub mod inflate;
 mod rwlock_cache;
 
 pub use rwlock_cache::{RwLockCache, parsed_session};

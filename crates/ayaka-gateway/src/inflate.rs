@@ -93,6 +93,9 @@ struct Step {
     consumed: usize,
     written: usize,
     outcome: Outcome,
+    /// After the block that ended, an empty block took the rest of the
+    /// input (the engine read it without another call).
+    then_empty_block: bool,
 }
 
 /// Why an engine returned.
@@ -438,7 +441,7 @@ impl Decompressor {
             match step.outcome {
                 Outcome::BlockEnd if progressed || !boundary_without_progress => {
                     boundary_without_progress = !progressed;
-                    self.last_block_empty = self.block_written == 0;
+                    self.last_block_empty = step.then_empty_block || self.block_written == 0;
                     self.block_written = 0;
                     if input.is_empty() {
                         self.between_blocks = true;

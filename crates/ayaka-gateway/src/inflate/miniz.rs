@@ -61,6 +61,7 @@ impl Miniz {
             consumed,
             written,
             outcome,
+            then_empty_block: false,
         })
     }
 }

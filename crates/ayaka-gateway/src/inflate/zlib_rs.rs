@@ -13,7 +13,8 @@ use std::ffi::c_int;
 
 use libz_rs_sys::{
     Z_BLOCK, Z_BUF_ERROR, Z_DATA_ERROR, Z_MEM_ERROR, Z_NEED_DICT, Z_OK, Z_STREAM_END, inflate,
-    inflateEnd, inflateInit2_, inflateReset, z_stream, zlibVersion,
+    inflateEnd, inflateInit2_, inflatePrime, inflateReset, inflateValidate, z_stream,
+    zlibVersion,
 };
 
 use super::{Outcome, Step};
@@ -24,6 +25,12 @@ const WINDOW_BITS: c_int = 15;
 
 /// `data_type` bit: the inflater stopped between two blocks.
 const BETWEEN_BLOCKS: c_int = 128;
+
+/// `data_type` bits: how many bits of input the inflater holds unused.
+const UNUSED_BITS: c_int = 63;
+
+/// The bytes of an empty stored block after its header: LEN 0, NLEN !0.
+const EMPTY_STORED: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 
 pub(super) struct ZlibRs {
     /// `None` when zlib-rs could not allocate its state.
@@ -46,15 +53,27 @@ impl ZlibRs {
         // SAFETY: `stream` is a valid, default-initialised z_stream (its
         // allocator fields set), and the version is zlib-rs's own C string.
         let status = unsafe { inflateInit2_(&mut *stream, WINDOW_BITS, zlibVersion(), size) };
-        Self {
+        let mut engine = Self {
             stream: (status == Z_OK).then_some(stream),
-        }
+        };
+        engine.skip_checksum();
+        engine
     }
 
     pub(super) fn reset(&mut self) {
         if let Some(stream) = &mut self.stream {
             // SAFETY: the stream was initialised by `inflateInit2_`.
             unsafe { inflateReset(&mut **stream) };
+        }
+        self.skip_checksum();
+    }
+
+    /// The Adler-32 of a stream is checked only at its end, which a
+    /// gateway stream never reaches: computing it is wasted work.
+    fn skip_checksum(&mut self) {
+        if let Some(stream) = &mut self.stream {
+            // SAFETY: the stream was initialised by `inflateInit2_`.
+            unsafe { inflateValidate(&mut **stream, 0) };
         }
     }
 
@@ -81,11 +100,27 @@ impl ZlibRs {
         let consumed = (avail_in - stream.avail_in) as usize;
         let written = (avail_out - stream.avail_out) as usize;
         let between_blocks = stream.data_type & BETWEEN_BLOCKS != 0;
+        let unused_bits = (stream.data_type & UNUSED_BITS) as usize;
         let output_full = stream.avail_out == 0;
         stream.next_in = std::ptr::null();
         stream.avail_in = 0;
         stream.next_out = std::ptr::null_mut();
         stream.avail_out = 0;
+        let mut consumed = consumed;
+        let mut then_empty_block = false;
+        if matches!(status, Z_OK | Z_BUF_ERROR)
+            && between_blocks
+            && consumed < input.len()
+            && empty_stored_block_ends(input, consumed * 8, unused_bits)
+        {
+            // What is left is a flush's empty stored block: skip it instead
+            // of another call, leaving the inflater as that block would
+            // (between blocks, at a byte boundary: nothing held).
+            // SAFETY: the stream was initialised by `inflateInit2_`.
+            unsafe { inflatePrime(&mut **stream, -1, 0) };
+            consumed = input.len();
+            then_empty_block = true;
+        }
         let outcome = match status {
             Z_OK | Z_BUF_ERROR if between_blocks => Outcome::BlockEnd,
             Z_OK | Z_BUF_ERROR if output_full => Outcome::OutputFull,
@@ -120,8 +155,26 @@ impl ZlibRs {
             consumed,
             written,
             outcome,
+            then_empty_block,
         })
     }
+}
+
+/// Whether `input`, from the block header starting `unused_bits` before
+/// bit `read_bits`, is exactly one empty, non-final stored block: header
+/// bits `000`, padding to the byte, then `00 00 FF FF` and nothing more.
+fn empty_stored_block_ends(input: &[u8], read_bits: usize, unused_bits: usize) -> bool {
+    let Some(header) = read_bits.checked_sub(unused_bits) else {
+        // the header started in an earlier frame
+        return false;
+    };
+    let header_bits_zero = (header..header + 3).all(|bit| {
+        input
+            .get(bit / 8)
+            .is_some_and(|byte| byte >> (bit % 8) & 1 == 0)
+    });
+    let data = (header + 3).div_ceil(8);
+    header_bits_zero && input.get(data..) == Some(&EMPTY_STORED[..])
 }
 
 impl Drop for ZlibRs {
