@@ -5,12 +5,20 @@ use std::{fmt, sync::Arc, time::Duration};
 use ayaka_model::{Presence, gateway::Encoding};
 
 use crate::{
-    backoff::Backoff, identify_queue::IdentifyQueue, inflate::DEFAULT_MAX_MESSAGE_SIZE,
+    backoff::Backoff,
+    identify_queue::IdentifyQueue,
+    inflate::{DEFAULT_MAX_MESSAGE_SIZE, InflateBackend},
     reconnect_limiter::ReconnectLimiter,
 };
 
 /// Default for [`ShardConfigBuilder::read_ahead`]: 16 MiB per shard.
 pub const DEFAULT_READ_AHEAD: usize = 16 * 1024 * 1024;
+
+/// Default for [`ShardConfigBuilder::websocket_read_buffer`]: 8 KiB.
+pub const DEFAULT_WEBSOCKET_READ_BUFFER: usize = 8 * 1024;
+
+/// Default for [`ShardConfigBuilder::websocket_write_buffer`]: 4 KiB.
+pub const DEFAULT_WEBSOCKET_WRITE_BUFFER: usize = 4 * 1024;
 
 /// The deployed gateway.
 pub const DEFAULT_GATEWAY_BASE: &str = "wss://gateway.vincentrps.xyz";
@@ -66,6 +74,9 @@ pub struct ShardConfig {
     pub(crate) read_ahead: usize,
     pub(crate) command_queue: usize,
     pub(crate) max_message_size: usize,
+    pub(crate) websocket_read_buffer: usize,
+    pub(crate) websocket_write_buffer: usize,
+    pub(crate) inflate_backend: InflateBackend,
     pub(crate) send_limit: u32,
     pub(crate) send_window: Duration,
     pub(crate) send_reserve: u32,
@@ -84,6 +95,8 @@ impl fmt::Debug for ShardConfig {
             .field("ping_timeout", &self.ping_timeout)
             .field("reconnect", &self.reconnect)
             .field("read_ahead", &self.read_ahead)
+            .field("websocket_read_buffer", &self.websocket_read_buffer)
+            .field("inflate_backend", &self.inflate_backend)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +139,9 @@ impl ShardConfig {
                 read_ahead: DEFAULT_READ_AHEAD,
                 command_queue: 32,
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                websocket_read_buffer: DEFAULT_WEBSOCKET_READ_BUFFER,
+                websocket_write_buffer: DEFAULT_WEBSOCKET_WRITE_BUFFER,
+                inflate_backend: InflateBackend::DEFAULT,
                 send_limit: 120,
                 send_window: Duration::from_secs(60),
                 send_reserve: 10,
@@ -281,6 +297,35 @@ impl ShardConfigBuilder {
     /// (default 16 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.config.max_message_size = bytes;
+        self
+    }
+
+    /// How much the WebSocket reads from the socket at a time, which is
+    /// also the buffer every connection keeps while idle (default 8 KiB).
+    ///
+    /// A larger buffer means fewer reads for large messages (a GUILD_INIT
+    /// of 40 KiB takes five reads at 8 KiB); a smaller one, less memory per
+    /// shard. A frame larger than the buffer is still read whole: the
+    /// buffer grows for it.
+    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
+        self.config.websocket_read_buffer = bytes.max(1);
+        self
+    }
+
+    /// How many bytes of outgoing frames the WebSocket gathers before
+    /// writing them (default 4 KiB; every batch of commands and pings is
+    /// written at once after it is queued anyway). The buffer holds only
+    /// what waits to be written.
+    pub fn websocket_write_buffer(mut self, bytes: usize) -> Self {
+        self.config.websocket_write_buffer = bytes;
+        self
+    }
+
+    /// The inflate implementation for `zlib` connections (default
+    /// [`InflateBackend::DEFAULT`]: zlib-rs with the `zlib-rs` feature,
+    /// miniz_oxide otherwise).
+    pub fn inflate_backend(mut self, backend: InflateBackend) -> Self {
+        self.config.inflate_backend = backend;
         self
     }
 

@@ -31,8 +31,9 @@ const FIRST_ROOM: usize = 4 * 1024;
 const WINDOW: usize = 32 * 1024;
 
 /// Past this much history, the next message first moves the last
-/// [`WINDOW`] bytes to the front (amortised: rarely, and only 32 KiB).
-const COMPACT_AT: usize = 1024 * 1024;
+/// [`WINDOW`] bytes to the front (amortised: one 32 KiB copy per 224 KiB
+/// of output at most, and a busy connection's buffer stays near this).
+const COMPACT_AT: usize = 256 * 1024;
 
 /// The inflate implementation a [`Decompressor`] runs.
 ///
@@ -132,19 +133,6 @@ impl Engine {
         }
     }
 
-    fn backend(&self) -> InflateBackend {
-        match self {
-            Self::Miniz(_) => InflateBackend::MinizOxide,
-            #[cfg(feature = "zlib-rs")]
-            Self::ZlibRs(_) => InflateBackend::ZlibRs,
-        }
-    }
-
-    /// Whether the output buffer must hold the stream's history.
-    fn keeps_history_in_output(&self) -> bool {
-        matches!(self, Self::Miniz(_))
-    }
-
     fn reset(&mut self) {
         match self {
             Self::Miniz(engine) => engine.reset(),
@@ -187,7 +175,8 @@ impl DecompressorBuilder {
     /// The decompressor.
     pub fn build(self) -> Decompressor {
         Decompressor {
-            engine: Engine::new(self.backend),
+            backend: self.backend,
+            engine: None,
             output: Vec::new(),
             message_start: 0,
             filled: 0,
@@ -230,7 +219,10 @@ impl DecompressorBuilder {
 /// # Ok::<(), ayaka_gateway::Error>(())
 /// ```
 pub struct Decompressor {
-    engine: Engine,
+    backend: InflateBackend,
+    /// Made on the first frame: a connection that never sees one (a json
+    /// shard) never pays for the inflater's state.
+    engine: Option<Engine>,
     /// Decompressed bytes: under miniz_oxide recent history (which the
     /// stream refers back to), then the message so far,
     /// `output[message_start..filled]`; under zlib-rs the message alone.
@@ -279,7 +271,13 @@ impl Decompressor {
 
     /// The inflate implementation this decompressor runs.
     pub fn backend(&self) -> InflateBackend {
-        self.engine.backend()
+        self.backend
+    }
+
+    /// Whether the output buffer holds the stream's history (miniz_oxide
+    /// inflates into it; zlib-rs keeps a window of its own).
+    fn keeps_history_in_output(&self) -> bool {
+        self.backend == InflateBackend::MinizOxide
     }
 
     /// Feeds one frame of the stream.
@@ -321,7 +319,9 @@ impl Decompressor {
     /// Starts over for a new connection (a new zlib stream), keeping the
     /// buffers. Counters are kept too.
     pub fn reset(&mut self) {
-        self.engine.reset();
+        if let Some(engine) = &mut self.engine {
+            engine.reset();
+        }
         self.filled = 0;
         self.message_start = 0;
         self.delivered = false;
@@ -341,12 +341,19 @@ impl Decompressor {
     /// makes a busy connection fast; a quiet one should not keep a large
     /// message's room. A shard calls this after a message over 256 KiB and
     /// when a ping interval passed without a message.
+    ///
+    /// ```
+    /// let mut decompressor = ayaka_gateway::Decompressor::new();
+    /// decompressor.shrink();
+    /// // nothing is allocated before the first frame
+    /// assert_eq!(decompressor.buffer_capacity(), 0);
+    /// ```
     pub fn shrink(&mut self) {
         if self.delivered {
             self.delivered = false;
             self.start_message();
         }
-        if self.engine.keeps_history_in_output() {
+        if self.keeps_history_in_output() {
             let keep_from = self.message_start.saturating_sub(WINDOW);
             if keep_from > 0 {
                 self.output.copy_within(keep_from..self.filled, 0);
@@ -410,7 +417,7 @@ impl Decompressor {
     /// next message may refer to stays, older output going once there is
     /// a lot of it.
     fn start_message(&mut self) {
-        if !self.engine.keeps_history_in_output() {
+        if !self.keeps_history_in_output() {
             self.filled = 0;
         } else if self.filled > COMPACT_AT {
             self.output
@@ -429,7 +436,9 @@ impl Decompressor {
             if self.filled == self.output.len() {
                 self.grow()?;
             }
-            let step = self.engine.inflate(input, &mut self.output, self.filled)?;
+            let backend = self.backend;
+            let engine = self.engine.get_or_insert_with(|| Engine::new(backend));
+            let step = engine.inflate(input, &mut self.output, self.filled)?;
             input = &input[step.consumed..];
             self.filled += step.written;
             self.block_written += step.written;

@@ -112,7 +112,8 @@ mod tls;
 pub use backoff::Backoff;
 pub use close::{CloseAction, CloseFrame, close_action, close_code};
 pub use config::{
-    DEFAULT_GATEWAY_BASE, DEFAULT_READ_AHEAD, GatewayEndpoint, ShardConfig, ShardConfigBuilder,
+    DEFAULT_GATEWAY_BASE, DEFAULT_READ_AHEAD, DEFAULT_WEBSOCKET_READ_BUFFER,
+    DEFAULT_WEBSOCKET_WRITE_BUFFER, GatewayEndpoint, ShardConfig, ShardConfigBuilder,
 };
 pub use dispatcher::{DEFAULT_MAX_IN_FLIGHT, Delivery, Dispatcher, DispatcherBuilder};
 pub use error::{Error, ErrorKind};

@@ -34,6 +34,16 @@ pub(crate) struct EventParser {
 }
 
 impl EventParser {
+    /// Frees the working buffers (simd-json's), which grew to the largest
+    /// message; the next message grows them again.
+    pub(crate) fn shrink(&mut self) {
+        #[cfg(feature = "simd-json")]
+        {
+            self.scratch = Vec::new();
+            self.parser = Parser::new();
+        }
+    }
+
     #[cfg(feature = "simd-json")]
     pub(crate) fn parse(&mut self, raw: &[u8]) -> Result<Event, Error> {
         // The shard keeps `raw` for its consumer, so simd-json gets a copy.

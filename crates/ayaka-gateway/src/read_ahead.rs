@@ -92,20 +92,22 @@ impl Drop for Charge {
     }
 }
 
-/// A message in the queue, with its charge.
+/// A message in the queue, with its charge. The message is boxed: the
+/// channel allocates its slots in blocks of 32 up front, and an idle shard
+/// should not hold 32 messages' worth of them.
 #[derive(Debug)]
 pub(crate) struct Queued {
-    message: ShardMessage,
+    message: Box<ShardMessage>,
     charge: Charge,
 }
 
 impl Queued {
     /// The message, its bytes given back to its shard's budget.
     pub(crate) fn into_message(self) -> ShardMessage {
-        if matches!(self.message, ShardMessage::Event(_)) {
+        if matches!(*self.message, ShardMessage::Event(_)) {
             self.charge.budget.delivered.fetch_add(1, Ordering::Relaxed);
         }
-        self.message
+        *self.message
     }
 }
 
@@ -133,6 +135,7 @@ impl Sender {
             _ => 0,
         } + MESSAGE_OVERHEAD;
         let charge = self.budget.charge(bytes);
+        let message = Box::new(message);
         self.queue.send(Queued { message, charge }).is_ok()
     }
 }

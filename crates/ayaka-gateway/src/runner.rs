@@ -34,13 +34,16 @@ use crate::{
     tls::config_or_default,
 };
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// Boxed: moved from connecting to driving, it would otherwise take its
+/// room twice in the task's future.
+type Socket = Box<WebSocketStream<MaybeTlsStream<TcpStream>>>;
 type Instant = std::time::Instant;
 
-/// What a handle asks the task to send.
+/// What a handle asks the task to send. Small (the command is boxed): the
+/// channel allocates room for 32 of these per shard up front.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Send(ClientCommand),
+    Send(Box<ClientCommand>),
     SendRaw(String),
 }
 
@@ -157,7 +160,9 @@ impl Runner {
                 self.on_close();
                 return None;
             }
-            connected = connect(&self.config) => connected,
+            // boxed: the connecting future is large, and the task's own
+            // future should not keep its room for the connection's life
+            connected = Box::pin(connect(&self.config)) => connected,
         };
         match connected {
             Ok(socket) => {
@@ -178,7 +183,11 @@ impl Runner {
     /// Runs one open connection until the machine lets go of it.
     async fn drive(&mut self, mut socket: Socket) {
         loop {
-            self.write(&mut socket).await;
+            if self.machine.has_transmit() {
+                // boxed: rare (pings, commands), and large to keep in the
+                // task for the connection's life
+                Box::pin(self.write(&mut socket)).await;
+            }
             self.flush_events();
             if !self.machine.is_connected() {
                 return;
@@ -361,6 +370,8 @@ async fn connect(config: &ShardConfig) -> Result<Socket, Error> {
     )
     .await?;
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(config.websocket_read_buffer)
+        .write_buffer_size(config.websocket_write_buffer)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
     let tls = config_or_default(config.tls.as_ref())?;
@@ -371,7 +382,7 @@ async fn connect(config: &ShardConfig) -> Result<Socket, Error> {
         Some(Connector::Rustls(tls)),
     );
     match tokio::time::timeout(config.connect_timeout, connect).await {
-        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(Ok((socket, _response))) => Ok(Box::new(socket)),
         Ok(Err(error)) => {
             let kind = match error {
                 tungstenite::Error::Url(_) => ErrorKind::InvalidUrl,

@@ -86,7 +86,7 @@ impl ShardHandle {
     ///
     /// [`ErrorKind::Closed`] if the shard has ended.
     pub async fn send(&self, command: ClientCommand) -> Result<(), Error> {
-        self.enqueue(Command::Send(command)).await
+        self.enqueue(Command::Send(Box::new(command))).await
     }
 
     /// Sends a text message as it is. The server closes the connection

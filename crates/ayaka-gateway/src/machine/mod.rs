@@ -82,6 +82,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// should not wait long for it.
 const FAILED_CLOSE_GRACE: Duration = Duration::from_millis(200);
 
+/// After a message this large, the buffers it grew are given back at once
+/// rather than kept for the next one (see [`Decompressor::shrink`]).
+const LARGE_MESSAGE: usize = 256 * 1024;
+
 /// Where the machine is.
 #[derive(Debug)]
 enum Phase {
@@ -132,6 +136,8 @@ pub struct ShardMachine {
     behind_this_connection: bool,
     time_behind: Duration,
     close_requested: bool,
+    /// A message arrived since the last ping: the connection is not idle.
+    received_since_ping: bool,
     connections: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<ShardMessage>,
@@ -150,7 +156,10 @@ impl ShardMachine {
                 now,
             ),
             limiter: SendLimiter::new(config.send_limit, config.send_window, config.send_reserve),
-            decompressor: Decompressor::with_max_message_size(config.max_message_size),
+            decompressor: Decompressor::builder()
+                .backend(config.inflate_backend)
+                .max_message_size(config.max_message_size)
+                .build(),
             parser: EventParser::default(),
             rng: StdRng::seed_from_u64(seed),
             attempt: 0,
@@ -164,6 +173,7 @@ impl ShardMachine {
             behind_this_connection: false,
             time_behind: Duration::ZERO,
             close_requested: false,
+            received_since_ping: false,
             connections: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -410,6 +420,11 @@ impl ShardMachine {
         }
     }
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) has something.
+    pub fn has_transmit(&self) -> bool {
+        !self.transmits.is_empty()
+    }
+
     /// The next message to write to the socket.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
@@ -536,6 +551,10 @@ impl ShardMachine {
     }
 
     fn ping(&mut self, now: Instant, payload: u64) {
+        if !std::mem::take(&mut self.received_since_ping) {
+            // a ping interval without a message: nothing needs room now
+            self.shrink_buffers();
+        }
         self.transmits
             .push_back(Transmit::Ping(Bytes::copy_from_slice(
                 &payload.to_be_bytes(),
@@ -543,8 +562,24 @@ impl ShardMachine {
         self.limiter.record_keepalive(now);
     }
 
+    /// Gives back what the decompressor and the parser grew beyond what
+    /// the stream needs between messages.
+    fn shrink_buffers(&mut self) {
+        self.decompressor.shrink();
+        self.parser.shrink();
+    }
+
     /// Parses and reports one complete message.
     fn on_payload(&mut self, now: Instant, raw: Bytes) {
+        self.received_since_ping = true;
+        let large = raw.len() > LARGE_MESSAGE;
+        self.parse_and_report(now, raw);
+        if large {
+            self.shrink_buffers();
+        }
+    }
+
+    fn parse_and_report(&mut self, now: Instant, raw: Bytes) {
         let event = match self.parser.parse(&raw) {
             Ok(event) => event,
             Err(error) => {
