@@ -10,7 +10,7 @@
 //! agree), which bounds the stack any input can use.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 
 use crate::Error;
 
@@ -71,6 +71,26 @@ impl Parser {
         }
     }
 
+    /// Parses `bytes` with `seed` (in place with simd-json): for a reader
+    /// that carries state, such as
+    /// [`EventFilter`](crate::gateway::EventFilter).
+    pub fn parse_seed<S, T>(&mut self, seed: S, bytes: &mut [u8]) -> Result<T, JsonError>
+    where
+        S: for<'de> DeserializeSeed<'de, Value = T>,
+    {
+        #[cfg(feature = "simd-json")]
+        {
+            let mut deserializer =
+                simd_json::Deserializer::from_slice_with_buffers(bytes, &mut self.buffers)
+                    .map_err(Error::decode)?;
+            seed.deserialize(&mut deserializer).map_err(Error::decode)
+        }
+        #[cfg(not(feature = "simd-json"))]
+        {
+            from_bytes_seed(seed, bytes)
+        }
+    }
+
     /// Parses `bytes` as a `T` (in place with simd-json).
     pub fn parse<T: DeserializeOwned>(&mut self, bytes: &mut [u8]) -> Result<T, JsonError> {
         #[cfg(feature = "simd-json")]
@@ -105,6 +125,17 @@ impl std::fmt::Debug for Parser {
 /// Parses `bytes` as a `T` with serde_json, leaving the input untouched.
 pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     serde_json::from_slice(bytes).map_err(Error::decode)
+}
+
+/// Parses `bytes` with `seed` and serde_json, leaving the input untouched.
+pub fn from_bytes_seed<S, T>(seed: S, bytes: &[u8]) -> Result<T, JsonError>
+where
+    S: for<'de> DeserializeSeed<'de, Value = T>,
+{
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = seed.deserialize(&mut deserializer).map_err(Error::decode)?;
+    deserializer.end().map_err(Error::decode)?;
+    Ok(value)
 }
 
 /// Parses `text` as a `T` with serde_json.

@@ -1,11 +1,13 @@
 //! Reading an event envelope in one pass.
 //!
 //! The name `t` usually comes first; then `d` is decoded straight into its
-//! type. When `d` comes first it is buffered as JSON and decoded once the
-//! name is known. Top-level fields of the irregular events (`id`, `type`,
-//! `excerpt`) and of the deployed server's HELLO (`s`, `i`) are small and
-//! kept as JSON until the end; other fields are skipped unless the event is
-//! unknown, in which case everything is kept.
+//! type, or, for a kind the reader does not want ([`EventFilter`]),
+//! skipped: parsed (so malformed JSON is still an error) but never built.
+//! When `d` comes first it is buffered as JSON and decoded (or dropped)
+//! once the name is known. Top-level fields of the irregular events (`id`,
+//! `type`, `excerpt`) and of the deployed server's HELLO (`s`, `i`) are
+//! small and kept as JSON until the end; other fields are skipped unless
+//! the event is unknown, in which case everything is kept.
 
 use std::fmt;
 
@@ -14,11 +16,94 @@ use serde::{Deserialize, de::value::MapAccessDeserializer};
 use serde_json::{Map, Value};
 
 use super::event::{Event, EventKind, Hello, PresenceUpdate, UnknownEvent};
+use super::event_kinds::EventKinds;
 use crate::{Channel, Guild, GuildDeleted, Invite, Notification, NotificationType, Presence, User};
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EnvelopeVisitor)
+        match EventFilter::ALL.deserialize(deserializer)? {
+            Decoded::Event(event) => Ok(event),
+            // every kind is wanted
+            Decoded::Skipped(_) => Err(mismatch()),
+        }
+    }
+}
+
+/// A gateway message read for a set of wanted kinds: the event, or the
+/// kind of one that was skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// An event of a wanted kind.
+    Event(Event),
+    /// An event of this kind, not wanted: its payload was parsed (a
+    /// malformed message is still an error) but not built.
+    Skipped(EventKind),
+}
+
+impl Decoded {
+    /// The kind of event read.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::Event(event) => event.kind(),
+            Self::Skipped(kind) => *kind,
+        }
+    }
+
+    /// The event, if it was wanted.
+    pub fn into_event(self) -> Option<Event> {
+        match self {
+            Self::Event(event) => Some(event),
+            Self::Skipped(_) => None,
+        }
+    }
+}
+
+/// Reads an event envelope, building only the events of the kinds wanted:
+/// a [`DeserializeSeed`] for any serde deserializer. The others cost a
+/// skip of their JSON, no typed decode (events whose name this library
+/// does not know count as [`EventKind::Unknown`]).
+///
+/// ```
+/// use ayaka_model::gateway::{Decoded, EventFilter, EventKind, EventKinds};
+/// use serde::de::DeserializeSeed;
+///
+/// let filter = EventFilter::new(EventKinds::from(EventKind::GuildDelete));
+/// let skipped = br#"{"t": "PRESENCE_UPDATE", "id": 1, "d": {"type": 2}}"#;
+/// let mut json = serde_json::Deserializer::from_slice(skipped);
+/// assert_eq!(filter.deserialize(&mut json)?, Decoded::Skipped(EventKind::PresenceUpdate));
+///
+/// let wanted = br#"{"t": "GUILD_DELETE", "d": {"id": 1}}"#;
+/// let mut json = serde_json::Deserializer::from_slice(wanted);
+/// assert_eq!(filter.deserialize(&mut json)?.kind(), EventKind::GuildDelete);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventFilter {
+    wanted: EventKinds,
+}
+
+impl EventFilter {
+    /// Every kind wanted: every event decoded.
+    pub const ALL: Self = Self::new(EventKinds::ALL);
+
+    /// A filter keeping the kinds in `wanted`.
+    pub const fn new(wanted: EventKinds) -> Self {
+        Self { wanted }
+    }
+
+    /// The kinds decoded.
+    pub const fn wanted(self) -> EventKinds {
+        self.wanted
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for EventFilter {
+    type Value = Decoded;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Decoded, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor {
+            wanted: self.wanted,
+        })
     }
 }
 
@@ -26,6 +111,15 @@ impl<'de> Deserialize<'de> for Event {
 enum Name {
     Known(EventKind),
     Unknown(String),
+}
+
+impl Name {
+    fn kind(&self) -> EventKind {
+        match self {
+            Self::Known(kind) => *kind,
+            Self::Unknown(_) => EventKind::Unknown,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Name {
@@ -171,17 +265,22 @@ struct TopLevel {
     other: Map<String, Value>,
 }
 
-struct EnvelopeVisitor;
+struct EnvelopeVisitor {
+    wanted: EventKinds,
+}
 
 impl<'de> Visitor<'de> for EnvelopeVisitor {
-    type Value = Event;
+    type Value = Decoded;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an event envelope object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decoded, A::Error> {
         let mut name: Option<Name> = None;
+        // the name is known and not wanted: the rest is skipped
+        let mut skipped = false;
+        let mut seen_d = false;
         let mut payload: Option<Payload> = None;
         let mut top = TopLevel::default();
         while let Some(key) = map.next_key::<Key>()? {
@@ -190,21 +289,35 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                     if name.is_some() {
                         return Err(de::Error::duplicate_field("t"));
                     }
-                    name = Some(map.next_value()?);
-                    if matches!(name, Some(Name::Known(_))) {
+                    let read: Name = map.next_value()?;
+                    skipped = !self.wanted.contains(read.kind());
+                    if skipped {
+                        // what came before the name is not needed either
+                        top = TopLevel::default();
+                        payload = None;
+                    } else if matches!(read, Name::Known(_)) {
                         top.other = Map::new();
                     }
+                    name = Some(read);
                 }
                 Key::D => {
-                    if payload.is_some() {
+                    if seen_d {
                         return Err(de::Error::duplicate_field("d"));
                     }
-                    payload = Some(match &name {
-                        Some(Name::Known(kind)) => {
-                            Payload::Typed(map.next_value_seed(DataSeed(*kind))?)
+                    seen_d = true;
+                    payload = match &name {
+                        _ if skipped => {
+                            map.next_value::<IgnoredAny>()?;
+                            None
                         }
-                        _ => Payload::Raw(map.next_value()?),
-                    });
+                        Some(Name::Known(kind)) => {
+                            Some(Payload::Typed(map.next_value_seed(DataSeed(*kind))?))
+                        }
+                        _ => Some(Payload::Raw(map.next_value()?)),
+                    };
+                }
+                _ if skipped => {
+                    map.next_value::<IgnoredAny>()?;
                 }
                 Key::Id => top.id = Some(map.next_value()?),
                 Key::Type => top.kind = Some(map.next_value()?),
@@ -222,7 +335,10 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
         }
         match name {
             None => Err(de::Error::missing_field("t")),
-            Some(Name::Unknown(name)) => Ok(Event::Unknown(unknown(name, payload, top))),
+            Some(name) if skipped => Ok(Decoded::Skipped(name.kind())),
+            Some(Name::Unknown(name)) => {
+                Ok(Decoded::Event(Event::Unknown(unknown(name, payload, top))))
+            }
             Some(Name::Known(kind)) => {
                 let data = match payload {
                     None => None,
@@ -231,7 +347,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                         Some(DataSeed(kind).deserialize(raw).map_err(de::Error::custom)?)
                     }
                 };
-                known(kind, data, top)
+                known(kind, data, top).map(Decoded::Event)
             }
         }
     }

@@ -107,6 +107,25 @@ impl EventKind {
         Self::Unknown,
     ];
 
+    /// The kind's place in [`EventKind::ALL`].
+    pub(crate) const fn index(self) -> u32 {
+        match self {
+            Self::Hello => 0,
+            Self::Ready => 1,
+            Self::GuildInit => 2,
+            Self::GuildCreate => 3,
+            Self::GuildJoin => 4,
+            Self::GuildUpdate => 5,
+            Self::GuildDelete => 6,
+            Self::InviteCreate => 7,
+            Self::ChannelCreate => 8,
+            Self::PresenceUpdate => 9,
+            Self::Notification => 10,
+            Self::HeartbeatAck => 11,
+            Self::Unknown => 12,
+        }
+    }
+
     /// The `t` of this kind; `None` for [`EventKind::Unknown`].
     pub const fn name(self) -> Option<&'static str> {
         Some(match self {
@@ -212,6 +231,26 @@ impl Event {
     /// Parses one gateway message with serde_json.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         json::from_bytes(bytes)
+    }
+
+    /// Parses one gateway message with serde_json, building the event only
+    /// if its kind is in `wanted` (see [`EventFilter`](super::EventFilter)).
+    ///
+    /// ```
+    /// use ayaka_model::gateway::{Decoded, Event, EventKind, EventKinds};
+    ///
+    /// let wanted = EventKinds::from(EventKind::GuildDelete);
+    /// let presence = br#"{"t": "PRESENCE_UPDATE", "id": 1, "d": {"type": 2}}"#;
+    /// assert_eq!(Event::from_json_wanted(presence, wanted)?, Decoded::Skipped(EventKind::PresenceUpdate));
+    /// // a malformed message is an error even when skipped
+    /// assert!(Event::from_json_wanted(br#"{"t": "PRESENCE_UPDATE", "d": [}"#, wanted).is_err());
+    /// # Ok::<(), ayaka_model::Error>(())
+    /// ```
+    pub fn from_json_wanted(
+        bytes: &[u8],
+        wanted: super::EventKinds,
+    ) -> Result<super::Decoded, Error> {
+        json::from_bytes_seed(super::EventFilter::new(wanted), bytes)
     }
 
     /// Parses one gateway message held in a string.
