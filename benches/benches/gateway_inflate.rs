@@ -59,11 +59,15 @@ fn bench_stream(
                 let out = match backend {
                     InflateBackend::MinizOxide => {
                         let mut twilight = SyncFlush::new(MinizStream::new());
-                        run(frames, |frame| twilight.decompress(frame).map(|m| black_box(m).len()))
+                        run(frames, |frame| {
+                            twilight.decompress(frame).map(|m| black_box(m).len())
+                        })
                     }
                     _ => {
                         let mut twilight = SyncFlush::new(Flate2::new());
-                        run(frames, |frame| twilight.decompress(frame).map(|m| black_box(m).len()))
+                        run(frames, |frame| {
+                            twilight.decompress(frame).map(|m| black_box(m).len())
+                        })
                     }
                 };
                 assert_eq!(out, plain_len);
@@ -84,7 +88,12 @@ fn bench_stream(
     group.bench_function("limit: one-shot inflate, miniz_oxide", |b| {
         b.iter(|| {
             let mut inflater = InflateState::new_boxed(DataFormat::Zlib);
-            let result = inflate(&mut inflater, black_box(whole_stream), &mut output, MZFlush::Sync);
+            let result = inflate(
+                &mut inflater,
+                black_box(whole_stream),
+                &mut output,
+                MZFlush::Sync,
+            );
             assert_eq!(result.bytes_written, plain_len);
         });
     });
@@ -100,11 +109,18 @@ fn inflate_matrix(c: &mut Criterion) {
         let split: Vec<Vec<u8>> = per_message
             .iter()
             .flat_map(|message| {
-                let size = if split_at == 0 { message.len().div_ceil(2) } else { split_at };
+                let size = if split_at == 0 {
+                    message.len().div_ceil(2)
+                } else {
+                    split_at
+                };
                 message.chunks(size).map(<[u8]>::to_vec).collect::<Vec<_>>()
             })
             .collect();
-        for (frames_label, frames) in [("one frame per message", &per_message), ("split frames", &split)] {
+        for (frames_label, frames) in [
+            ("one frame per message", &per_message),
+            ("split frames", &split),
+        ] {
             let mut group = c.benchmark_group(format!("gateway_inflate/{stream}, {frames_label}"));
             group.throughput(Throughput::Bytes(plain_len as u64));
             group.measurement_time(Duration::from_secs(3));

@@ -94,7 +94,12 @@ fn serve() {
             .build()
             .unwrap();
         let user = anonymous
-            .create_user(&CreateUser::new("idle", 1, "idle@example.com", "password123"))
+            .create_user(&CreateUser::new(
+                "idle",
+                1,
+                "idle@example.com",
+                "password123",
+            ))
             .await
             .unwrap();
         println!("{}", server.gateway_url());
@@ -146,7 +151,9 @@ fn clients(url: &str, session: &str, encoding: &str) {
         let waiting = futures_util::future::join_all(shards.iter_mut().map(ready));
         tokio::time::timeout(READY_WITHIN, waiting).await.unwrap();
         let change = region.change();
-        let heap = change.bytes_allocated.saturating_sub(change.bytes_deallocated) as u64;
+        let heap = change
+            .bytes_allocated
+            .saturating_sub(change.bytes_deallocated) as u64;
         let rss = rss_of(&pid).saturating_sub(rss_before);
         println!("{} {}", rss / count as u64, heap / count as u64);
         std::io::stdout().flush().unwrap();

@@ -113,7 +113,6 @@ impl<E: SyncEngine> SyncFlush<E> {
     }
 }
 
-
 impl Flate2 {
     /// A zlib stream's inflater.
     pub fn new() -> Self {

@@ -107,7 +107,8 @@ fn every_split_position_of_every_message_gives_the_same_messages() {
             for (index, message) in compressed.iter().enumerate() {
                 for split in 0..=message.len() {
                     let mut decompressor = on(backend);
-                    let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
+                    let before: Vec<&[u8]> =
+                        compressed[..index].iter().map(Vec::as_slice).collect();
                     feed(&mut decompressor, &before);
                     let (first, second) = message.split_at(split);
                     let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
@@ -115,8 +116,12 @@ fn every_split_position_of_every_message_gives_the_same_messages() {
                         assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
                         continue;
                     }
-                    assert_eq!(first_result, None, "{backend:?}: split at {split} of message {index}");
-                    let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
+                    assert_eq!(
+                        first_result, None,
+                        "{backend:?}: split at {split} of message {index}"
+                    );
+                    let second_result =
+                        decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
                     assert_eq!(
                         second_result.as_deref(),
                         Some(&messages[index][..]),
@@ -246,7 +251,8 @@ fn level_0_streams_split_at_every_position_of_every_message_give_the_same_messag
             for (index, message) in compressed.iter().enumerate() {
                 for split in 0..=message.len() {
                     decompressor.reset();
-                    let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
+                    let before: Vec<&[u8]> =
+                        compressed[..index].iter().map(Vec::as_slice).collect();
                     assert_eq!(feed(&mut decompressor, &before), messages[..index]);
                     let (first, second) = message.split_at(split);
                     let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
@@ -258,7 +264,8 @@ fn level_0_streams_split_at_every_position_of_every_message_give_the_same_messag
                         first_result, None,
                         "{backend:?}, {stream}: split at {split} of message {index}"
                     );
-                    let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
+                    let second_result =
+                        decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
                     assert_eq!(
                         second_result.as_deref(),
                         Some(&messages[index][..]),
@@ -281,7 +288,11 @@ fn level_0_streams_split_into_two_frames_anywhere_give_whole_messages() {
                 decompressor.reset();
                 let (first, second) = bytes.split_at(split);
                 let outputs = feed(&mut decompressor, &[first, second]);
-                assert_whole_messages(&outputs, &messages, &format!("{backend:?}, {stream}: split at {split}"));
+                assert_whole_messages(
+                    &outputs,
+                    &messages,
+                    &format!("{backend:?}, {stream}: split at {split}"),
+                );
             }
         }
     });

@@ -13,8 +13,7 @@ use std::ffi::c_int;
 
 use libz_rs_sys::{
     Z_BLOCK, Z_BUF_ERROR, Z_DATA_ERROR, Z_MEM_ERROR, Z_NEED_DICT, Z_OK, Z_STREAM_END, inflate,
-    inflateEnd, inflateInit2_, inflatePrime, inflateReset, inflateValidate, z_stream,
-    zlibVersion,
+    inflateEnd, inflateInit2_, inflatePrime, inflateReset, inflateValidate, z_stream, zlibVersion,
 };
 
 use super::{Outcome, Step};
