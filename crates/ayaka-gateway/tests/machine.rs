@@ -9,10 +9,11 @@ use std::{
 };
 
 use ayaka_gateway::{
-    Backoff, CloseFrame, Error, ErrorKind, IdentifyLease, LeaseEnd, ReconnectLimiter, ShardConfig,
-    ShardConfigBuilder, ShardId, ShardMessage, ShardState,
+    Backoff, CloseFrame, Error, ErrorKind, IdentifyLease, InflateBackend, LeaseEnd,
+    ReconnectLimiter, ShardConfig, ShardConfigBuilder, ShardId, ShardMessage, ShardState,
     machine::{Frame, ShardMachine, Transmit},
 };
+use ayaka_model::gateway::Encoding;
 use bytes::Bytes;
 
 const READY: &str = r#"{"t":"READY","d":{"id":1,"username":"ayaka","separator":1}}"#;
@@ -606,4 +607,78 @@ fn a_close_request_sends_1000_and_ends_without_error_on_the_answer() {
     assert_eq!(grace, start + Duration::from_secs(2));
     machine.handle_timeout(grace);
     assert!(machine.is_ended());
+}
+
+/// `messages` as one zlib stream, a sync flush after each.
+fn zlib_frames(messages: &[String]) -> Vec<Bytes> {
+    use miniz_oxide::{
+        DataFormat, MZFlush, deflate::core::CompressorOxide, deflate::stream::deflate,
+    };
+    let mut compressor = CompressorOxide::default();
+    compressor.set_format_and_level(DataFormat::Zlib, 6);
+    messages
+        .iter()
+        .map(|message| {
+            let mut out = vec![0; message.len() + 1024];
+            let result = deflate(&mut compressor, message.as_bytes(), &mut out, MZFlush::Sync);
+            out.truncate(result.bytes_written);
+            Bytes::from(out)
+        })
+        .collect()
+}
+
+#[test]
+fn a_zlib_stream_goes_on_after_a_large_message_and_a_quiet_ping_interval() {
+    // Both give back the buffers the large message grew: right after it,
+    // and once a ping interval passed without a message. The stream must
+    // not notice.
+    let large = format!(
+        r#"{{"t":"GUILD_UPDATE","d":{{"id":1,"name":"g","owner":2,"description":"{}"}}}}"#,
+        "large ".repeat(200_000)
+    );
+    let small =
+        r#"{"t":"GUILD_UPDATE","d":{"id":1,"name":"g","owner":2,"description":"large large"}}"#;
+    let messages = [
+        READY.to_owned(),
+        large.clone(),
+        small.to_owned(),
+        large,
+        small.to_owned(),
+    ];
+    for &backend in InflateBackend::ALL {
+        let start = start();
+        let config = config()
+            .encoding(Encoding::Zlib)
+            .inflate_backend(backend)
+            .ping_jitter(0.0)
+            .build();
+        let mut machine = ShardMachine::new(ShardId(5), config, start, 1);
+        connect(&mut machine, start);
+        let frames = zlib_frames(&messages);
+        let mut now = start;
+        for (index, frame) in frames.into_iter().enumerate() {
+            if index == 3 {
+                // two ping intervals, the second without a message
+                for _ in 0..2 {
+                    now += Duration::from_secs(15);
+                    machine.handle_timeout(now);
+                    let pings = transmits(&mut machine);
+                    let [Transmit::Ping(payload)] = pings.as_slice() else {
+                        panic!("{pings:?}");
+                    };
+                    machine.handle_frame(now, Frame::Pong(payload.clone()));
+                }
+            }
+            machine.handle_frame(now, Frame::Binary(frame));
+        }
+        let received: Vec<String> = events(&mut machine)
+            .into_iter()
+            .filter_map(|report| match report {
+                ShardMessage::Event(event) => Some(event.raw_str().unwrap().to_owned()),
+                ShardMessage::Error { error, .. } => panic!("{backend:?}: {error}"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(received, messages, "{backend:?}");
+    }
 }
