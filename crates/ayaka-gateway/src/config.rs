@@ -2,7 +2,10 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use ayaka_model::{Presence, gateway::Encoding};
+use ayaka_model::{
+    Presence,
+    gateway::{Encoding, EventKinds},
+};
 
 use crate::{
     backoff::Backoff,
@@ -77,6 +80,8 @@ pub struct ShardConfig {
     pub(crate) websocket_read_buffer: usize,
     pub(crate) websocket_write_buffer: usize,
     pub(crate) inflate_backend: InflateBackend,
+    pub(crate) events: EventKinds,
+    pub(crate) deliver_skipped: bool,
     pub(crate) send_limit: u32,
     pub(crate) send_window: Duration,
     pub(crate) send_reserve: u32,
@@ -97,6 +102,7 @@ impl fmt::Debug for ShardConfig {
             .field("read_ahead", &self.read_ahead)
             .field("websocket_read_buffer", &self.websocket_read_buffer)
             .field("inflate_backend", &self.inflate_backend)
+            .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +148,8 @@ impl ShardConfig {
                 websocket_read_buffer: DEFAULT_WEBSOCKET_READ_BUFFER,
                 websocket_write_buffer: DEFAULT_WEBSOCKET_WRITE_BUFFER,
                 inflate_backend: InflateBackend::DEFAULT,
+                events: EventKinds::ALL,
+                deliver_skipped: false,
                 send_limit: 120,
                 send_window: Duration::from_secs(60),
                 send_reserve: 10,
@@ -171,6 +179,11 @@ impl ShardConfig {
     /// The read-ahead bound, in bytes.
     pub fn read_ahead(&self) -> usize {
         self.read_ahead
+    }
+
+    /// The kinds of event decoded and delivered.
+    pub fn events(&self) -> EventKinds {
+        self.events
     }
 }
 
@@ -318,6 +331,40 @@ impl ShardConfigBuilder {
     /// what waits to be written.
     pub fn websocket_write_buffer(mut self, bytes: usize) -> Self {
         self.config.websocket_write_buffer = bytes;
+        self
+    }
+
+    /// The kinds of event to decode and deliver (default: all).
+    ///
+    /// The envelope's `t` is read first; an event of another kind costs a
+    /// skip of its JSON (still checked to be JSON) and no typed decode, and
+    /// is counted in [`ShardStats::events_skipped`](crate::ShardStats::events_skipped).
+    /// With [`deliver_skipped`](Self::deliver_skipped) it still reaches
+    /// the consumer, as its raw JSON. READY is always read (the shard
+    /// needs it), but delivered as an event only if it is in the set;
+    /// [`ShardMessage::Ready`](crate::ShardMessage::Ready) comes either way.
+    ///
+    /// ```
+    /// use ayaka_gateway::ShardConfig;
+    /// use ayaka_model::gateway::{EventKind, EventKinds};
+    ///
+    /// let config = ShardConfig::builder("session id")
+    ///     .events(EventKind::GuildCreate | EventKind::GuildDelete)
+    ///     .build();
+    /// assert!(!config.events().contains(EventKind::PresenceUpdate));
+    /// ```
+    pub fn events(mut self, kinds: EventKinds) -> Self {
+        self.config.events = kinds;
+        self
+    }
+
+    /// Whether events outside [`events`](Self::events) reach the consumer
+    /// undecoded, as [`ShardMessage::Skipped`](crate::ShardMessage::Skipped)
+    /// with their JSON (default false: they are only counted). A
+    /// [`Dispatcher`](crate::Dispatcher) hands them to its
+    /// [`on_skipped`](crate::Dispatcher::on_skipped) listeners.
+    pub fn deliver_skipped(mut self, deliver: bool) -> Self {
+        self.config.deliver_skipped = deliver;
         self
     }
 

@@ -106,6 +106,7 @@ mod shard;
 mod shard_id;
 mod shard_message;
 mod shard_state;
+mod skipped;
 mod stats;
 mod tls;
 
@@ -132,6 +133,7 @@ pub use shard::{Shard, ShardHandle};
 pub use shard_id::ShardId;
 pub use shard_message::ShardMessage;
 pub use shard_state::ShardState;
+pub use skipped::SkippedEvent;
 pub use stats::ShardStats;
 
 /// The `User-Agent` of discovery requests: the workspace's one, from

@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use ayaka_model::gateway::EventKinds;
 use futures_util::Stream;
 use tokio::{sync::mpsc, task::JoinHandle};
 
@@ -260,6 +261,16 @@ impl ShardManagerBuilder {
     /// shared by several processes, say).
     pub fn identify_queue(mut self, queue: Arc<dyn IdentifyQueue>) -> Self {
         self.identify_queue = Some(queue);
+        self
+    }
+
+    /// The kinds of event every shard decodes and delivers (default: the
+    /// template's, all unless set; see
+    /// [`ShardConfigBuilder::events`](crate::ShardConfigBuilder::events)).
+    /// Feeding a cache, give it at least
+    /// `Cache::wanted_events()` (ayaka-cache).
+    pub fn events(mut self, kinds: EventKinds) -> Self {
+        self.template.events = kinds;
         self
     }
 

@@ -132,6 +132,7 @@ impl Sender {
     pub(crate) fn push(&self, message: ShardMessage) -> bool {
         let bytes = match &message {
             ShardMessage::Event(event) => event.raw.len(),
+            ShardMessage::Skipped(event) => event.raw().len(),
             _ => 0,
         } + MESSAGE_OVERHEAD;
         let charge = self.budget.charge(bytes);

@@ -353,6 +353,7 @@ impl Runner {
             consumer_gone |= !self.events.push(message);
         }
         self.status.set_state(self.machine.state());
+        self.status.set_skipped(self.machine.events_skipped());
         if consumer_gone && !self.close_seen {
             // nobody reads the events any more: close cleanly
             self.on_close();

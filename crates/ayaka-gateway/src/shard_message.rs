@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{error::Error, received::ReceivedEvent, shard_id::ShardId};
+use crate::{error::Error, received::ReceivedEvent, shard_id::ShardId, skipped::SkippedEvent};
 
 /// What a shard reports to its consumer, in order.
 #[derive(Debug, Clone)]
@@ -10,6 +10,10 @@ use crate::{error::Error, received::ReceivedEvent, shard_id::ShardId};
 pub enum ShardMessage {
     /// An event arrived.
     Event(ReceivedEvent),
+    /// An event of a kind the shard was not asked to decode arrived, and
+    /// the shard was asked to pass such events on
+    /// ([`deliver_skipped`](crate::ShardConfigBuilder::deliver_skipped)).
+    Skipped(SkippedEvent),
     /// The WebSocket is open and identify was sent.
     Connected {
         /// The shard.
@@ -67,6 +71,7 @@ impl ShardMessage {
     pub fn shard_id(&self) -> ShardId {
         match self {
             Self::Event(event) => event.shard_id,
+            Self::Skipped(event) => event.shard_id(),
             Self::Connected { shard_id }
             | Self::Ready { shard_id }
             | Self::Disconnected { shard_id, .. }

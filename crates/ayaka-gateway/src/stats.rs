@@ -21,6 +21,10 @@ pub struct ShardStats {
     pub bytes_received: u64,
     /// Events the consumer has taken.
     pub events_delivered: u64,
+    /// Events of kinds outside the shard's
+    /// [`events`](crate::ShardConfigBuilder::events): never decoded (and
+    /// delivered as JSON only if asked for).
+    pub events_skipped: u64,
     /// Bytes waiting in the read-ahead buffer for the consumer now (each
     /// message counted as its raw JSON plus 128 bytes).
     pub bytes_buffered: u64,
@@ -50,6 +54,7 @@ pub(crate) struct SharedStatus {
     behind_since_us: AtomicU64,
     epoch: Instant,
     connections: AtomicU64,
+    skipped: AtomicU64,
     budget: Arc<Budget>,
 }
 
@@ -71,6 +76,7 @@ impl SharedStatus {
             behind_since_us: AtomicU64::new(NONE),
             epoch: clock(),
             connections: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
             budget,
         }
     }
@@ -123,6 +129,10 @@ impl SharedStatus {
         self.connections.store(connections, Ordering::Relaxed);
     }
 
+    pub(crate) fn set_skipped(&self, skipped: u64) {
+        self.skipped.store(skipped, Ordering::Relaxed);
+    }
+
     pub(crate) fn stats(&self) -> ShardStats {
         let mut time_behind = Duration::from_micros(self.time_behind_us.load(Ordering::Relaxed));
         match self.behind_since_us.load(Ordering::Relaxed) {
@@ -136,6 +146,7 @@ impl SharedStatus {
             messages_received: self.messages.load(Ordering::Relaxed),
             bytes_received: self.bytes_in.load(Ordering::Relaxed),
             events_delivered: self.budget.delivered(),
+            events_skipped: self.skipped.load(Ordering::Relaxed),
             bytes_buffered: self.budget.used() as u64,
             time_behind,
             connections: self.connections.load(Ordering::Relaxed),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ayaka_gateway::{
     Delivery, Dispatcher, ErrorKind, ReceivedEvent, Shard, ShardId, ShardManager, ShardMessage,
-    ShardState,
+    ShardState, SkippedEvent,
 };
 use ayaka_model::gateway::EventKind;
 use bytes::Bytes;
@@ -20,6 +20,58 @@ fn event(shard: u32, json: &str) -> ShardMessage {
         event: ayaka_gateway::parse_event(json.as_bytes()).unwrap(),
         raw: Bytes::copy_from_slice(json.as_bytes()),
     })
+}
+
+#[tokio::test]
+async fn skipped_events_reach_the_skipped_listeners_only() {
+    let dispatcher = Dispatcher::builder().delivery(Delivery::Ordered).build();
+    let (sender, mut received) = mpsc::unbounded_channel::<String>();
+    let tx = sender.clone();
+    dispatcher.on_skipped(move |skipped| {
+        let tx = tx.clone();
+        async move {
+            let name = skipped.name().unwrap_or_default();
+            tx.send(format!("skipped {name} {}", skipped.raw_str().unwrap()))
+                .unwrap();
+        }
+    });
+    let tx = sender.clone();
+    dispatcher.on_raw(move |event| {
+        let tx = tx.clone();
+        async move { tx.send(format!("raw {}", event.name())).unwrap() }
+    });
+    let tx = sender.clone();
+    dispatcher.on(EventKind::PresenceUpdate, move |event| {
+        let tx = tx.clone();
+        async move { tx.send(format!("kind {}", event.name())).unwrap() }
+    });
+    let json = r#"{"t":"PRESENCE_UPDATE","id":1,"d":{"type":1}}"#;
+    let skipped = SkippedEvent::new(
+        ShardId(3),
+        EventKind::PresenceUpdate,
+        Bytes::from_static(json.as_bytes()),
+    );
+    dispatcher.dispatch(ShardMessage::Skipped(skipped)).await;
+    dispatcher.dispatch(event(3, json)).await;
+    // the listeners hold senders too: the log ends with the dispatcher
+    drop((dispatcher, sender));
+    let mut log = Vec::new();
+    let collect = async {
+        while let Some(line) = received.recv().await {
+            log.push(line);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), collect)
+        .await
+        .expect("the listeners outlived the dispatcher");
+    assert_eq!(
+        log,
+        [
+            format!("skipped PRESENCE_UPDATE {json}"),
+            "raw PRESENCE_UPDATE".to_owned(),
+            "kind PRESENCE_UPDATE".to_owned(),
+        ]
+    );
 }
 
 #[tokio::test]

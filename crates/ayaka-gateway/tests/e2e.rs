@@ -11,7 +11,7 @@ use ayaka_gateway::{
 };
 use ayaka_model::{
     Presence, PresenceType,
-    gateway::{Encoding, Event, EventKind},
+    gateway::{Encoding, Event, EventKind, EventKinds},
 };
 use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, ServerBuilder};
 use common::{GUARD, expect_message, fast, rest::Rest};
@@ -149,6 +149,108 @@ async fn events_created_through_rest_arrive_typed() {
 
     owner_shard.close().await;
     friend_shard.close().await;
+    server.shutdown().await;
+}
+
+/// The next message that is an event or a skipped event.
+async fn next_event_or_skipped(shard: &mut Shard) -> ShardMessage {
+    loop {
+        let message = tokio::time::timeout(GUARD, shard.next_message())
+            .await
+            .expect("no message in time")
+            .expect("shard ended");
+        if matches!(message, ShardMessage::Event(_) | ShardMessage::Skipped(_)) {
+            return message;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
+    let server = server().spawn().await.unwrap();
+    let rest = Rest::new(server.rest_url());
+    for encoding in [Encoding::Json, Encoding::Zlib] {
+        // a user of its own: no GUILD_INIT before the events below
+        let user = rest.create_user().await;
+        let wanted = EventKind::GuildCreate | EventKind::InviteCreate;
+        let config = shard_config(&server, &user.session_id).encoding(encoding);
+        let mut filtered = Shard::spawn(
+            ShardId(0),
+            config.clone().events(wanted).deliver_skipped(true).build(),
+        );
+        let mut counting = Shard::spawn(ShardId(1), config.events(wanted).build());
+        // READY comes first, skipped (read for the shard, not delivered
+        // typed), then the shard's report that it is ready
+        let ShardMessage::Skipped(ready) = next_event_or_skipped(&mut filtered).await else {
+            panic!("READY was not skipped");
+        };
+        assert_eq!(ready.kind(), EventKind::Ready);
+        for shard in [&mut filtered, &mut counting] {
+            expect_message(shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+        }
+        let guild = rest.create_guild(&user, "filtered").await;
+        rest.create_channel(&user, guild, "general").await;
+        let code = rest.create_invite(&user, guild).await;
+
+        let message = next_event_or_skipped(&mut filtered).await;
+        let ShardMessage::Event(created) = message else {
+            panic!("GUILD_CREATE was not decoded: {message:?}");
+        };
+        assert_eq!(created.event.guild_id().unwrap().get(), guild);
+        let message = next_event_or_skipped(&mut filtered).await;
+        let ShardMessage::Skipped(channel) = message else {
+            panic!("CHANNEL_CREATE was not skipped: {message:?}");
+        };
+        assert_eq!(channel.kind(), EventKind::ChannelCreate);
+        assert_eq!(channel.name().as_deref(), Some("CHANNEL_CREATE"));
+        assert!(
+            channel.raw_str().unwrap().contains("general"),
+            "{encoding:?}"
+        );
+        let message = next_event_or_skipped(&mut filtered).await;
+        let ShardMessage::Event(invite) = message else {
+            panic!("INVITE_CREATE was not decoded: {message:?}");
+        };
+        let Event::InviteCreate(invite) = invite.event else {
+            unreachable!()
+        };
+        assert_eq!(invite.code, code);
+        assert_eq!(filtered.stats().events_skipped, 2);
+
+        // without deliver_skipped the others are only counted
+        let kinds: Vec<EventKind> = [
+            next_event(&mut counting).await.kind(),
+            next_event(&mut counting).await.kind(),
+        ]
+        .into();
+        assert_eq!(kinds, [EventKind::GuildCreate, EventKind::InviteCreate]);
+        assert_eq!(counting.stats().events_skipped, 2);
+        filtered.close().await;
+        counting.close().await;
+    }
+
+    // a manager gives its shards the set
+    let user = rest.create_user().await;
+    let template = shard_config(&server, &user.session_id).build();
+    let mut manager = ShardManager::builder(template)
+        .events(EventKinds::from(EventKind::GuildDelete))
+        .spawn();
+    expect_message(&mut manager, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    rest.create_guild(&user, "not wanted").await;
+    let guild = rest.create_guild(&user, "deleted").await;
+    rest.delete_guild(&user, guild).await;
+    let deleted = tokio::time::timeout(GUARD, manager.next_event())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        deleted.kind(),
+        EventKind::GuildDelete,
+        "only the wanted kind"
+    );
+    assert_eq!(deleted.event.guild_id().unwrap().get(), guild);
+    manager.close_all().await;
     server.shutdown().await;
 }
 

@@ -13,7 +13,7 @@ use ayaka_gateway::{
     ReconnectLimiter, ShardConfig, ShardConfigBuilder, ShardId, ShardMessage, ShardState,
     machine::{Frame, ShardMachine, Transmit},
 };
-use ayaka_model::gateway::Encoding;
+use ayaka_model::gateway::{Encoding, EventKind};
 use bytes::Bytes;
 
 const READY: &str = r#"{"t":"READY","d":{"id":1,"username":"ayaka","separator":1}}"#;
@@ -607,6 +607,66 @@ fn a_close_request_sends_1000_and_ends_without_error_on_the_answer() {
     assert_eq!(grace, start + Duration::from_secs(2));
     machine.handle_timeout(grace);
     assert!(machine.is_ended());
+}
+
+#[test]
+fn events_outside_the_set_are_counted_skipped_or_passed_on_raw() {
+    let start = start();
+    let presence = r#"{"t":"PRESENCE_UPDATE","id":1,"d":{"type":1}}"#;
+    let deleted = r#"{"t":"GUILD_DELETE","d":{"id":7}}"#;
+    for deliver in [false, true] {
+        let config = config()
+            .events(EventKind::GuildDelete.into())
+            .deliver_skipped(deliver)
+            .build();
+        let mut machine = ShardMachine::new(ShardId(4), config, start, 1);
+        connect(&mut machine, start);
+        for frame in [READY, presence, deleted] {
+            machine.handle_frame(start, Frame::Text(frame.into()));
+        }
+        // READY was read (the shard is ready) but is not an event asked for
+        assert_eq!(machine.state(), ShardState::Ready);
+        assert_eq!(machine.events_skipped(), 2);
+        let reports = events(&mut machine);
+        let delivered: Vec<String> = reports
+            .iter()
+            .filter_map(|report| match report {
+                ShardMessage::Event(event) => Some(format!("event {}", event.name())),
+                ShardMessage::Skipped(skipped) => {
+                    Some(format!("skipped {}", skipped.raw_str().unwrap()))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut expected = vec![format!("skipped {READY}"), format!("skipped {presence}")];
+        if !deliver {
+            expected.clear();
+        }
+        expected.push("event GUILD_DELETE".to_owned());
+        assert_eq!(delivered, expected, "deliver_skipped({deliver})");
+        assert!(
+            reports
+                .iter()
+                .any(|report| matches!(report, ShardMessage::Ready { .. }))
+        );
+    }
+}
+
+#[test]
+fn a_skipped_event_must_still_be_json() {
+    let start = start();
+    let config = config().events(EventKind::GuildDelete.into()).build();
+    let mut machine = ShardMachine::new(ShardId(4), config, start, 1);
+    connect(&mut machine, start);
+    machine.handle_frame(start, Frame::Text(READY.into()));
+    machine.handle_frame(
+        start,
+        Frame::Text(r#"{"t":"PRESENCE_UPDATE","d":{"type":}"#.into()),
+    );
+    assert!(events(&mut machine).iter().any(
+        |m| matches!(m, ShardMessage::Error { error, .. } if error.kind() == ErrorKind::Parse)
+    ));
+    assert_eq!(machine.events_skipped(), 1, "READY only");
 }
 
 /// `messages` as one zlib stream, a sync flush after each.

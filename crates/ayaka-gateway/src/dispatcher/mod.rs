@@ -22,9 +22,11 @@ use crate::{
     error::{Error, ErrorKind},
     received::ReceivedEvent,
     shard_message::ShardMessage,
+    skipped::SkippedEvent,
 };
 
 type EventHandler = Arc<dyn Fn(Arc<ReceivedEvent>) -> BoxFuture + Send + Sync>;
+type SkippedHandler = Arc<dyn Fn(Arc<SkippedEvent>) -> BoxFuture + Send + Sync>;
 type MessageHandler = Arc<dyn Fn(ShardMessage) -> BoxFuture + Send + Sync>;
 type Predicate = Box<dyn Fn(&ShardMessage) -> bool + Send + Sync>;
 
@@ -44,6 +46,7 @@ struct Listeners {
     by_kind: HashMap<EventKind, Arc<Vec<EventHandler>>>,
     by_name: HashMap<String, Arc<Vec<EventHandler>>>,
     raw: Arc<Vec<EventHandler>>,
+    skipped: Arc<Vec<SkippedHandler>>,
     lifecycle: Arc<Vec<MessageHandler>>,
     waiters: Vec<Waiter>,
 }
@@ -237,6 +240,34 @@ impl Dispatcher {
         Arc::make_mut(&mut self.lock().raw).push(handler);
     }
 
+    /// Calls `handler` for every event a shard skipped (a kind outside its
+    /// [`events`](crate::ShardConfigBuilder::events)), as its raw JSON:
+    /// the shard passes them on when built with
+    /// [`deliver_skipped`](crate::ShardConfigBuilder::deliver_skipped).
+    ///
+    /// ```
+    /// use ayaka_gateway::{Dispatcher, ShardConfig};
+    /// use ayaka_model::gateway::EventKind;
+    ///
+    /// // decode guild events only; see the rest as JSON
+    /// let config = ShardConfig::builder("session id")
+    ///     .events(EventKind::GuildCreate | EventKind::GuildDelete)
+    ///     .deliver_skipped(true)
+    ///     .build();
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.on_skipped(|skipped| async move {
+    ///     println!("{:?}: {}", skipped.name(), skipped.raw_str().unwrap_or_default());
+    /// });
+    /// ```
+    pub fn on_skipped<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<SkippedEvent>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: SkippedHandler = Arc::new(move |event| Box::pin(handler(event)));
+        Arc::make_mut(&mut self.lock().skipped).push(handler);
+    }
+
     /// Calls `handler` for every lifecycle report: connected, ready,
     /// disconnected (with code), reconnecting, error, closed.
     pub fn on_lifecycle<F, Fut>(&self, handler: F)
@@ -327,6 +358,15 @@ impl Dispatcher {
                 let label = event.name().to_owned();
                 let event = Arc::new(event);
                 for handler in lists.iter().flatten().flat_map(|list| list.iter()) {
+                    let (handler, event) = (Arc::clone(handler), Arc::clone(&event));
+                    self.call(shard_id, &label, move || handler(event)).await;
+                }
+            }
+            ShardMessage::Skipped(event) => {
+                let handlers = Arc::clone(&self.lock().skipped);
+                let label = format!("a skipped {:?} event", event.kind());
+                let event = Arc::new(event);
+                for handler in handlers.iter() {
                     let (handler, event) = (Arc::clone(handler), Arc::clone(&event));
                     self.call(shard_id, &label, move || handler(event)).await;
                 }

@@ -50,7 +50,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ayaka_model::gateway::{ClientCommand, Event, Identify};
+use ayaka_model::gateway::{ClientCommand, Decoded, Event, EventKind, Identify};
 use bytes::Bytes;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tracing::{debug, info, warn};
@@ -72,6 +72,7 @@ use crate::{
     shard_id::ShardId,
     shard_message::ShardMessage,
     shard_state::ShardState,
+    skipped::SkippedEvent,
 };
 
 /// How long to wait for the other side's close frame after ours (or for
@@ -138,6 +139,8 @@ pub struct ShardMachine {
     close_requested: bool,
     /// A message arrived since the last ping: the connection is not idle.
     received_since_ping: bool,
+    /// Events of kinds not asked for, skipped.
+    events_skipped: u64,
     connections: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<ShardMessage>,
@@ -160,7 +163,8 @@ impl ShardMachine {
                 .backend(config.inflate_backend)
                 .max_message_size(config.max_message_size)
                 .build(),
-            parser: EventParser::default(),
+            // READY is always read: the machine needs it
+            parser: EventParser::new(config.events.with(EventKind::Ready)),
             rng: StdRng::seed_from_u64(seed),
             attempt: 0,
             opened_before: false,
@@ -174,6 +178,7 @@ impl ShardMachine {
             time_behind: Duration::ZERO,
             close_requested: false,
             received_since_ping: false,
+            events_skipped: 0,
             connections: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -513,6 +518,12 @@ impl ShardMachine {
                 .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
     }
 
+    /// Events skipped so far: of kinds outside
+    /// [`events`](crate::ShardConfigBuilder::events), never decoded.
+    pub fn events_skipped(&self) -> u64 {
+        self.events_skipped
+    }
+
     /// Connections opened so far.
     pub fn connections(&self) -> u64 {
         self.connections
@@ -581,7 +592,15 @@ impl ShardMachine {
 
     fn parse_and_report(&mut self, now: Instant, raw: Bytes) {
         let event = match self.parser.parse(&raw) {
-            Ok(event) => event,
+            Ok(Decoded::Event(event)) => event,
+            Ok(Decoded::Skipped(kind)) => {
+                self.events_skipped += 1;
+                if self.config.deliver_skipped {
+                    let skipped = SkippedEvent::new(self.shard_id, kind, raw);
+                    self.report(ShardMessage::Skipped(skipped));
+                }
+                return;
+            }
             Err(error) => {
                 // one bad message does not cost the connection
                 warn!(shard = self.shard_id.0, %error, "unparsable gateway message");
@@ -592,11 +611,20 @@ impl ShardMachine {
             }
         };
         let is_ready = matches!(event, Event::Ready(_));
-        self.report(ShardMessage::Event(ReceivedEvent {
-            shard_id: self.shard_id,
-            event,
-            raw,
-        }));
+        if !is_ready || self.config.events.contains(EventKind::Ready) {
+            self.report(ShardMessage::Event(ReceivedEvent {
+                shard_id: self.shard_id,
+                event,
+                raw,
+            }));
+        } else {
+            // read for the machine's sake, but not asked for
+            self.events_skipped += 1;
+            if self.config.deliver_skipped {
+                let skipped = SkippedEvent::new(self.shard_id, EventKind::Ready, raw);
+                self.report(ShardMessage::Skipped(skipped));
+            }
+        }
         if is_ready && matches!(self.phase, Phase::Identifying) {
             self.phase = Phase::Ready;
             self.ready_at = Some(now);

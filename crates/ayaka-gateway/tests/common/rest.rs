@@ -65,6 +65,10 @@ impl Rest {
         invite.unwrap().code
     }
 
+    pub async fn delete_guild(&self, user: &User, guild: u64) {
+        user.client.delete_guild(GuildId::new(guild)).await.unwrap();
+    }
+
     pub async fn join(&self, user: &User, code: &str) {
         user.client.join_invite(code).await.unwrap();
     }
