@@ -1,5 +1,6 @@
 use std::sync::{Arc, RwLock};
 
+use ayaka_model::gateway::{EventKind, EventKinds};
 use ayaka_model::{Channel, Emoji, Invite, Member, Presence, Role, User};
 use ayaka_snowflake::{ChannelId, EmojiId, GuildId, RoleId, UserId};
 
@@ -126,6 +127,70 @@ impl Cache {
 
     pub(crate) fn wants(&self, kind: ResourceType) -> bool {
         self.config.resources.contains(kind)
+    }
+
+    /// The gateway events this cache learns from, given what it keeps: a
+    /// shard (or `ShardManager`) feeding it need decode no others
+    /// (ayaka-gateway's `ShardConfigBuilder::events`). READY and
+    /// GUILD_INIT always (the current user, and each feed's refresh),
+    /// GUILD_DELETE with anything kept; guild events for
+    /// [`ResourceType::GUILD`] (roles, emojis, channels and members come
+    /// inside them), CHANNEL_CREATE, INVITE_CREATE and PRESENCE_UPDATE for
+    /// their resources; nothing when nothing is kept.
+    ///
+    /// A READY's refresh ends on the first other event the cache sees
+    /// (see [`finish_resync`](Self::finish_resync)): with the set filtered,
+    /// the first one wanted, or with ayaka-gateway's `deliver_skipped`,
+    /// the first skipped one too (`cache.update(&message)` takes them).
+    ///
+    /// ```
+    /// use ayaka_cache::{Cache, ResourceType};
+    /// use ayaka_model::gateway::EventKind;
+    ///
+    /// let cache = Cache::builder().resources(ResourceType::ALL - ResourceType::PRESENCE).build();
+    /// let wanted = cache.wanted_events();
+    /// assert!(wanted.contains(EventKind::GuildCreate));
+    /// assert!(!wanted.contains(EventKind::PresenceUpdate));
+    /// assert!(!wanted.contains(EventKind::Notification));
+    /// ```
+    pub fn wanted_events(&self) -> EventKinds {
+        let resources = self.config.resources;
+        if resources.is_empty() {
+            return EventKinds::NONE;
+        }
+        let mut wanted = EventKind::Ready | EventKind::GuildInit | EventKind::GuildDelete;
+        let by_resource = [
+            (
+                ResourceType::GUILD,
+                EventKind::GuildCreate | EventKind::GuildJoin | EventKind::GuildUpdate,
+            ),
+            (ResourceType::CHANNEL, EventKind::ChannelCreate.into()),
+            (ResourceType::INVITE, EventKind::InviteCreate.into()),
+            (ResourceType::PRESENCE, EventKind::PresenceUpdate.into()),
+        ];
+        for (resource, kinds) in by_resource {
+            if resources.contains(resource) {
+                wanted |= kinds;
+            }
+        }
+        wanted
+    }
+
+    /// An event of `feed` this cache did not decode (a shard skipped it):
+    /// it changes nothing but, like any live event after the GUILD_INITs,
+    /// ends the feed's refresh.
+    #[cfg(feature = "gateway")]
+    pub(crate) fn skipped_from(&self, feed: FeedId, kind: EventKind) {
+        let refresh_goes_on = matches!(
+            kind,
+            EventKind::Ready | EventKind::GuildInit | EventKind::Hello | EventKind::HeartbeatAck
+        );
+        if self.config.resources.is_empty() || refresh_goes_on {
+            return;
+        }
+        for guild in self.feeds.end_resync(feed) {
+            self.remove_guild(guild);
+        }
     }
 
     /// Applies an event or REST result (anything implementing

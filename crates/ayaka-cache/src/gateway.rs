@@ -22,11 +22,16 @@ impl UpdateCache for ReceivedEvent {
 impl UpdateCache for ShardMessage {
     /// Events on their shard's feed; [`ShardMessage::Closed`] (a fatal
     /// close, or the shard closed for good) ends that feed, dropping what
-    /// only it held. Other reports change nothing: after a reconnect,
-    /// READY and GUILD_INIT refresh the feed.
+    /// only it held. A [`ShardMessage::Skipped`] event (one the shard did
+    /// not decode) changes nothing but ends a READY's refresh, as any live
+    /// event does. Other reports change nothing: after a reconnect, READY
+    /// and GUILD_INIT refresh the feed.
     fn update(&self, cache: &Cache) {
         match self {
             Self::Event(received) => received.update(cache),
+            Self::Skipped(skipped) => {
+                cache.skipped_from(FeedId::from(skipped.shard_id()), skipped.kind());
+            }
             Self::Closed { shard_id, .. } => cache.end_feed(FeedId::from(*shard_id)),
             _ => {}
         }
