@@ -17,18 +17,21 @@ local idle = tonumber(ARGV[8])
 
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 
+-- The blind key holds '<expiry ms>|<permit>'. Its expiry is checked
+-- against `now` (PX only collects garbage), so an injected clock works.
 local function blind()
-    if redis.call('SET', KEYS[2], permit, 'NX', 'PX', lease_ms) then
-        redis.call('ZADD', KEYS[3], now + lease_ms, permit)
-        redis.call('PEXPIRE', KEYS[3], math.max(lease_ms, idle))
-        return {2, 0, ''}
+    local holder = redis.call('GET', KEYS[2])
+    if holder then
+        local expiry = tonumber(string.match(holder, '^(%d+)|'))
+        if expiry and expiry > now then
+            -- Its answer wakes us; until then poll now and then.
+            return {0, math.min(expiry - now, fallback), ''}
+        end
     end
-    -- Its answer wakes us; until then poll now and then.
-    local ttl = redis.call('PTTL', KEYS[2])
-    if ttl <= 0 or ttl > fallback then
-        ttl = fallback
-    end
-    return {0, ttl, ''}
+    redis.call('SET', KEYS[2], (now + lease_ms) .. '|' .. permit, 'PX', lease_ms)
+    redis.call('ZADD', KEYS[3], now + lease_ms, permit)
+    redis.call('PEXPIRE', KEYS[3], math.max(lease_ms, idle))
+    return {2, 0, ''}
 end
 
 local mapped = redis.call('GET', KEYS[1])
@@ -54,7 +57,7 @@ if not mapped then
 end
 
 expire_leases(KEYS[5], now)
-roll(s, KEYS[5], now, margin)
+roll(s, KEYS[5], now)
 
 local wait = 0
 if s.blk > now then

@@ -74,7 +74,7 @@ end
 
 -- Starts a new window once the current one has surely ended. Requests still
 -- in flight may count in the new window: each keeps a slot of it.
-local function roll(s, leases, now, margin)
+local function roll(s, leases, now)
     if s.blk ~= 0 and s.blk <= now then
         s.blk = 0
     end
@@ -86,10 +86,8 @@ local function roll(s, leases, now, margin)
     s.prid = s.rid
     s.rid = ''
     s.seen = 0
-    if s.win > 0 then
-        -- The server's window containing `now` ends within one window length.
-        s.dl = now + s.win + margin
-    else
-        s.dl = 0
-    end
+    -- Not now + window: the server starts its next window at the first
+    -- request it counts, which may come later. The first response of the
+    -- new window tells (and an exhausted bucket waits for it, bounded).
+    s.dl = 0
 end

@@ -30,7 +30,8 @@ local channel = ARGV[17]
 local route_part = ARGV[18]
 
 if was_blind then
-    if redis.call('GET', KEYS[2]) == permit then
+    local holder = redis.call('GET', KEYS[2])
+    if holder and string.match(holder, '|(.*)$') == permit then
         redis.call('DEL', KEYS[2])
     end
     redis.call('ZREM', KEYS[3], permit)
@@ -65,7 +66,7 @@ end
 
 local s = load_bucket(KEYS[6]) or new_bucket()
 expire_leases(KEYS[7], now)
-roll(s, KEYS[7], now, margin)
+roll(s, KEYS[7], now)
 local in_flight = redis.call('ZCARD', KEYS[7])
 local own = bucket == lease_bucket and lease_seq >= 0
 

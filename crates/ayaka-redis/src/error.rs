@@ -58,7 +58,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn with_source(kind: ErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+    pub(crate) fn with_source(
+        kind: ErrorKind,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
         let mut error = Self::new(kind);
         error.inner.source = Some(source.into());
         error

@@ -20,7 +20,9 @@ enum State {
     /// Failed; Redis is tried again at `retry_at` by one caller. Handing
     /// out the probe moves `retry_at` on by a cooldown, so a probe that
     /// never reports (its caller gave up) cannot stall the next one.
-    Down { retry_at: Instant },
+    Down {
+        retry_at: Instant,
+    },
 }
 
 /// What a caller should do now.
@@ -93,7 +95,10 @@ mod tests {
         assert_eq!(health.route(t0), Route::Redis);
         health.failed(t0, &crate::Error::new(crate::ErrorKind::Timeout));
         let later = t0 + Duration::from_secs(1);
-        assert_eq!(health.route(later), Route::Down(t0 + Duration::from_secs(5)));
+        assert_eq!(
+            health.route(later),
+            Route::Down(t0 + Duration::from_secs(5))
+        );
         let after = t0 + Duration::from_secs(6);
         assert_eq!(health.route(after), Route::Probe);
         // While the probe runs, everyone else stays on the fallback.

@@ -335,15 +335,13 @@ impl Inner {
             };
             let lane = self.lanes.get(key);
             let _turn = match deadline {
-                Some(deadline) => {
-                    match tokio::time::timeout_at(deadline, lane.turn.lock()).await {
-                        Ok(turn) => turn,
-                        Err(_) => {
-                            let retry_after = lane.wait_hint(Instant::now());
-                            return Err(Error::waiting(ErrorKind::Exhausted, retry_after));
-                        }
+                Some(deadline) => match tokio::time::timeout_at(deadline, lane.turn.lock()).await {
+                    Ok(turn) => turn,
+                    Err(_) => {
+                        let retry_after = lane.wait_hint(Instant::now());
+                        return Err(Error::waiting(ErrorKind::Exhausted, retry_after));
                     }
-                }
+                },
                 None => lane.turn.lock().await,
             };
             // The head of this process's line for the bucket.
@@ -363,7 +361,10 @@ impl Inner {
                     declared,
                     armed: true,
                 };
-                let reply = self.raw.acquire(&self.redis, &route, id, declared, None).await;
+                let reply = self
+                    .raw
+                    .acquire(&self.redis, &route, id, declared, None)
+                    .await;
                 let reply = match reply {
                     Ok(reply) => {
                         cancel.disarm();

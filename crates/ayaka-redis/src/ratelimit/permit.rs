@@ -56,7 +56,9 @@ impl Inner {
             route: &route,
             permit: id,
             lease,
-            response: response.as_ref().map(|(headers, limited)| (headers, *limited)),
+            response: response
+                .as_ref()
+                .map(|(headers, limited)| (headers, *limited)),
         };
         match self.raw.complete(&self.redis, &completion, None).await {
             Ok(bucket) => {

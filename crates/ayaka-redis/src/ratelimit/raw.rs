@@ -416,8 +416,12 @@ mod tests {
             Keyspace::new(Namespace::new("bot-7").unwrap()),
             Settings::default(),
         );
-        let a = raw.keys().bucket_hash("LIMITER/1.2.3.4/users.me/5/1/second");
-        let b = raw.keys().bucket_hash("LIMITER/1.2.3.4/guilds.get/5/1/second");
+        let a = raw
+            .keys()
+            .bucket_hash("LIMITER/1.2.3.4/users.me/5/1/second");
+        let b = raw
+            .keys()
+            .bucket_hash("LIMITER/1.2.3.4/guilds.get/5/1/second");
         let expected = slot(raw.keys().prefix());
         let mut keys: Vec<String> = Vec::new();
         for route in ["GET /guilds/{id}", "GET /users/@me", "x}{y", "\n"] {
