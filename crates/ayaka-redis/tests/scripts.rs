@@ -492,3 +492,42 @@ async fn lost_bucket_state_is_learned_again() {
         Acquired::Blind
     );
 }
+
+#[tokio::test]
+async fn a_blind_request_in_flight_keeps_a_slot_back() {
+    let server = redis_or_skip!("a_blind_request_in_flight_keeps_a_slot_back");
+    let f = Fixture::new("hold-back", server);
+    f.learn(T0, 2, SERVER_EPOCH, 1).await;
+    f.grant(T0 + 1).await;
+    // Another route, not known yet, may share this bucket: while its blind
+    // request is out, the bucket's last slot waits for its answer.
+    let other = "PATCH /users/@me";
+    let (blind, reply) = f.acquire(other, None, T0 + 2).await;
+    assert_eq!(reply, Acquired::Blind);
+    f.wait(T0 + 3).await;
+    let headers = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH + 1);
+    f.complete(other, blind, Lease::Blind, Some((&headers, false)), T0 + 4)
+        .await;
+    // It did share the bucket, and took that slot.
+    assert_eq!(
+        f.acquire(other, None, T0 + 5).await.1,
+        Acquired::Moved(f.bucket)
+    );
+    f.wait(T0 + 5).await;
+}
+
+#[tokio::test]
+async fn a_blind_request_of_another_bucket_frees_the_slot_it_kept() {
+    let server = redis_or_skip!("a_blind_request_of_another_bucket_frees_the_slot_it_kept");
+    let f = Fixture::new("hold-back-elsewhere", server);
+    f.learn(T0, 2, SERVER_EPOCH, 1).await;
+    f.grant(T0 + 1).await;
+    let other = "GET /guilds/{id}";
+    let (blind, _) = f.acquire(other, None, T0 + 2).await;
+    f.wait(T0 + 3).await;
+    let mut headers = server_headers(3, 2, SERVER_EPOCH, SERVER_EPOCH + 1);
+    headers.bucket = Some("LIMITER/127.0.0.1/guilds.get/3/1/second".into());
+    f.complete(other, blind, Lease::Blind, Some((&headers, false)), T0 + 4)
+        .await;
+    f.grant(T0 + 5).await;
+}
