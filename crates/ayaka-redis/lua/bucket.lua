@@ -18,22 +18,6 @@
 local FIELDS = {'lim', 'win', 'seq', 'dl', 'used', 'rid', 'prid', 'seen', 'blk', 'wait', 'n429'}
 local STRINGS = {rid = true, prid = true}
 
--- Now, in Redis-clock milliseconds; tests pass it in.
-local function clock(arg)
-    if arg ~= nil and arg ~= '' then
-        return tonumber(arg)
-    end
-    local t = redis.call('TIME')
-    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
-local function opt_number(arg)
-    if arg == nil or arg == '' then
-        return nil
-    end
-    return tonumber(arg)
-end
-
 local function load_bucket(key)
     local values = redis.call('HMGET', key, unpack(FIELDS))
     if not values[1] then

@@ -37,11 +37,14 @@
 
 mod connection;
 mod error;
+mod identify;
 pub mod keys;
 pub mod ratelimit;
+mod subscribe;
 
 pub use connection::{Connection, DEFAULT_CALL_TIMEOUT};
 pub use error::{Error, ErrorKind};
+pub use identify::{IdentifyLease, RedisIdentifyLeases, RedisIdentifyLeasesBuilder};
 pub use keys::Namespace;
 pub use ratelimit::{RedisRateLimiter, RedisRateLimiterBuilder};
 /// The Redis client this crate is built on.

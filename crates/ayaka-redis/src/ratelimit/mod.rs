@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use ayaka_http::ratelimit::{InMemoryRateLimiter, Permit};
 use tokio::runtime::Handle;
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 pub use observe::Caps;
@@ -156,7 +155,6 @@ impl RedisRateLimiterBuilder {
                 .fallback_wait(caps.fallback_wait)
                 .build()
         });
-        let (stop, listener) = oneshot::channel();
         RedisRateLimiter {
             inner: Arc::new(Inner {
                 raw: RawLimiter::new(Keyspace::new(self.namespace), self.settings),
@@ -167,8 +165,7 @@ impl RedisRateLimiterBuilder {
                 fallback,
                 fail_closed: self.fail_closed,
                 jitter: self.jitter,
-                listener: Mutex::new(Some(listener)),
-                _stop: stop,
+                listener: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -184,10 +181,9 @@ pub(crate) struct Inner {
     fallback: InMemoryRateLimiter,
     fail_closed: bool,
     jitter: Duration,
-    /// Taken by the wake-up listener when it starts.
-    listener: Mutex<Option<oneshot::Receiver<()>>>,
-    /// Dropped with the limiter, which stops the listener.
-    _stop: oneshot::Sender<()>,
+    /// The wake-up listener, started by the first acquire (it needs a
+    /// runtime); dropped with the limiter, which stops it.
+    listener: std::sync::OnceLock<crate::subscribe::Listener>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -298,15 +294,13 @@ impl Inner {
     }
 
     fn start_listener(self: &Arc<Self>) {
-        let Some(stop) = lock(&self.listener).take() else {
-            return;
-        };
-        tokio::spawn(wake::listen(
-            Arc::downgrade(self),
-            self.redis.clone(),
-            self.raw.keys().wake_channel(),
-            stop,
-        ));
+        self.listener.get_or_init(|| {
+            wake::listen(
+                Arc::downgrade(self),
+                self.redis.clone(),
+                self.raw.keys().wake_channel(),
+            )
+        });
     }
 
     fn jitter(&self) -> Duration {

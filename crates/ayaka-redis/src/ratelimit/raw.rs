@@ -20,6 +20,7 @@ use crate::keys::{BucketHash, Keyspace};
 
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        include_str!("../../lua/clock.lua"),
         include_str!("../../lua/bucket.lua"),
         include_str!("../../lua/acquire.lua")
     ))
@@ -27,6 +28,7 @@ static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
 
 static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        include_str!("../../lua/clock.lua"),
         include_str!("../../lua/bucket.lua"),
         include_str!("../../lua/complete.lua")
     ))

@@ -255,6 +255,12 @@ pub fn child_redis() -> (Connection, Namespace) {
     )
 }
 
+/// In a child: the `unix://` URL of the parent's server.
+pub fn child_redis_url() -> String {
+    let socket = std::env::var(SOCKET_ENV).expect("the parent sets the socket");
+    format!("unix://{socket}")
+}
+
 /// In a child: tells the parent something, one line.
 pub fn tell_parent(message: &str) {
     let mut out = std::io::stdout().lock();
@@ -289,7 +295,10 @@ impl ChildTest {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(message) = line.strip_prefix(CHILD_LINE) {
+                // The harness may have printed `test NAME ... ` before it
+                // on the same line.
+                if let Some(at) = line.find(CHILD_LINE) {
+                    let message = &line[at + CHILD_LINE.len()..];
                     if send.send(message.to_owned()).is_err() {
                         break;
                     }
