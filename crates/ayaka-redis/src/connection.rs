@@ -36,9 +36,15 @@ pub struct Connection {
     timeout: Duration,
 }
 
+/// The longest a blocking read may block.
+pub(crate) const MAX_BLOCK: Duration = Duration::from_secs(60);
+
 struct Shared {
     client: Client,
     manager: OnceCell<ConnectionManager>,
+    /// For blocking reads: the manager itself has no response timeout, each
+    /// call is bounded by its own.
+    blocking: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -64,6 +70,7 @@ impl Connection {
             shared: Arc::new(Shared {
                 client,
                 manager: OnceCell::new(),
+                blocking: false,
             }),
             timeout: DEFAULT_CALL_TIMEOUT,
         }
@@ -85,9 +92,10 @@ impl Connection {
     fn manager_config(&self) -> ConnectionManagerConfig {
         // Our own timeout bounds each call; the manager's retries only need
         // to be quick, since the callers have their own fallbacks.
+        let response_timeout = (!self.shared.blocking).then_some(self.timeout);
         ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
+            .set_response_timeout(response_timeout)
             .set_number_of_retries(2)
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(500))
@@ -104,6 +112,39 @@ impl Connection {
             })
             .await
             .cloned()
+    }
+
+    /// A connection of its own to the same server, for blocking reads: a
+    /// blocking command stalls every command queued behind it on its
+    /// connection. Use [`Connection::query_blocking`] on it.
+    pub(crate) fn dedicated(&self) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                client: self.shared.client.clone(),
+                manager: OnceCell::new(),
+                blocking: true,
+            }),
+            timeout: self.timeout,
+        }
+    }
+
+    /// Runs a command that blocks up to `block` (capped at [`MAX_BLOCK`]),
+    /// bounded by `block` plus the call timeout.
+    pub(crate) async fn query_blocking<T: FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        block: Duration,
+    ) -> Result<T, Error> {
+        let manager = self.manager().await?;
+        let bound = block.min(MAX_BLOCK) + self.timeout;
+        let call = async move {
+            let mut manager = manager;
+            cmd.query_async(&mut manager).await
+        };
+        match tokio::time::timeout(bound, call).await {
+            Ok(result) => result.map_err(Error::from),
+            Err(_) => Err(Error::new(ErrorKind::Timeout)),
+        }
     }
 
     /// Runs `call` on the managed connection within the call timeout.

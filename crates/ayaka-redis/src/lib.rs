@@ -35,13 +35,16 @@
 //! See `docs/scale-out.md` for the key schema, the scripts and the failure
 //! modes.
 
+pub mod broker;
 mod connection;
 mod error;
 mod identify;
 pub mod keys;
 pub mod ratelimit;
 mod subscribe;
+mod sync;
 
+pub use broker::{RedisEventBroker, RedisEventBrokerBuilder};
 pub use connection::{Connection, DEFAULT_CALL_TIMEOUT};
 pub use error::{Error, ErrorKind};
 pub use identify::{IdentifyLease, RedisIdentifyLeases, RedisIdentifyLeasesBuilder};

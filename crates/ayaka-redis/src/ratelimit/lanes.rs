@@ -3,13 +3,14 @@
 //! one caller per process and bucket however many tasks wait.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::keys::BucketHash;
+pub(super) use crate::sync::lock;
 
 /// Dead lanes are swept when the map reaches a multiple of this.
 const SWEEP_EVERY: usize = 256;
@@ -46,12 +47,6 @@ impl Lane {
 #[derive(Debug, Default)]
 pub(super) struct Lanes {
     map: Mutex<HashMap<LaneKey, Weak<Lane>>>,
-}
-
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while these short locks are held; if it ever did,
-    // the data is still usable.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Lanes {
