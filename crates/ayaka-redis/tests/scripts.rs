@@ -531,3 +531,79 @@ async fn a_blind_request_of_another_bucket_frees_the_slot_it_kept() {
         .await;
     f.grant(T0 + 5).await;
 }
+
+/// Commands scripts run that name no key (`PUBLISH` names a channel).
+const KEYLESS: [&str; 2] = ["TIME", "PUBLISH"];
+
+#[tokio::test]
+async fn scripts_touch_only_keys_of_their_namespace() {
+    use futures_util::StreamExt;
+    let Some(server) = support::own("scripts_touch_only_keys_of_their_namespace") else {
+        return;
+    };
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut monitor = client
+        .get_async_monitor()
+        .await
+        .unwrap()
+        .into_on_message::<String>();
+
+    // Every path of both scripts, and the identify scripts.
+    let f = Fixture::new("monitor", &server);
+    f.learn(T0, 2, SERVER_EPOCH, 1).await;
+    let (id, lease) = f.grant(T0 + 1).await;
+    let mut limited = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH + 1);
+    limited.retry_after = Some(1.0);
+    f.complete(ROUTE, id, lease, Some((&limited, true)), T0 + 2)
+        .await;
+    f.wait(T0 + 3).await;
+    let (id, lease) = f.grant(T0 + 5_000).await;
+    let mut moved = server_headers(3, 2, SERVER_EPOCH + 5, SERVER_EPOCH + 6);
+    moved.bucket = Some("LIMITER/x/elsewhere/3/1/second".into());
+    f.complete(ROUTE, id, lease, Some((&moved, false)), T0 + 5_001)
+        .await;
+    f.complete(ROUTE, PermitId::random(), lease, None, T0 + 5_002)
+        .await;
+    let leases = ayaka_redis::RedisIdentifyLeases::builder(
+        f.redis.clone(),
+        f.raw.keys().namespace().clone(),
+    )
+    .build()
+    .unwrap();
+    leases.acquire().await.release().await;
+    let mut marker = client.get_multiplexed_async_connection().await.unwrap();
+    let _: String = redis::cmd("ECHO")
+        .arg("end-of-test")
+        .query_async(&mut marker)
+        .await
+        .unwrap();
+
+    let prefix = format!("\"{}", f.raw.keys().prefix());
+    let mut checked = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let line = tokio::time::timeout_at(deadline, monitor.next())
+            .await
+            .expect("the monitor never saw the end")
+            .expect("the monitor closed");
+        if line.contains("\"end-of-test\"") {
+            break;
+        }
+        if !line.contains(" lua] ") {
+            continue;
+        }
+        let mut tokens = line.split(" lua] ").nth(1).unwrap().split(' ');
+        let command = tokens
+            .next()
+            .unwrap()
+            .trim_matches('"')
+            .to_ascii_uppercase();
+        if KEYLESS.contains(&command.as_str()) {
+            continue;
+        }
+        let key = tokens.next().unwrap_or_default();
+        assert!(key.starts_with(&prefix), "{command} touched {key}: {line}");
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} script commands seen");
+}
