@@ -44,6 +44,10 @@ impl Health {
         }
     }
 
+    pub(super) fn cooldown(&self) -> Duration {
+        self.cooldown
+    }
+
     pub(super) fn route(&self, now: Instant) -> Route {
         let mut state = lock(&self.state);
         match *state {

@@ -369,7 +369,7 @@ impl Inner {
                         drop(cancel);
                         self.health.failed(Instant::now(), &error);
                         lane.expect_ready_at(None);
-                        let retry_at = Instant::now() + Duration::from_millis(1);
+                        let retry_at = Instant::now() + self.health.cooldown();
                         return self.without_redis(&route, deadline, retry_at).await;
                     }
                     Err(error) => return Err(error),
