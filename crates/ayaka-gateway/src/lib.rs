@@ -75,14 +75,6 @@ pub use parse::parse_event;
 pub use shard::{Shard, ShardHandle};
 pub use status::ShardState;
 
-/// The `User-Agent` of discovery requests, in the documented format
-/// (`Library Name (url) language: version http-client: version`), naming
-/// the library as ayaka-http does (the Rust version is the minimum
-/// supported one).
-pub const USER_AGENT: &str = concat!(
-    "ayaka-rs (",
-    env!("CARGO_PKG_REPOSITORY"),
-    ") rust: ",
-    env!("CARGO_PKG_RUST_VERSION"),
-    " hyper: 1"
-);
+/// The `User-Agent` of discovery requests: the workspace's one, from
+/// `ayaka-http`, which discovery goes through.
+pub use ayaka_http::USER_AGENT;

@@ -9,14 +9,16 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ayaka_http::ratelimit::{InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response};
+use ayaka_http::ratelimit::{
+    InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
+};
 use ayaka_http::{Client, ErrorKind as HttpErrorKind, RetryPolicy};
 use ayaka_model::request::CreateUser;
 use ayaka_redis::{Connection, ErrorKind, Namespace, RedisRateLimiter};
 use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, bucket};
 use tokio::time::Instant;
 
-const ROUTE: &str = "GET /users/@me";
+const ROUTE: RouteKind = RouteKind::GetCurrentUser;
 
 /// A bucket that counts like the server's: a fixed window started by the
 /// first request. Its headers carry only durations (no Date), as a server
@@ -152,12 +154,10 @@ async fn burst(clients: &[Client], per_client: usize) -> u32 {
     for task in tasks {
         match task.await.unwrap() {
             Ok(_) => {}
-            Err(error) => match error.kind() {
-                HttpErrorKind::RateLimited {
-                    limited_responses, ..
-                } => limited += limited_responses,
-                other => panic!("unexpected error {other:?}"),
-            },
+            Err(error) if error.kind() == HttpErrorKind::RateLimited => {
+                limited += error.limited_responses().unwrap_or(0);
+            }
+            Err(error) => panic!("unexpected error {error}"),
         }
     }
     limited

@@ -1,22 +1,23 @@
-//! The adapter to ayaka-http's [`RateLimiter`] trait as it stands: routes
-//! are strings (`"GET /guilds/{id}"`) and the only error is [`Exhausted`].
+//! The adapter to ayaka-http's [`RateLimiter`] trait: routes are a typed
+//! [`RouteKind`], stored under its stable string form, and the only error is
+//! [`Exhausted`].
 //!
-//! Kept apart so that re-keying the trait (a typed route with a stable
-//! string form) or giving it an error type changes this file alone.
+//! Kept apart so that a change of the trait (an error type of its own, say)
+//! changes this file alone.
 
 use std::time::Duration;
 
-use ayaka_http::ratelimit::{BoxFuture, Exhausted, Permit, RateLimiter};
+use ayaka_http::ratelimit::{BoxFuture, Exhausted, Permit, RateLimiter, RouteKind};
 
 use super::RedisRateLimiter;
 use crate::error::ErrorKind;
 
 impl RateLimiter for RedisRateLimiter {
-    fn acquire<'a>(
-        &'a self,
-        route: &'a str,
+    fn acquire(
+        &self,
+        route: RouteKind,
         max_wait: Duration,
-    ) -> BoxFuture<'a, Result<Permit, Exhausted>> {
+    ) -> BoxFuture<'_, Result<Permit, Exhausted>> {
         Box::pin(async move {
             self.acquire_permit(route, max_wait).await.map_err(|error| {
                 // The trait has no "unavailable" yet: a fail-closed refusal

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ayaka_http::ratelimit::{InMemoryRateLimiter, Permit};
+use ayaka_http::ratelimit::{InMemoryRateLimiter, Permit, RouteKind};
 use tokio::runtime::Handle;
 use tokio::time::Instant;
 
@@ -212,11 +212,16 @@ impl RedisRateLimiter {
     }
 
     /// Waits until a request on `route` may go, for at most `max_wait`.
+    /// Redis knows the route by its stable name, [`RouteKind::as_str`].
     ///
     /// Fails with [`ErrorKind::Exhausted`] when the bucket has nothing for
     /// longer (see [`Error::retry_after`]), and, when built fail-closed,
     /// with [`ErrorKind::Unavailable`] while Redis is down.
-    pub async fn acquire_permit(&self, route: &str, max_wait: Duration) -> Result<Permit, Error> {
+    pub async fn acquire_permit(
+        &self,
+        route: RouteKind,
+        max_wait: Duration,
+    ) -> Result<Permit, Error> {
         self.inner.acquire(route, max_wait).await
     }
 
@@ -232,8 +237,8 @@ impl RedisRateLimiter {
     }
 
     /// The bucket this process knows `route` to use, as Redis holds it.
-    pub async fn bucket(&self, route: &str) -> Result<Option<BucketState>, Error> {
-        let Some(bucket) = self.inner.known_bucket(route) else {
+    pub async fn bucket(&self, route: RouteKind) -> Result<Option<BucketState>, Error> {
+        let Some(bucket) = self.inner.known_bucket(route.as_str()) else {
             return Ok(None);
         };
         self.inner.raw.bucket(&self.inner.redis, bucket).await
@@ -311,15 +316,19 @@ impl Inner {
         Duration::from_micros(rand::random_range(0..=most))
     }
 
-    async fn acquire(self: &Arc<Self>, route: &str, max_wait: Duration) -> Result<Permit, Error> {
+    async fn acquire(
+        self: &Arc<Self>,
+        kind: RouteKind,
+        max_wait: Duration,
+    ) -> Result<Permit, Error> {
         let runtime = Handle::try_current()
             .map_err(|_| Error::config("the redis rate limiter needs a tokio runtime"))?;
         let deadline = Instant::now().checked_add(max_wait);
-        let route: Arc<str> = route.into();
+        let route: Arc<str> = kind.as_str().into();
         'lanes: loop {
             let now = Instant::now();
             if let Route::Down(retry_at) = self.health.route(now) {
-                return self.without_redis(&route, deadline, retry_at).await;
+                return self.without_redis(kind, deadline, retry_at).await;
             }
             self.start_listener();
             let declared = self.known_bucket(&route);
@@ -370,7 +379,7 @@ impl Inner {
                         self.health.failed(Instant::now(), &error);
                         lane.expect_ready_at(None);
                         let retry_at = Instant::now() + self.health.cooldown();
-                        return self.without_redis(&route, deadline, retry_at).await;
+                        return self.without_redis(kind, deadline, retry_at).await;
                     }
                     Err(error) => return Err(error),
                 };
@@ -418,7 +427,7 @@ impl Inner {
     /// Redis is down: the fallback decides, or, fail-closed, nobody goes.
     async fn without_redis(
         &self,
-        route: &str,
+        route: RouteKind,
         deadline: Option<Instant>,
         retry_at: Instant,
     ) -> Result<Permit, Error> {

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use ayaka_http::ratelimit::{ABSOLUTE_THRESHOLD_SECS, RateLimitHeaders};
+use ayaka_http::ratelimit::RateLimitHeaders;
+use ayaka_model::is_absolute_time;
 
 /// Bounds that keep a hostile server from wedging every process at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +86,7 @@ fn server_reset_after(headers: &RateLimitHeaders) -> Option<Duration> {
         if !value.is_finite() || value < 0.0 {
             return None;
         }
-        if value >= ABSOLUTE_THRESHOLD_SECS {
+        if is_absolute_time(value) {
             // An absolute time, where the name promises a duration or not.
             return Some(value - date?);
         }
@@ -105,7 +106,7 @@ fn server_reset_after(headers: &RateLimitHeaders) -> Option<Duration> {
 fn reset_id(headers: &RateLimitHeaders) -> Option<f64> {
     let reset = headers.reset?;
     let date = headers.date? as f64;
-    (reset.is_finite() && reset >= ABSOLUTE_THRESHOLD_SECS && reset > date).then_some(reset)
+    (reset.is_finite() && is_absolute_time(reset) && reset > date).then_some(reset)
 }
 
 #[cfg(test)]
