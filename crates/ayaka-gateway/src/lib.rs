@@ -83,6 +83,15 @@
 //! }
 //! # }
 //! ```
+//!
+//! # No credentials in logs
+//!
+//! This crate never logs a session id, and [`ShardConfig`]'s `Debug` leaves
+//! it out. tungstenite, under every connection, logs each frame at `trace`,
+//! the identify payload with the session id included; [`LOG_DIRECTIVES`]
+//! caps it at `debug`. The examples and the `ayaka-server` binary add them
+//! after `RUST_LOG`, so even `RUST_LOG=trace` prints no payload. **If you
+//! install your own subscriber, add these directives to its filter.**
 
 mod backoff;
 mod close;
@@ -95,6 +104,7 @@ mod inflate;
 mod keepalive;
 mod latency;
 mod limiter;
+mod log_directives;
 pub mod machine;
 mod manager;
 mod parse;
@@ -121,6 +131,7 @@ pub use identify_queue::{
 };
 pub use inflate::{DEFAULT_MAX_MESSAGE_SIZE, Decompressor, ZLIB_SUFFIX};
 pub use latency::Latency;
+pub use log_directives::LOG_DIRECTIVES;
 pub use manager::{DEFAULT_RECONNECT_RATE, ShardInfo, ShardManager, ShardManagerBuilder};
 pub use parse::parse_event;
 pub use received::ReceivedEvent;

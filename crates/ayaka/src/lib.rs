@@ -30,6 +30,26 @@
 //! assert!(body.validate().is_err());
 //! ```
 //!
+//! # Logging
+//!
+//! The crates log through `tracing` and never log a session id, an
+//! `Authorization` value, a password or an email. tungstenite, under every
+//! gateway connection, logs each frame it sends or receives at `trace`
+//! (the identify payload holds the session id): [`LOG_DIRECTIVES`] caps it
+//! at `debug`. The examples and the `ayaka-server` binary add them after
+//! `RUST_LOG`; if you install your own subscriber, do the same:
+//!
+//! ```no_run
+//! use tracing_subscriber::EnvFilter;
+//!
+//! let mut filter = EnvFilter::from_default_env();
+//! for directive in ayaka::LOG_DIRECTIVES {
+//!     filter = filter.add_directive(directive.parse()?);
+//! }
+//! tracing_subscriber::fmt().with_env_filter(filter).init();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [Ayaka]: https://hatsu.vincentrps.xyz
 
 #[doc(inline)]
@@ -43,6 +63,8 @@ pub use ayaka_cache as cache;
 #[cfg(feature = "gateway")]
 #[doc(inline)]
 pub use ayaka_gateway as gateway;
+#[cfg(feature = "gateway")]
+pub use ayaka_gateway::LOG_DIRECTIVES;
 #[cfg(feature = "http")]
 #[doc(inline)]
 pub use ayaka_http as http;
