@@ -29,6 +29,7 @@
 //! ```
 
 mod channel;
+mod decode_error;
 mod emoji;
 mod error;
 mod guild;
