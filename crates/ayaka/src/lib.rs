@@ -35,7 +35,7 @@
 //! The crates log through `tracing` and never log a session id, an
 //! `Authorization` value, a password or an email. tungstenite, under every
 //! gateway connection, logs each frame it sends or receives at `trace`
-//! (the identify payload holds the session id): [`LOG_DIRECTIVES`] caps it
+//! (the identify payload holds the session id): `LOG_DIRECTIVES` caps it
 //! at `debug`. The examples and the `ayaka-server` binary add them after
 //! `RUST_LOG`; if you install your own subscriber, do the same:
 //!
