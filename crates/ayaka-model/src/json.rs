@@ -40,7 +40,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use strict::Strict;
+use strict::{Origin, Strict};
 
 /// The error of JSON functions: the crate's [`Error`], kind
 /// [`Decode`](crate::ErrorKind::Decode) or [`Encode`](crate::ErrorKind::Encode).
@@ -190,7 +190,8 @@ impl Parser {
                 let mut deserializer =
                     simd_json::Deserializer::from_slice_with_buffers(bytes, &mut self.buffers)
                         .map_err(Error::decode)?;
-                T::deserialize(Strict(&mut deserializer)).map_err(Error::decode)
+                T::deserialize(Strict::new(&mut deserializer, Origin::SimdJson))
+                    .map_err(Error::decode)
             }
         }
     }
@@ -221,7 +222,8 @@ pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
 /// Parses `text` as a `T` with serde_json.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, JsonError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = T::deserialize(Strict(&mut deserializer)).map_err(Error::decode)?;
+    let value =
+        T::deserialize(Strict::new(&mut deserializer, Origin::SerdeJson)).map_err(Error::decode)?;
     deserializer.end().map_err(Error::decode)?;
     Ok(value)
 }

@@ -1,26 +1,28 @@
 //! A deserializer wrapper that gives both parsers one reading of JSON.
 //!
-//! serde_json and simd-json read the same text differently in three places,
-//! and [`Strict`] settles each one the same way on both:
+//! serde_json and simd-json read the same text differently in four places,
+//! and [`Strict`] settles each one the same way on both, serde_json's way
+//! unless serde_json is the lax one:
 //!
 //! - **Skipped values.** serde_json skips an ignored value without fully
 //!   checking it (a lone surrogate escape, a number out of `f64` range or
-//!   nesting past the depth limit pass unnoticed), while simd-json has
-//!   checked the whole text before any value is read. `Strict` reads every
-//!   ignored value through `deserialize_any`, so the same rules apply to
-//!   values that are kept and values that are dropped.
-//! - **`-0`.** serde_json reads the integer `-0` as the float `-0.0`;
-//!   simd-json as the signed integer `0`. `Strict` follows serde_json: it
-//!   turns a visited signed `0` (which only simd-json produces, and only for
-//!   `-0`) into `-0.0`.
+//!   nesting past the depth limit pass unnoticed), while simd-json checked
+//!   the whole text before any value is read. Over serde_json, `Strict`
+//!   reads every ignored value through `deserialize_any`, so the same rules
+//!   apply to values that are kept and values that are dropped.
+//! - **`-0`.** serde_json reads the integer `-0` as the float `-0.0`,
+//!   simd-json as the signed integer `0`. `Strict` turns a visited signed
+//!   `0` (which only simd-json produces, and only for `-0`) into `-0.0`.
 //! - **Number hints.** simd-json answers `deserialize_u64` and its kin by
 //!   converting whatever number it holds, where serde_json hands the number
-//!   to the visitor as it was written. `Strict` asks for every number with
-//!   `deserialize_any` and refuses anything that is not a number, as
-//!   serde_json does.
+//!   to the visitor as it was written. Over simd-json, `Strict` asks for
+//!   every number with `deserialize_any` and refuses anything that is not a
+//!   number without visiting it, as serde_json does.
+//! - **Options.** simd-json visits `null` under `deserialize_option` as
+//!   `unit`, serde_json as `none`; `Strict` visits `none`.
 //!
-//! Map keys are passed through untouched: both parsers read them as
-//! strings.
+//! Map keys and enum variant names are passed through untouched: both
+//! parsers read them as strings.
 
 use std::fmt;
 
@@ -29,8 +31,45 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-/// A deserializer read with the rules above.
-pub(super) struct Strict<D>(pub(super) D);
+/// A deserializer, an access or a seed, read with the rules above.
+pub(super) struct Strict<T> {
+    inner: T,
+    parser: Origin,
+}
+
+/// Which parser is underneath: each needs only some of the rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// serde_json: its ignored values must be read in full.
+    SerdeJson,
+    /// simd-json: it checked the whole text already, but its number hints
+    /// must be answered the way serde_json answers them.
+    #[cfg(feature = "simd-json")]
+    SimdJson,
+}
+
+impl<T> Strict<T> {
+    pub(super) fn new(inner: T, parser: Origin) -> Self {
+        Self { inner, parser }
+    }
+
+    /// `inner`, read with the same parser's rules.
+    fn wrap<U>(&self, inner: U) -> Strict<U> {
+        Strict::new(inner, self.parser)
+    }
+
+    fn visit<V>(&self, inner: V, hint: Hint) -> Visit<V> {
+        Visit {
+            inner,
+            hint,
+            parser: self.parser,
+        }
+    }
+
+    fn any<V>(&self, inner: V) -> Visit<V> {
+        self.visit(inner, Hint::Any)
+    }
+}
 
 /// What the caller of a `deserialize_*` method asked for, where that changes
 /// how a visit is answered.
@@ -40,7 +79,7 @@ enum Hint {
     Any,
     /// A number: anything else is refused without visiting.
     Number,
-    /// An option: `null` is visited as `none` (simd-json visits `unit`).
+    /// An option: `null` is visited as `none`.
     Option,
 }
 
@@ -48,15 +87,17 @@ enum Hint {
 struct Visit<V> {
     inner: V,
     hint: Hint,
+    parser: Origin,
 }
 
 impl<V> Visit<V> {
-    fn new(inner: V, hint: Hint) -> Self {
-        Self { inner, hint }
+    fn wrap<U>(&self, inner: U) -> Strict<U> {
+        Strict::new(inner, self.parser)
     }
 
-    fn any(inner: V) -> Self {
-        Self::new(inner, Hint::Any)
+    /// Whether a visit that is not of a number must be refused.
+    fn wants_number(&self) -> bool {
+        self.hint == Hint::Number
     }
 }
 
@@ -64,7 +105,8 @@ macro_rules! forward {
     ($($method:ident),* $(,)?) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.0.$method(Visit::any(visitor))
+                let visitor = self.any(visitor);
+                self.inner.$method(visitor)
             }
         )*
     };
@@ -74,7 +116,18 @@ macro_rules! number_hints {
     ($($method:ident),* $(,)?) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.0.deserialize_any(Visit::new(visitor, Hint::Number))
+                match self.parser {
+                    // serde_json's own answer is the one to give
+                    Origin::SerdeJson => {
+                        let visitor = self.any(visitor);
+                        self.inner.$method(visitor)
+                    }
+                    #[cfg(feature = "simd-json")]
+                    Origin::SimdJson => {
+                        let visitor = self.visit(visitor, Hint::Number);
+                        self.inner.deserialize_any(visitor)
+                    }
+                }
             }
         )*
     };
@@ -113,7 +166,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
     );
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_option(Visit::new(visitor, Hint::Option))
+        let visitor = self.visit(visitor, Hint::Option);
+        self.inner.deserialize_option(visitor)
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -121,7 +175,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_unit_struct(name, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.deserialize_unit_struct(name, visitor)
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -129,7 +184,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_newtype_struct(name, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.deserialize_newtype_struct(name, visitor)
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -137,7 +193,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_tuple(len, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.deserialize_tuple(len, visitor)
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -146,8 +203,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0
-            .deserialize_tuple_struct(name, len, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.deserialize_tuple_struct(name, len, visitor)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -156,7 +213,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_struct(name, fields, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.deserialize_struct(name, fields, visitor)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -165,26 +223,32 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_enum(name, variants, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.deserialize_enum(name, variants, visitor)
     }
 
-    /// Reads the value in full, so that it is held to the same rules as a
-    /// value that is kept.
+    /// Over serde_json, reads the value in full, so that it is held to the
+    /// same rules as a value that is kept (simd-json has checked it).
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_any(Visit::any(visitor))
+        let visitor = self.any(visitor);
+        match self.parser {
+            Origin::SerdeJson => self.inner.deserialize_any(visitor),
+            #[cfg(feature = "simd-json")]
+            Origin::SimdJson => self.inner.deserialize_ignored_any(visitor),
+        }
     }
 
     fn is_human_readable(&self) -> bool {
-        self.0.is_human_readable()
+        self.inner.is_human_readable()
     }
 }
 
-/// The visits that are not numbers: refused under a number hint.
+/// The visits that are not of numbers: refused under a number hint.
 macro_rules! not_numbers {
     ($($method:ident($v:ident: $type:ty) => $unexpected:expr),* $(,)?) => {
         $(
             fn $method<E: de::Error>(self, $v: $type) -> Result<V::Value, E> {
-                if self.hint == Hint::Number {
+                if self.wants_number() {
                     return Err(E::invalid_type($unexpected, &self));
                 }
                 self.inner.$method($v)
@@ -225,8 +289,8 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<V> {
         visit_f64(f64),
     );
 
-    /// Both parsers visit negative integers here, and a signed zero only
-    /// comes from simd-json reading `-0`, which serde_json reads as `-0.0`.
+    /// Both parsers visit negative integers here; a signed zero comes only
+    /// from simd-json reading `-0`, which serde_json reads as `-0.0`.
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
         if v == 0 {
             self.inner.visit_f64(-0.0)
@@ -247,17 +311,18 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<V> {
     );
 
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
-        if self.hint == Hint::Number {
+        if self.wants_number() {
             return Err(E::invalid_type(Unexpected::Option, &self));
         }
         self.inner.visit_none()
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
-        if self.hint == Hint::Number {
+        if self.wants_number() {
             return Err(de::Error::invalid_type(Unexpected::Option, &self));
         }
-        self.inner.visit_some(Strict(deserializer))
+        let deserializer = self.wrap(deserializer);
+        self.inner.visit_some(deserializer)
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
@@ -272,31 +337,35 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<V> {
         self,
         deserializer: D,
     ) -> Result<V::Value, D::Error> {
-        if self.hint == Hint::Number {
+        if self.wants_number() {
             return Err(de::Error::invalid_type(Unexpected::NewtypeStruct, &self));
         }
-        self.inner.visit_newtype_struct(Strict(deserializer))
+        let deserializer = self.wrap(deserializer);
+        self.inner.visit_newtype_struct(deserializer)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        if self.hint == Hint::Number {
+        if self.wants_number() {
             return Err(de::Error::invalid_type(Unexpected::Seq, &self));
         }
-        self.inner.visit_seq(Strict(seq))
+        let seq = self.wrap(seq);
+        self.inner.visit_seq(seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        if self.hint == Hint::Number {
+        if self.wants_number() {
             return Err(de::Error::invalid_type(Unexpected::Map, &self));
         }
-        self.inner.visit_map(Strict(map))
+        let map = self.wrap(map);
+        self.inner.visit_map(map)
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        if self.hint == Hint::Number {
+        if self.wants_number() {
             return Err(de::Error::invalid_type(Unexpected::Enum, &self));
         }
-        self.inner.visit_enum(Strict(data))
+        let data = self.wrap(data);
+        self.inner.visit_enum(data)
     }
 }
 
@@ -307,11 +376,12 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Strict<A> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.0.next_element_seed(Strict(seed))
+        let seed = self.wrap(seed);
+        self.inner.next_element_seed(seed)
     }
 
     fn size_hint(&self) -> Option<usize> {
-        self.0.size_hint()
+        self.inner.size_hint()
     }
 }
 
@@ -322,15 +392,16 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Strict<A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        self.0.next_key_seed(seed)
+        self.inner.next_key_seed(seed)
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.next_value_seed(Strict(seed))
+        let seed = self.wrap(seed);
+        self.inner.next_value_seed(seed)
     }
 
     fn size_hint(&self) -> Option<usize> {
-        self.0.size_hint()
+        self.inner.size_hint()
     }
 }
 
@@ -342,9 +413,9 @@ impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Strict<A> {
         self,
         seed: T,
     ) -> Result<(T::Value, Self::Variant), A::Error> {
-        // The variant's name is a key: passed through like map keys.
-        let (value, variant) = self.0.variant_seed(seed)?;
-        Ok((value, Strict(variant)))
+        let parser = self.parser;
+        let (value, variant) = self.inner.variant_seed(seed)?;
+        Ok((value, Strict::new(variant, parser)))
     }
 }
 
@@ -352,15 +423,17 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Strict<A> {
     type Error = A::Error;
 
     fn unit_variant(self) -> Result<(), A::Error> {
-        self.0.unit_variant()
+        self.inner.unit_variant()
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.newtype_variant_seed(Strict(seed))
+        let seed = self.wrap(seed);
+        self.inner.newtype_variant_seed(seed)
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.0.tuple_variant(len, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.tuple_variant(len, visitor)
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -368,15 +441,16 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Strict<A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        self.0.struct_variant(fields, Visit::any(visitor))
+        let visitor = self.any(visitor);
+        self.inner.struct_variant(fields, visitor)
     }
 }
 
-/// A seed whose deserializer is read with the rules above.
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Strict<S> {
     type Value = S::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
-        self.0.deserialize(Strict(deserializer))
+        let deserializer = self.wrap(deserializer);
+        self.inner.deserialize(deserializer)
     }
 }
