@@ -41,6 +41,11 @@ mod rest;
 mod server;
 mod state;
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use auth::PasswordHashing;
 pub use config::ServerBuilder;
 pub use data::ServerData;

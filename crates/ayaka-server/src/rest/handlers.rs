@@ -14,16 +14,17 @@ use super::route::Route;
 use crate::server::Shared;
 use crate::state::Denied;
 
-const USER_FIELDS: &[&str] = &["username", "separator", "bio", "email", "password"];
-const GUILD_FIELDS: &[&str] = &[
+pub(super) const USER_FIELDS: &[&str] = &["username", "separator", "bio", "email", "password"];
+pub(super) const GUILD_FIELDS: &[&str] = &[
     "name",
     "description",
     "banner",
     "invite_banner",
     "vanity_url",
 ];
-const CHANNEL_FIELDS: &[&str] = &["name", "description", "type", "inside_of", "position"];
-const NOTIFICATION_FIELDS: &[&str] = &["type", "excerpt"];
+pub(super) const CHANNEL_FIELDS: &[&str] =
+    &["name", "description", "type", "inside_of", "position"];
+pub(super) const NOTIFICATION_FIELDS: &[&str] = &["type", "excerpt"];
 
 pub(super) async fn dispatch(
     shared: &Shared,

@@ -1,5 +1,7 @@
 //! The REST API on hyper: routing, rate limits, bodies, errors.
 
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing;
 mod handlers;
 mod reply;
 mod route;
