@@ -27,16 +27,22 @@ pub(crate) fn separated(data: &[u8], separator: u8) -> Vec<&[u8]> {
 
 /// Checks that `outputs` are whole messages, in order, each output one or
 /// more consecutive `messages`, and returns how many messages they hold.
+/// Empty messages (a flush with nothing before it) join the output before
+/// them.
 pub(crate) fn whole_messages(outputs: &[Vec<u8>], messages: &[Vec<u8>]) -> usize {
     let mut next = 0;
     for (index, output) in outputs.iter().enumerate() {
         let mut joined = 0;
         let mut count = 0;
-        while joined < output.len() && next + count < messages.len() {
-            let message = &messages[next + count];
+        while let Some(message) = messages.get(next + count) {
+            let whole = count > 0 && joined == output.len();
+            if whole && !message.is_empty() {
+                break;
+            }
             assert!(
                 output[joined..].starts_with(message),
-                "output {index} is not made of whole messages (at message {})",
+                "output {index} ({} bytes) is not made of whole messages (at message {})",
+                output.len(),
                 next + count
             );
             joined += message.len();
@@ -73,6 +79,14 @@ mod tests {
             3
         );
         assert_eq!(whole_messages(&[b"ab".to_vec()], &messages), 1);
+        let with_empty = vec![b"ab".to_vec(), Vec::new(), b"c".to_vec()];
+        assert_eq!(
+            whole_messages(&[b"ab".to_vec(), b"c".to_vec()], &with_empty),
+            3
+        );
+        assert_eq!(whole_messages(&[Vec::new()], &[Vec::new()]), 1);
+        let empty_output = std::panic::catch_unwind(|| whole_messages(&[Vec::new()], &messages));
+        assert!(empty_output.is_err());
         let partial = std::panic::catch_unwind(|| whole_messages(&[b"a".to_vec()], &messages));
         assert!(partial.is_err());
     }
