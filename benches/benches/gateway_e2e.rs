@@ -125,7 +125,6 @@ fn e2e(c: &mut Criterion) {
         let config = ShardConfig::builder(watcher.clone())
             .endpoint(GatewayEndpoint::Url(server.gateway_url()))
             .encoding(encoding)
-            .event_queue(1024)
             .build();
         let mut shard = runtime.block_on(async {
             let mut shard = Shard::spawn(ShardId(0), config);
@@ -140,7 +139,7 @@ fn e2e(c: &mut Criterion) {
                         let receive = async {
                             let mut received = 0;
                             while received < EVENTS {
-                                let event = shard.next_event().await.unwrap();
+                                let event = shard.next_event().await.unwrap().unwrap();
                                 if event.kind() == EventKind::PresenceUpdate {
                                     received += 1;
                                 }

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ayaka_http::Client;
-use ayaka_http::ratelimit::{InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response};
+use ayaka_http::ratelimit::{
+    InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
+};
 use ayaka_model::request::CreateUser;
 use ayaka_server::{Limit, PasswordHashing, RateLimits, Server};
 use criterion::{Criterion, Throughput, criterion_group};
@@ -24,7 +26,7 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
 const CONTENDED: u64 = 64;
-const ROUTE: &str = "GET /users/@me";
+const ROUTE: RouteKind = RouteKind::GetCurrentUser;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -1,10 +1,13 @@
 //! Project automation, run as `cargo xtask <command>` (matklad's xtask pattern).
 //!
 //! - `cargo xtask ci`: what CI runs (`.ci/run`).
+//! - `cargo xtask unused-deps`: fails if a crate declares a dependency its
+//!   code never names (part of CI).
 //! - `cargo xtask bench [FILTER]`: the criterion benches in `benches/`, then
 //!   `docs/benchmarks.md` written from their results.
 
 mod bench;
+mod unused_deps;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -13,9 +16,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => run_command(Command::new("bash").arg(".ci/run")),
+        Some("unused-deps") => unused_deps::run(),
         Some("bench") => bench::run(args.get(1).map(String::as_str)),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [FILTER]>");
+            eprintln!("usage: cargo xtask <ci | unused-deps | bench [FILTER]>");
             return ExitCode::from(2);
         }
     };

@@ -11,6 +11,12 @@
 //!   caller, so results can be kept across `.await` points safely.
 //! - GUILD_DELETE removes the guild and everything only it held; after a
 //!   reconnect, READY and GUILD_INIT converge to the same state.
+//! - Each source of events is a feed ([`FeedId`]; with the `gateway`
+//!   feature, each shard: `cache.update(&message)` for every
+//!   `ShardMessage`). The cache knows which feeds hold each guild; when a
+//!   feed's session ends ([`Cache::end_feed`], or the shard's `Closed`
+//!   message) it is marked [`FeedState::Ended`] and what only it held is
+//!   dropped, so a fatal close never leaves stale guilds behind.
 //!
 //! ```
 //! use ayaka_cache::{Cache, ResourceType};
@@ -23,13 +29,17 @@
 //! ```
 
 mod cache;
+mod cached;
 mod config;
+mod feeds;
+#[cfg(feature = "gateway")]
+mod gateway;
 mod members;
-mod model;
 mod store;
 mod update;
 
 pub use cache::{Cache, CacheStats};
+pub use cached::{CachedGuild, CachedMember};
 pub use config::{CacheBuilder, Config, ResourceType};
-pub use model::{CachedGuild, CachedMember};
+pub use feeds::{FeedId, FeedState};
 pub use update::UpdateCache;

@@ -47,7 +47,12 @@ fn shard(server: &Server, session: &str) -> Shard {
 async fn feed_until(shard: &mut Shard, cache: &Cache, done: impl Fn(&Event) -> bool) {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let event = shard.next_event().await.expect("shard running").event;
+            let event = shard
+                .next_event()
+                .await
+                .expect("shard running")
+                .expect("no gateway error")
+                .event;
             cache.update(&event);
             if done(&event) {
                 return;

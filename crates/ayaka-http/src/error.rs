@@ -8,7 +8,9 @@ use ayaka_model::{ErrorBody, ValidationError};
 use bytes::Bytes;
 use http::StatusCode;
 
-/// Anything that can go wrong with a request. Match on [`Error::kind`].
+/// Anything that can go wrong with a request. Match on [`Error::kind`]; what
+/// a kind carries (the status, the server's error body, the wait) is read
+/// with the accessors.
 ///
 /// ```no_run
 /// # async fn demo(client: ayaka_http::Client) {
@@ -17,8 +19,11 @@ use http::StatusCode;
 ///
 /// match client.delete_guild(GuildId::new(42)).await {
 ///     Ok(()) => println!("deleted"),
-///     Err(e) if matches!(e.kind(), ErrorKind::MissingPermissions) => println!("not allowed"),
+///     Err(e) if e.kind() == ErrorKind::MissingPermissions => println!("not allowed"),
 ///     Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => println!("no such guild"),
+///     Err(e) if e.kind() == ErrorKind::RateLimited => {
+///         println!("try again in {:?}", e.retry_after());
+///     }
 ///     Err(e) => println!("failed: {e}"),
 /// }
 /// # }
@@ -32,11 +37,29 @@ pub struct Error {
 #[derive(Debug)]
 struct Inner {
     kind: ErrorKind,
+    detail: Detail,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
-/// What kind of failure an [`Error`] is.
+/// What some kinds carry, behind the accessors.
 #[derive(Debug)]
+enum Detail {
+    None,
+    /// [`ErrorKind::Status`] and [`ErrorKind::Decode`].
+    Response {
+        status: StatusCode,
+        body: Option<ErrorBody>,
+        raw: Bytes,
+    },
+    /// [`ErrorKind::RateLimited`].
+    RateLimited {
+        retry_after: Duration,
+        limited_responses: u32,
+    },
+}
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The client could not be built (bad base URL, TLS setup).
@@ -45,20 +68,15 @@ pub enum ErrorKind {
     Transport,
     /// No complete response within the request timeout.
     Timeout,
-    /// The request body broke a rule; nothing was sent.
-    Validation(ValidationError),
+    /// The request body broke a rule; nothing was sent. The
+    /// [`ValidationError`] is [`Error::validation`] (and the source).
+    Validation,
     /// The route needs a session id and none is set; nothing was sent.
     NoSession,
     /// The server answered with an error status (4xx, 5xx, or a 2xx the
-    /// route does not produce), with its JSON error body if it had one.
-    Status {
-        /// The status code.
-        status: StatusCode,
-        /// The parsed `{"code", "message", "errors"?}` body, if it parsed.
-        body: Option<ErrorBody>,
-        /// The raw body, whatever it held.
-        raw: Bytes,
-    },
+    /// route does not produce): [`Error::status`], the JSON error body if it
+    /// parsed ([`Error::body`]) and the raw body ([`Error::raw_body`]).
+    Status,
     /// `201` on `PATCH`/`DELETE /guilds/{id}`: not a member of the guild,
     /// or the session id is wrong.
     NotAMember,
@@ -67,84 +85,164 @@ pub enum ErrorKind {
     /// on every route.
     MissingPermissions,
     /// Rate limited: waiting was disabled or too long, or every retry after
-    /// a 429 was used up.
-    RateLimited {
-        /// How long until a request could succeed.
-        retry_after: Duration,
-        /// 429 responses received for this call.
-        limited_responses: u32,
-    },
-    /// A success response whose body is not what the route returns.
-    Decode {
-        /// The status code.
-        status: StatusCode,
-        /// The body, kept for the caller.
-        body: Bytes,
-    },
+    /// a 429 was used up. [`Error::retry_after`] says how long until a
+    /// request could succeed, [`Error::limited_responses`] how many 429s
+    /// this call received.
+    RateLimited,
+    /// A success response whose body is not what the route returns:
+    /// [`Error::status`] and [`Error::raw_body`]; the source is the decode
+    /// error.
+    Decode,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
-        Self {
-            inner: Box::new(Inner { kind, source: None }),
-        }
+        Self::from_parts(kind, Detail::None, None)
     }
 
     pub(crate) fn with_source(
         kind: ErrorKind,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
     ) -> Self {
+        Self::from_parts(kind, Detail::None, Some(source.into()))
+    }
+
+    pub(crate) fn invalid(error: ValidationError) -> Self {
+        Self::with_source(ErrorKind::Validation, error)
+    }
+
+    /// An error status, with the body as received.
+    pub(crate) fn status_code(status: StatusCode, body: Option<ErrorBody>, raw: Bytes) -> Self {
+        let detail = Detail::Response { status, body, raw };
+        Self::from_parts(ErrorKind::Status, detail, None)
+    }
+
+    /// A success status whose body did not decode.
+    pub(crate) fn decode(
+        status: StatusCode,
+        raw: Bytes,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        let detail = Detail::Response {
+            status,
+            body: None,
+            raw,
+        };
+        Self::from_parts(ErrorKind::Decode, detail, Some(source.into()))
+    }
+
+    pub(crate) fn rate_limited(retry_after: Duration, limited_responses: u32) -> Self {
+        let detail = Detail::RateLimited {
+            retry_after,
+            limited_responses,
+        };
+        Self::from_parts(ErrorKind::RateLimited, detail, None)
+    }
+
+    fn from_parts(
+        kind: ErrorKind,
+        detail: Detail,
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
         Self {
             inner: Box::new(Inner {
                 kind,
-                source: Some(source.into()),
+                detail,
+                source,
             }),
         }
     }
 
     /// What kind of failure this is.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.inner.kind
-    }
-
-    /// Takes the kind, dropping the source.
-    pub fn into_kind(self) -> ErrorKind {
+    pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }
 
     /// The HTTP status the server answered with, if this error came from a
     /// response (`201` and `203` included).
     pub fn status(&self) -> Option<StatusCode> {
-        match &self.inner.kind {
-            ErrorKind::Status { status, .. } | ErrorKind::Decode { status, .. } => Some(*status),
-            ErrorKind::NotAMember => Some(StatusCode::CREATED),
-            ErrorKind::MissingPermissions => Some(StatusCode::NON_AUTHORITATIVE_INFORMATION),
+        match (&self.inner.detail, self.inner.kind) {
+            (Detail::Response { status, .. }, _) => Some(*status),
+            (_, ErrorKind::NotAMember) => Some(StatusCode::CREATED),
+            (_, ErrorKind::MissingPermissions) => Some(StatusCode::NON_AUTHORITATIVE_INFORMATION),
             _ => None,
         }
     }
 
-    /// The server's JSON error body, if it sent one.
+    /// The server's JSON error body (`{"code", "message", "errors"?}`), if
+    /// it sent one that parsed.
     pub fn body(&self) -> Option<&ErrorBody> {
-        match &self.inner.kind {
-            ErrorKind::Status { body, .. } => body.as_ref(),
+        match &self.inner.detail {
+            Detail::Response { body, .. } => body.as_ref(),
             _ => None,
         }
+    }
+
+    /// The response body as received, whatever it held
+    /// ([`ErrorKind::Status`] and [`ErrorKind::Decode`]).
+    pub fn raw_body(&self) -> Option<&Bytes> {
+        match &self.inner.detail {
+            Detail::Response { raw, .. } => Some(raw),
+            _ => None,
+        }
+    }
+
+    /// How long until a request could succeed ([`ErrorKind::RateLimited`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.inner.detail {
+            Detail::RateLimited { retry_after, .. } => Some(retry_after),
+            _ => None,
+        }
+    }
+
+    /// How many 429 responses this call received
+    /// ([`ErrorKind::RateLimited`]; 0 when the limiter refused to wait
+    /// before anything was sent).
+    pub fn limited_responses(&self) -> Option<u32> {
+        match self.inner.detail {
+            Detail::RateLimited {
+                limited_responses, ..
+            } => Some(limited_responses),
+            _ => None,
+        }
+    }
+
+    /// The rules the request body broke ([`ErrorKind::Validation`]).
+    pub fn validation(&self) -> Option<&ValidationError> {
+        self.inner.source.as_deref()?.downcast_ref()
+    }
+
+    /// Takes the underlying cause, if there is one.
+    pub fn into_source(self) -> Option<Box<dyn StdError + Send + Sync>> {
+        self.inner.source
+    }
+
+    /// Splits the error into its kind and its underlying cause. What the
+    /// accessors return is dropped: read it first.
+    pub fn into_parts(self) -> (ErrorKind, Option<Box<dyn StdError + Send + Sync>>) {
+        (self.inner.kind, self.inner.source)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner.kind {
+        match self.inner.kind {
             ErrorKind::Config => f.write_str("invalid client configuration"),
             ErrorKind::Transport => {
                 f.write_str("sending the request or receiving the response failed")
             }
             ErrorKind::Timeout => f.write_str("the request timed out"),
-            ErrorKind::Validation(error) => write!(f, "invalid request body: {error}"),
+            ErrorKind::Validation => match self.validation() {
+                Some(error) => write!(f, "invalid request body: {error}"),
+                None => f.write_str("invalid request body"),
+            },
             ErrorKind::NoSession => f.write_str("the route needs a session id and none is set"),
-            ErrorKind::Status { status, body, .. } => {
-                write!(f, "the server answered {status}")?;
-                match body {
+            ErrorKind::Status => {
+                f.write_str("the server answered")?;
+                if let Some(status) = self.status() {
+                    write!(f, " {status}")?;
+                }
+                match self.body() {
                     Some(body) if !body.message.is_empty() => write!(f, ": {}", body.message),
                     _ => Ok(()),
                 }
@@ -153,32 +251,28 @@ impl fmt::Display for Error {
                 f.write_str("not a member of the guild, or wrong session id (201)")
             }
             ErrorKind::MissingPermissions => f.write_str("not enough permissions (203)"),
-            ErrorKind::RateLimited { retry_after, .. } => {
-                write!(
-                    f,
-                    "rate limited, retry after {:.3}s",
-                    retry_after.as_secs_f64()
-                )
+            ErrorKind::RateLimited => {
+                let wait = self.retry_after().unwrap_or_default();
+                write!(f, "rate limited, retry after {:.3}s", wait.as_secs_f64())
             }
-            ErrorKind::Decode { status, body } => write!(
-                f,
-                "could not decode the {status} response body ({} bytes)",
-                body.len()
-            ),
+            ErrorKind::Decode => {
+                f.write_str("could not decode the")?;
+                if let Some(status) = self.status() {
+                    write!(f, " {status}")?;
+                }
+                let bytes = self.raw_body().map_or(0, Bytes::len);
+                write!(f, " response body ({bytes} bytes)")
+            }
         }
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match &self.inner.kind {
-            ErrorKind::Validation(error) => Some(error),
-            _ => self
-                .inner
-                .source
-                .as_deref()
-                .map(|e| e as &(dyn StdError + 'static)),
-        }
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -201,23 +295,24 @@ mod tests {
 
     #[test]
     fn display_names_the_server_message_not_the_raw_body() {
-        let error = Error::new(ErrorKind::Status {
-            status: StatusCode::NOT_FOUND,
-            body: Some(ErrorBody::new(404, "unknown guild")),
-            raw: Bytes::from_static(
+        let error = Error::status_code(
+            StatusCode::NOT_FOUND,
+            Some(ErrorBody::new(404, "unknown guild")),
+            Bytes::from_static(
                 b"{\"code\": 404, \"message\": \"unknown guild\", \"x\": \"secret\"}",
             ),
-        });
+        );
         assert_eq!(
             error.to_string(),
             "the server answered 404 Not Found: unknown guild"
         );
         assert_eq!(error.body().map(|b| b.code), Some(404));
-        let decode = Error::new(ErrorKind::Decode {
-            status: StatusCode::OK,
-            body: Bytes::from_static(b"secret"),
-        });
+        let decode = Error::decode(StatusCode::OK, Bytes::from_static(b"secret"), "not JSON");
         assert!(!decode.to_string().contains("secret"));
+        assert_eq!(
+            decode.to_string(),
+            "could not decode the 200 OK response body (6 bytes)"
+        );
     }
 
     #[test]
@@ -230,7 +325,50 @@ mod tests {
                 actual: 0,
             },
         );
-        let error = Error::new(ErrorKind::Validation(validation));
+        let error = Error::invalid(validation);
         assert!(StdError::source(&error).is_some());
+        assert_eq!(error.kind(), ErrorKind::Validation);
+        assert!(
+            error
+                .validation()
+                .is_some_and(|v| v.violation("name").is_some())
+        );
+        assert!(error.to_string().starts_with("invalid request body: name"));
+    }
+
+    #[test]
+    fn every_detail_is_reachable() {
+        let status =
+            Error::status_code(StatusCode::BAD_REQUEST, None, Bytes::from_static(b"<html>"));
+        assert_eq!(status.kind(), ErrorKind::Status);
+        assert_eq!(status.status(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(status.body(), None);
+        assert_eq!(status.raw_body().map(|b| &b[..]), Some(&b"<html>"[..]));
+        assert_eq!(status.retry_after(), None);
+
+        let limited = Error::rate_limited(Duration::from_millis(1500), 2);
+        assert_eq!(limited.kind(), ErrorKind::RateLimited);
+        assert_eq!(limited.retry_after(), Some(Duration::from_millis(1500)));
+        assert_eq!(limited.limited_responses(), Some(2));
+        assert_eq!(limited.status(), None);
+        assert_eq!(limited.to_string(), "rate limited, retry after 1.500s");
+    }
+
+    #[test]
+    fn parts_keep_the_kind_and_the_source() {
+        let error = Error::decode(StatusCode::OK, Bytes::new(), "expected a guild");
+        let (kind, source) = error.into_parts();
+        assert_eq!(kind, ErrorKind::Decode);
+        assert_eq!(
+            source.map(|s| s.to_string()).as_deref(),
+            Some("expected a guild")
+        );
+        assert!(Error::new(ErrorKind::Timeout).into_source().is_none());
+        let validation = Error::invalid(ValidationError::single(
+            "email",
+            ayaka_model::request::Violation::Email,
+        ));
+        let source = validation.into_source().unwrap();
+        assert!(source.downcast_ref::<ValidationError>().is_some());
     }
 }

@@ -16,29 +16,26 @@
 //! # Rate limits
 //!
 //! Before each request the client asks its rate limiter for a permit, keyed
-//! by the route's name: `"POST /users/@me"`, `"GET /users/@me"`,
-//! `"PATCH /users/@me"`, `"POST /guilds"`, `"GET /guilds/{id}"`,
-//! `"PATCH /guilds/{id}"`, `"DELETE /guilds/{id}"`,
-//! `"GET /guilds/{id}/preview"`, `"POST /invites/{code}"`,
-//! `"POST /guilds/{id}/channels"`, `"GET /guilds/{id}/channels"`,
-//! `"POST /guilds/{id}/invites"`, `"POST /users/{id}/notifications"`.
-//! These are the names [`InMemoryRateLimiter::bucket`](ratelimit::InMemoryRateLimiter::bucket)
-//! takes. The server's buckets, which several routes may share, are learned
-//! from the responses.
+//! by the route's [`RouteKind`](ratelimit::RouteKind), the row of
+//! `ayaka_model`'s route table that both this client and the local server
+//! read (method, path template, whether it needs a session). The server's
+//! buckets, which several routes may share, are learned from the responses;
+//! [`InMemoryRateLimiter::bucket`](ratelimit::InMemoryRateLimiter::bucket)
+//! shows the one a route uses.
 //!
 //! Waiting is bounded by the [`RetryPolicy`]: a bucket exhausted for longer
 //! than its `max_wait`, or more 429s than its `max_retries`, is an
 //! [`ErrorKind::RateLimited`] error. [`RetryPolicy::fail_fast`] never waits.
 //!
 //! ```no_run
-//! use ayaka_http::ratelimit::InMemoryRateLimiter;
+//! use ayaka_http::ratelimit::{InMemoryRateLimiter, RouteKind};
 //! use ayaka_http::Client;
 //!
 //! # async fn demo() -> Result<(), ayaka_http::Error> {
 //! let limiter = InMemoryRateLimiter::new();
 //! let client = Client::builder().ratelimiter(limiter.clone()).session("id").build()?;
 //! client.current_user().await?;
-//! if let Some(bucket) = limiter.bucket("GET /users/@me") {
+//! if let Some(bucket) = limiter.bucket(RouteKind::GetCurrentUser) {
 //!     println!("{:?} left of {:?}", bucket.remaining, bucket.limit);
 //! }
 //! # Ok(())
@@ -61,7 +58,6 @@
 mod client;
 mod error;
 pub mod ratelimit;
-mod route;
 mod user_agent;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RetryPolicy};

@@ -192,15 +192,14 @@ async fn fail_fast_turns_a_429_into_an_error() {
         }
     }
     let error = limited.expect("the fourth request is refused");
-    let ErrorKind::RateLimited {
-        retry_after,
-        limited_responses,
-    } = error.kind()
+    assert_eq!(error.kind(), ErrorKind::RateLimited, "{error:?}");
+    let (Some(retry_after), Some(limited_responses)) =
+        (error.retry_after(), error.limited_responses())
     else {
         panic!("{error:?}");
     };
-    assert_eq!(*limited_responses, 1);
-    assert!(*retry_after <= Duration::from_millis(300));
+    assert_eq!(limited_responses, 1);
+    assert!(retry_after <= Duration::from_millis(300));
 }
 
 #[tokio::test]
@@ -221,10 +220,7 @@ async fn absurd_retry_after_is_an_error_not_a_hang() {
         .await
         .expect("no hang")
         .unwrap_err();
-    assert!(
-        matches!(error.kind(), ErrorKind::RateLimited { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error.kind(), ErrorKind::RateLimited), "{error:?}");
 }
 
 #[tokio::test]
@@ -290,9 +286,9 @@ async fn an_undecodable_body_is_kept() {
         .current_user()
         .await
         .unwrap_err();
-    match error.kind() {
-        ErrorKind::Decode { status, body } => {
-            assert_eq!(*status, 200);
+    match (error.kind(), error.status(), error.raw_body()) {
+        (ErrorKind::Decode, Some(status), Some(body)) => {
+            assert_eq!(status, 200);
             assert_eq!(&body[..], b"<html>oops</html>");
         }
         other => panic!("{other:?}"),
@@ -313,7 +309,7 @@ async fn odd_codes_and_error_bodies_are_typed() {
     })
     .await;
     let client = client(addr).build().unwrap();
-    let kind = |r: Result<(), ayaka_http::Error>| r.unwrap_err().into_kind();
+    let kind = |r: Result<(), ayaka_http::Error>| r.unwrap_err().kind();
     assert!(matches!(
         kind(client.delete_guild(GuildId::new(1)).await),
         ErrorKind::NotAMember
@@ -358,13 +354,13 @@ async fn nothing_is_sent_without_a_session_or_with_an_invalid_body() {
         .update_guild(GuildId::new(1), &UpdateGuild::new().name(""))
         .await
         .unwrap_err();
-    let ErrorKind::Validation(validation) = error.kind() else {
+    let (ErrorKind::Validation, Some(validation)) = (error.kind(), error.validation()) else {
         panic!("{error:?}")
     };
     assert!(validation.violation("name").is_some());
     assert!(matches!(
         client.join_invite("").await.unwrap_err().kind(),
-        ErrorKind::Validation(_)
+        ErrorKind::Validation
     ));
     assert!(client.set_session("bad\nsession").is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 0);

@@ -5,10 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ayaka_http::ratelimit::{InMemoryRateLimiter, Permit, RateLimitHeaders, RateLimiter, Response};
+use ayaka_http::ratelimit::{
+    InMemoryRateLimiter, Permit, RateLimitHeaders, RateLimiter, Response, RouteKind,
+};
 use tokio::time::Instant;
 
-const ROUTE: &str = "GET /guilds/{id}";
+const ROUTE: RouteKind = RouteKind::GetGuild;
 const SECOND: Duration = Duration::from_secs(1);
 
 /// Headers of a server with `limit` requests per second and `remaining` left.
@@ -29,7 +31,7 @@ fn answer(permit: Permit, headers: &RateLimitHeaders) {
     });
 }
 
-async fn acquire(limiter: &InMemoryRateLimiter, route: &str) -> Permit {
+async fn acquire(limiter: &InMemoryRateLimiter, route: RouteKind) -> Permit {
     limiter
         .acquire(route, Duration::from_secs(60))
         .await
@@ -158,7 +160,7 @@ async fn a_burst_goes_in_fifo_order_exactly_limit_per_window() {
 #[tokio::test(start_paused = true)]
 async fn routes_sharing_a_bucket_share_its_budget() {
     let limiter = InMemoryRateLimiter::new();
-    let (a, b) = ("GET /guilds/{id}", "GET /guilds/{id}/preview");
+    let (a, b) = (RouteKind::GetGuild, RouteKind::GetGuildPreview);
     answer(acquire(&limiter, a).await, &headers("guilds.get", 3, 2));
     answer(acquire(&limiter, b).await, &headers("guilds.get", 3, 1));
     assert!(limiter.same_bucket(a, b));
@@ -271,22 +273,29 @@ async fn hostile_headers_never_wedge() {
 #[tokio::test(start_paused = true)]
 async fn many_routes_and_inspection() {
     let limiter = InMemoryRateLimiter::new();
-    for n in 0..50 {
-        let route = format!("GET /r{n}");
+    // Every route but the last, each in a bucket of its own.
+    let (used, [never]) = RouteKind::ALL.split_at(RouteKind::ALL.len() - 1) else {
+        unreachable!()
+    };
+    for (n, &route) in used.iter().enumerate() {
         answer(
-            acquire(&limiter, &route).await,
+            acquire(&limiter, route).await,
             &headers(&format!("b{n}"), 10, 9),
         );
     }
     let routes = limiter.routes();
-    assert_eq!(routes.len(), 50);
+    assert_eq!(routes.len(), used.len());
+    assert_eq!(
+        routes.iter().map(|(route, _)| *route).collect::<Vec<_>>(),
+        used
+    );
     assert!(
         routes
             .iter()
             .all(|(_, s)| s.remaining == Some(9) && s.in_flight == 0)
     );
-    assert!(!limiter.same_bucket("GET /r1", "GET /r2"));
-    assert!(limiter.bucket("GET /never").is_none());
+    assert!(!limiter.same_bucket(used[1], used[2]));
+    assert!(limiter.bucket(*never).is_none());
 }
 
 #[tokio::test(start_paused = true)]
@@ -347,7 +356,7 @@ impl XorShift {
 /// Callers arriving at random times with random latencies each way, on
 /// `routes` that all share one bucket of a fake server. Returns how many
 /// requests the server refused.
-async fn simulate(seed: u64, routes: &[&'static str]) -> u32 {
+async fn simulate(seed: u64, routes: &[RouteKind]) -> u32 {
     let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let limit = 1 + rng.below(8) as u32;
     let callers = 10 + rng.below(50) as usize;
@@ -399,9 +408,9 @@ async fn random_latencies_on_one_route_never_exceed_the_limit() {
 #[tokio::test(start_paused = true)]
 async fn random_latencies_on_shared_routes_cost_at_most_one_429_per_new_route() {
     let routes = [
-        "GET /guilds/{id}",
-        "GET /guilds/{id}/preview",
-        "PATCH /users/@me",
+        RouteKind::GetGuild,
+        RouteKind::GetGuildPreview,
+        RouteKind::UpdateCurrentUser,
     ];
     for seed in 1..=200 {
         // Only blind requests (one per route after the first) can take a

@@ -53,6 +53,17 @@ impl Error {
     pub fn validation(&self) -> Option<&ValidationError> {
         self.source.as_deref()?.downcast_ref()
     }
+
+    /// Takes the underlying cause (for [`ErrorKind::Validation`], a
+    /// [`ValidationError`] to downcast to).
+    pub fn into_source(self) -> Option<Box<dyn StdError + Send + Sync>> {
+        self.source
+    }
+
+    /// Splits the error into its kind and its underlying cause.
+    pub fn into_parts(self) -> (ErrorKind, Option<Box<dyn StdError + Send + Sync>>) {
+        (self.kind, self.source)
+    }
 }
 
 impl fmt::Debug for Error {
@@ -90,5 +101,31 @@ impl StdError for Error {
 impl From<ValidationError> for Error {
     fn from(error: ValidationError) -> Self {
         Self::new(ErrorKind::Validation, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Violation;
+
+    #[test]
+    fn parts_keep_the_kind_and_the_source() {
+        let error = Error::from(ValidationError::single("name", Violation::Email));
+        assert_eq!(error.kind(), ErrorKind::Validation);
+        assert!(error.validation().is_some());
+        let (kind, source) = error.into_parts();
+        assert_eq!(kind, ErrorKind::Validation);
+        let source = source.and_then(|s| s.downcast::<ValidationError>().ok());
+        assert_eq!(
+            source.map(|s| s.errors().len()),
+            Some(1),
+            "the validation errors survive"
+        );
+        let error = Error::decode("bad");
+        assert_eq!(
+            error.into_source().map(|s| s.to_string()).as_deref(),
+            Some("bad")
+        );
     }
 }

@@ -10,6 +10,8 @@
 //!   [`Emoji`], [`Channel`] ([`Category`], [`TextChannel`]), [`Invite`],
 //!   [`Presence`], [`Notification`], [`ErrorBody`], [`Available`].
 //! - [`request`]: REST request bodies, with validation.
+//! - [`route`]: the REST route table (method, path, rate-limit bucket,
+//!   session) that the client and the local server share.
 //! - [`gateway`]: [`Identify`], [`Event`] and [`ClientCommand`].
 //! - [`json`]: parsing with serde_json, or simd-json behind the `simd-json`
 //!   feature, with identical results.
@@ -43,6 +45,7 @@ mod user;
 pub mod gateway;
 pub mod json;
 pub mod request;
+pub mod route;
 
 pub use ayaka_snowflake::{ChannelId, EmojiId, GuildId, Id, RoleId, Snowflake, UserId};
 pub use channel::{Category, Channel, ChannelType, TextChannel, VoiceChannel};
@@ -60,7 +63,7 @@ pub use presence::{EmbedText, Presence, PresenceEmbed, PresenceType};
 pub use request::{
     CreateChannel, CreateGuild, CreateInvite, CreateUser, UpdateGuild, UpdateUser, ValidationError,
 };
-pub use rest::{ABSOLUTE_TIME_THRESHOLD, Available, ErrorBody};
+pub use rest::{ABSOLUTE_TIME_THRESHOLD, Available, ErrorBody, is_absolute_time, seconds_to_wait};
 pub use role::{Permission, Role};
 pub use timestamp::{Timestamp, TimestampError};
 pub use user::User;

@@ -13,7 +13,14 @@
 //!   events to exactly the users the protocol names, `json` and `zlib`
 //!   encodings, ping timeout and the protocol's close codes, a bounded
 //!   queue per connection.
-//! - State in concurrent maps, no global lock.
+//! - State in concurrent maps, no global lock; in memory only, or also in
+//!   one SQLite file ([`ServerBuilder::data_file`], `--data`) written
+//!   before every response, so that `kill -9` loses nothing acknowledged.
+//! - Bounded under abuse: password hashing on a fixed pool with a bounded
+//!   queue (503 beyond it), gateway connections counted from the TCP
+//!   accept, small per-connection buffers.
+//! - `GET /_local/stats` and [`Server::stats`]: requests, 429s,
+//!   connections, hashes.
 //!
 //! ```no_run
 //! use ayaka_server::{PasswordHashing, RateLimits, Server};
@@ -32,23 +39,28 @@
 //! ```
 
 mod auth;
-mod config;
+mod builder;
 mod data;
 mod error;
 mod gateway;
+mod hashing;
 mod ratelimit;
 mod rest;
 mod server;
 mod state;
+mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use auth::PasswordHashing;
-pub use config::ServerBuilder;
+pub use builder::ServerBuilder;
 pub use data::ServerData;
 pub use error::{Error, ErrorKind};
+pub use hashing::PasswordHashing;
 pub use ratelimit::{Limit, ParseLimitError, Per, RateLimits, bucket};
-pub use server::{Server, Stats};
+pub use server::Server;
+pub use stats::Stats;

@@ -328,3 +328,80 @@ async fn text_frames_that_are_not_utf8_close_with_their_codes() {
     assert_eq!(gateway.close_code().await, Some(4004));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_new_password_ends_the_other_sessions_with_4002() {
+    let server = common::spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let alice_id = ayaka_snowflake::UserId::new(alice.id);
+    // Two more sessions of alice, as a login would open them.
+    let mut old_gateways = Vec::new();
+    let mut old_sessions = Vec::new();
+    for encoding in ["json", "zlib"] {
+        let session = ayaka_server::testing::another_session(&server, alice_id).await;
+        let mut gateway = Gateway::connect(&server.gateway_url()).await;
+        gateway
+            .send_json(json!({"session_id": session, "encoding": encoding}))
+            .await;
+        gateway.expect("READY").await;
+        old_gateways.push(gateway);
+        old_sessions.push(session);
+    }
+    let (mut kept_gateway, _) = Gateway::identify(&server, &alice, "zlib").await;
+    let other = common::create_user(&server, "bob").await;
+
+    let change = json!({"password": "a brand new password"});
+    let response = common::request(
+        &server,
+        http::Method::PATCH,
+        "/users/@me",
+        Some(&alice.session),
+        Some(change),
+    )
+    .await;
+    assert_eq!(response.status, http::StatusCode::OK);
+    // The other sessions' connections close with 4002, and the sessions
+    // are gone everywhere.
+    for mut gateway in old_gateways {
+        assert_eq!(gateway.close_code().await, Some(4002));
+    }
+    for session in &old_sessions {
+        let me = common::request(
+            &server,
+            http::Method::GET,
+            "/users/@me",
+            Some(session),
+            None,
+        )
+        .await;
+        assert_eq!(me.status, http::StatusCode::UNAUTHORIZED);
+        let mut again = Gateway::connect(&server.gateway_url()).await;
+        again.send_json(json!({"session_id": session})).await;
+        assert_eq!(again.close_code().await, Some(4002));
+    }
+    // The session that made the change keeps working, on REST and on the
+    // gateway.
+    assert_eq!(response.body["session_ids"], json!([alice.session]));
+    let me = common::request(
+        &server,
+        http::Method::GET,
+        "/users/@me",
+        Some(&alice.session),
+        None,
+    )
+    .await;
+    assert_eq!(me.status, http::StatusCode::OK);
+    common::mark(&server, &alice, "still here").await;
+    common::expect_marker(&mut kept_gateway, "still here").await;
+    // Another user's sessions are untouched.
+    let bob = common::request(
+        &server,
+        http::Method::GET,
+        "/users/@me",
+        Some(&other.session),
+        None,
+    )
+    .await;
+    assert_eq!(bob.status, http::StatusCode::OK);
+    server.shutdown().await;
+}

@@ -59,8 +59,8 @@ async fn listen() -> Result<(), String> {
             }
         };
         match message {
-            Some(ShardMessage::Event(event)) => {
-                let line = event
+            Some(ShardMessage::Event(received)) => {
+                let line = received
                     .raw_str()
                     .map(str::trim)
                     .ok_or("the gateway sent a message that is not UTF-8")?;
@@ -69,6 +69,9 @@ async fn listen() -> Result<(), String> {
                     .map_err(|e| format!("writing to stdout: {e}"))?;
             }
             Some(ShardMessage::Error { error, .. }) => eprintln!("listen: {error}"),
+            Some(ShardMessage::Disconnected { code, reason, .. }) => {
+                eprintln!("listen: disconnected (code {code:?}, {reason:?})");
+            }
             Some(ShardMessage::Reconnecting { delay, .. }) => {
                 eprintln!("listen: reconnecting in {delay:?}");
             }

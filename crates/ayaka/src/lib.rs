@@ -12,6 +12,7 @@
 //! | `gateway` | `ayaka-gateway` | `gateway` (default) |
 //! | `cache` | `ayaka-cache` | `cache` (default) |
 //! | `server` | `ayaka-server` | `server` (opt-in) |
+//! | `redis` | `ayaka-redis` | `redis` (opt-in) |
 //!
 //! Feature `simd-json` parses JSON with simd-json instead of serde_json.
 //!
@@ -45,6 +46,9 @@ pub use ayaka_gateway as gateway;
 #[cfg(feature = "http")]
 #[doc(inline)]
 pub use ayaka_http as http;
+#[cfg(feature = "redis")]
+#[doc(inline)]
+pub use ayaka_redis as redis;
 #[cfg(feature = "server")]
 #[doc(inline)]
 pub use ayaka_server as server;

@@ -8,6 +8,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ayaka_model::ErrorBody;
+use ayaka_model::route::{Method, Route};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderValue, Request, StatusCode, Uri};
@@ -23,7 +24,6 @@ pub use builder::{ClientBuilder, DEFAULT_BASE_URL, RetryPolicy};
 use crate::error::{Error, ErrorKind};
 use crate::ratelimit::headers::as_duration;
 use crate::ratelimit::{Permit, RateLimitHeaders, RateLimiter, Response};
-use crate::route::Route;
 
 /// Wait after a 429 that names no wait (or a zero one).
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -158,7 +158,8 @@ impl Client {
         route: Route<'_>,
         body: Option<Bytes>,
     ) -> Result<RawResponse, Error> {
-        let session = if route.needs_session() {
+        let kind = route.kind();
+        let session = if kind.needs_session() {
             let session = self
                 .inner
                 .session
@@ -169,47 +170,44 @@ impl Client {
         } else {
             None
         };
-        let uri: Uri = format!("{}{}", self.inner.base_url, route.path())
+        let mut url = self.inner.base_url.clone();
+        route.write_path(&mut url);
+        let uri: Uri = url
             .parse()
             .map_err(|e| Error::with_source(ErrorKind::Config, e))?;
         let retry = self.inner.retry;
         let mut limited_responses = 0;
         loop {
             let permit = match &self.inner.ratelimiter {
-                Some(limiter) => Some(limiter.acquire(route.key(), retry.max_wait).await.map_err(
-                    |e| {
-                        Error::new(ErrorKind::RateLimited {
-                            retry_after: e.retry_after,
-                            limited_responses,
-                        })
-                    },
-                )?),
+                Some(limiter) => Some(
+                    limiter
+                        .acquire(kind, retry.max_wait)
+                        .await
+                        .map_err(|e| Error::rate_limited(e.retry_after, limited_responses))?,
+                ),
                 None => None,
             };
-            let request = self.build_request(&route, &uri, session.clone(), body.clone())?;
+            let request = self.build_request(kind.method(), &uri, session.clone(), body.clone())?;
             let attempt = tokio::time::timeout(self.inner.timeout, self.send(request, permit));
             let Ok(response) = attempt.await else {
-                tracing::debug!(route = route.key(), timeout = ?self.inner.timeout, "request timed out");
+                tracing::debug!(route = kind.as_str(), timeout = ?self.inner.timeout, "request timed out");
                 return Err(Error::new(ErrorKind::Timeout));
             };
             let response = response?;
-            tracing::trace!(route = route.key(), status = %response.status, "response");
+            tracing::trace!(route = kind.as_str(), status = %response.status, "response");
             if response.status != StatusCode::TOO_MANY_REQUESTS {
                 return Ok(response);
             }
             limited_responses += 1;
             let retry_after = response.retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
             tracing::debug!(
-                route = route.key(),
+                route = kind.as_str(),
                 ?retry_after,
                 limited_responses,
                 "rate limited (429)"
             );
             if limited_responses > retry.max_retries || retry_after > retry.max_wait {
-                return Err(Error::new(ErrorKind::RateLimited {
-                    retry_after,
-                    limited_responses,
-                }));
+                return Err(Error::rate_limited(retry_after, limited_responses));
             }
             if self.inner.ratelimiter.is_none() {
                 tokio::time::sleep(retry_after).await;
@@ -220,13 +218,13 @@ impl Client {
 
     fn build_request(
         &self,
-        route: &Route<'_>,
+        method: Method,
         uri: &Uri,
         session: Option<HeaderValue>,
         body: Option<Bytes>,
     ) -> Result<Request<Full<Bytes>>, Error> {
         let mut builder = Request::builder()
-            .method(route.method())
+            .method(http_method(method))
             .uri(uri.clone())
             .header(USER_AGENT, self.inner.user_agent.clone());
         if let Some(session) = session {
@@ -239,7 +237,7 @@ impl Client {
                 body
             }
             None => {
-                if route.method() != http::Method::GET {
+                if method != Method::Get {
                     builder = builder.header(CONTENT_LENGTH, HeaderValue::from_static("0"));
                 }
                 Bytes::new()
@@ -314,6 +312,15 @@ impl Client {
     }
 }
 
+fn http_method(method: Method) -> http::Method {
+    match method {
+        Method::Get => http::Method::GET,
+        Method::Post => http::Method::POST,
+        Method::Patch => http::Method::PATCH,
+        Method::Delete => http::Method::DELETE,
+    }
+}
+
 /// How a route treats the documented odd success codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Codes {
@@ -341,24 +348,13 @@ impl RawResponse {
             return Ok(self);
         }
         let body = serde_json::from_slice::<ErrorBody>(&self.body).ok();
-        Err(Error::new(ErrorKind::Status {
-            status: self.status,
-            body,
-            raw: self.body,
-        }))
+        Err(Error::status_code(self.status, body, self.body))
     }
 
     /// Checks the status, then decodes the body as `T`.
     pub(crate) fn decode<T: DeserializeOwned>(self, codes: Codes) -> Result<T, Error> {
         let response = self.check(codes)?;
-        ayaka_model::json::from_bytes(&response.body).map_err(|e| {
-            Error::with_source(
-                ErrorKind::Decode {
-                    status: response.status,
-                    body: response.body.clone(),
-                },
-                e,
-            )
-        })
+        ayaka_model::json::from_bytes(&response.body)
+            .map_err(|e| Error::decode(response.status, response.body.clone(), e))
     }
 }

@@ -4,16 +4,19 @@ use ayaka_model::request::{
     CreateChannel, CreateGuild, CreateInvite, CreateUser, UpdateGuild, UpdateUser, Violation,
 };
 use ayaka_model::{
-    Channel, Guild, GuildId, Invite, Member, Notification, PartialGuild, User, UserId,
+    Available, Channel, Guild, GuildId, Invite, Member, Notification, PartialGuild, User, UserId,
     ValidationError,
 };
 
+use ayaka_model::route::Route;
+
 use super::{Client, Codes};
-use crate::error::{Error, ErrorKind};
-use crate::route::Route;
+use crate::error::Error;
+#[cfg(doc)]
+use crate::error::ErrorKind;
 
 fn validated(result: Result<(), ValidationError>) -> Result<(), Error> {
-    result.map_err(|e| Error::new(ErrorKind::Validation(e)))
+    result.map_err(Error::invalid)
 }
 
 impl Client {
@@ -94,7 +97,7 @@ impl Client {
     /// `GET /guilds/{id}/preview`: the public part of a guild. Needs no
     /// session.
     pub async fn guild_preview(&self, guild_id: GuildId) -> Result<PartialGuild, Error> {
-        self.request(Route::GuildPreview(guild_id), None)
+        self.request(Route::GetGuildPreview(guild_id), None)
             .await?
             .decode(Codes::Plain)
     }
@@ -110,11 +113,9 @@ impl Client {
                 max: usize::MAX,
                 actual: 0,
             };
-            return Err(Error::new(ErrorKind::Validation(ValidationError::single(
-                "code", violation,
-            ))));
+            return Err(Error::invalid(ValidationError::single("code", violation)));
         }
-        self.request(Route::JoinInvite(code), None)
+        self.request(Route::JoinInvite(code.into()), None)
             .await?
             .decode(Codes::Plain)
     }
@@ -136,7 +137,7 @@ impl Client {
 
     /// `GET /guilds/{id}/channels` (**extension**): a guild's channels.
     pub async fn guild_channels(&self, guild_id: GuildId) -> Result<Vec<Channel>, Error> {
-        self.request(Route::GuildChannels(guild_id), None)
+        self.request(Route::GetGuildChannels(guild_id), None)
             .await?
             .decode(Codes::Plain)
     }
@@ -153,9 +154,32 @@ impl Client {
     /// NOTIFICATION event to a user's gateway connections.
     pub async fn notify(&self, user_id: UserId, notification: &Notification) -> Result<(), Error> {
         let body = Self::json(notification)?;
-        self.request(Route::Notify(user_id), Some(body))
+        self.request(Route::NotifyUser(user_id), Some(body))
             .await?
             .check(Codes::Plain)
             .map(drop)
+    }
+
+    /// `GET /available`: the gateway port to connect to. Needs no session.
+    ///
+    /// The documents serve it on the gateway host (`GET
+    /// https://gateway.vincentrps.xyz/available`), the local server on its
+    /// REST port as well, so point the base URL at whichever host serves it.
+    /// `ayaka-gateway` asks it through this method before each connection.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), ayaka_http::Error> {
+    /// let gateway_host = ayaka_http::Client::builder()
+    ///     .base_url("https://gateway.vincentrps.xyz")
+    ///     .build()?;
+    /// let available = gateway_host.available().await?;
+    /// println!("connect to port {}", available.port);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn available(&self) -> Result<Available, Error> {
+        self.request(Route::GetAvailable, None)
+            .await?
+            .decode(Codes::Plain)
     }
 }

@@ -14,9 +14,10 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use ayaka_model::is_absolute_time;
 use tokio::time::Instant;
 
-use super::headers::{ABSOLUTE_THRESHOLD_SECS, RateLimitHeaders};
+use super::headers::RateLimitHeaders;
 
 /// Bounds that keep a hostile server from wedging the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,7 +334,7 @@ impl<W> BucketCore<W> {
             || matches!(
                 (obs.headers.reset, self.previous_reset_raw),
                 (Some(raw), Some(previous))
-                    if raw.min(previous) >= ABSOLUTE_THRESHOLD_SECS
+                    if is_absolute_time(raw.min(previous))
                         && !self.is_later_window(raw, previous)
             );
         if landed_in_old_window {
@@ -448,7 +449,7 @@ impl<W> BucketCore<W> {
     /// Whether the raw `Reset` value `raw` names a later window than `known`
     /// (with slack for servers that jitter the value).
     fn is_later_window(&self, raw: f64, known: f64) -> bool {
-        if raw < ABSOLUTE_THRESHOLD_SECS || known < ABSOLUTE_THRESHOLD_SECS {
+        if !is_absolute_time(raw) || !is_absolute_time(known) {
             // Not absolute times: they say nothing about which window.
             return false;
         }

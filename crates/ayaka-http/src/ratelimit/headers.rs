@@ -6,11 +6,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ayaka_model::{is_absolute_time, seconds_to_wait};
 use http::HeaderMap;
-
-/// Values at or above this many seconds are absolute Unix times, not
-/// durations (the deployed server put epochs in duration fields).
-pub const ABSOLUTE_THRESHOLD_SECS: f64 = 1_000_000_000.0;
 
 /// The longest window a bucket name may describe before it counts as absurd.
 const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -102,8 +99,9 @@ impl RateLimitHeaders {
     }
 
     /// How long the server asked to wait before retrying, if it said so and
-    /// the value can be made sense of. An absolute Unix time in this field is
-    /// converted with the response's `Date`.
+    /// the value can be made sense of. An absolute Unix time in this field
+    /// ([`is_absolute_time`]: the deployed server put epochs in duration
+    /// fields) is converted with the response's `Date`.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
             .and_then(|secs| as_duration(secs, self.date))
@@ -119,7 +117,7 @@ impl RateLimitHeaders {
             return Some(after);
         }
         let reset = self.reset?;
-        if reset < ABSOLUTE_THRESHOLD_SECS {
+        if !is_absolute_time(reset) {
             // A duration where an absolute time belongs.
             return secs_to_duration(reset);
         }
@@ -135,16 +133,10 @@ impl RateLimitHeaders {
 }
 
 /// Interprets `secs` as a duration, or as an absolute Unix time when it is
-/// implausibly large for a duration (needs the server's `Date` then).
+/// implausibly large for a duration (needs the server's `Date` then): the
+/// model's [`seconds_to_wait`], so every reader draws the line in one place.
 pub(crate) fn as_duration(secs: f64, date: Option<u64>) -> Option<Duration> {
-    if !secs.is_finite() || secs < 0.0 {
-        return None;
-    }
-    if secs >= ABSOLUTE_THRESHOLD_SECS {
-        let date = date? as f64;
-        return secs_to_duration((secs - date).max(0.0));
-    }
-    secs_to_duration(secs)
+    seconds_to_wait(secs, date.map(|date| date as f64)).and_then(secs_to_duration)
 }
 
 fn secs_to_duration(secs: f64) -> Option<Duration> {
@@ -303,6 +295,23 @@ mod tests {
             ("date", "Sun, 27 Feb 2022 13:54:08 GMT"),
         ]);
         assert_eq!(h.reset_after(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_absolute_time_threshold_itself_is_a_duration() {
+        let date = ("date", "Sun, 27 Feb 2022 13:54:08 GMT");
+        let at = |secs: &str| headers(&[("x-ratelimit-retry-after", secs), date]).retry_after();
+        assert_eq!(at("1000000000"), Some(Duration::from_secs(1_000_000_000)));
+        // Just above: an absolute time, long past by the Date: no wait.
+        assert_eq!(at("1000000000.5"), Some(Duration::ZERO));
+        assert_eq!(at("1000000001"), Some(Duration::ZERO));
+        let reset = |secs: &str| headers(&[("x-ratelimit-reset", secs), date]).reset_after();
+        assert_eq!(
+            reset("1000000000"),
+            Some(Duration::from_secs(1_000_000_000))
+        );
+        assert_eq!(reset("1000000001"), Some(Duration::ZERO));
+        assert_eq!(reset("1645970050"), Some(Duration::from_secs(2)));
     }
 
     #[test]

@@ -19,8 +19,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub use ayaka_model::route::RouteKind;
 pub use bucket::BucketSnapshot;
-pub use headers::{ABSOLUTE_THRESHOLD_SECS, RateLimitHeaders};
+pub use headers::RateLimitHeaders;
 pub use memory::{InMemoryRateLimiter, InMemoryRateLimiterBuilder};
 
 /// A boxed, sendable future, as [`RateLimiter`] methods return.
@@ -31,20 +32,23 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Implementations must be cancel-safe: a caller may drop the future
 /// returned by [`acquire`](Self::acquire) at any point, and may drop a
 /// [`Permit`] without completing it.
+///
+/// A backend shared between processes keys its state by
+/// [`RouteKind::as_str`], which is stable (`"PATCH /guilds/{id}"`).
 pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
     /// Waits until a request on `route` may be sent.
     ///
-    /// `route` names the route, not the resource (for example
-    /// `"PATCH /guilds/{id}"`); the server's bucket is learned from
-    /// responses. `max_wait` bounds the whole wait (for a window, or behind
-    /// other callers): if the bucket is exhausted for longer, or no permit
-    /// comes in time, the limiter returns [`Exhausted`].
-    /// `Duration::ZERO` therefore means "never wait".
-    fn acquire<'a>(
-        &'a self,
-        route: &'a str,
+    /// `route` names the route, not the resource (`PATCH /guilds/{id}`
+    /// whatever the guild); the server's bucket, which several routes may
+    /// share, is learned from responses. `max_wait` bounds the whole wait
+    /// (for a window, or behind other callers): if the bucket is exhausted
+    /// for longer, or no permit comes in time, the limiter returns
+    /// [`Exhausted`]. `Duration::ZERO` therefore means "never wait".
+    fn acquire(
+        &self,
+        route: RouteKind,
         max_wait: Duration,
-    ) -> BoxFuture<'a, Result<Permit, Exhausted>>;
+    ) -> BoxFuture<'_, Result<Permit, Exhausted>>;
 }
 
 /// The bucket has nothing left for longer than the caller agreed to wait.

@@ -4,10 +4,8 @@ use ayaka_model::Notification;
 use ayaka_model::request::{
     CreateChannel, CreateGuild, CreateInvite, CreateUser, UpdateGuild, UpdateUser,
 };
-use serde::de::DeserializeOwned;
 
-use super::handlers::{CHANNEL_FIELDS, GUILD_FIELDS, NOTIFICATION_FIELDS, USER_FIELDS};
-use super::reply::{ApiError, decode};
+use super::body::{self, decode};
 
 /// A route's request body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,19 +53,13 @@ pub struct Refusal {
 /// Decodes and validates a non-empty body as its route's handler does.
 pub fn decode_body(body: Body, bytes: &[u8]) -> Result<(), Refusal> {
     let decoded = match body {
-        Body::CreateUser => decode_valid::<CreateUser>(bytes, USER_FIELDS, CreateUser::validate),
-        Body::UpdateUser => decode_valid::<UpdateUser>(bytes, USER_FIELDS, UpdateUser::validate),
-        Body::Notification => decode::<Notification>(bytes, NOTIFICATION_FIELDS).map(drop),
-        Body::CreateGuild => {
-            decode_valid::<CreateGuild>(bytes, GUILD_FIELDS, CreateGuild::validate)
-        }
-        Body::UpdateGuild => {
-            decode_valid::<UpdateGuild>(bytes, GUILD_FIELDS, UpdateGuild::validate)
-        }
-        Body::CreateChannel => {
-            decode_valid::<CreateChannel>(bytes, CHANNEL_FIELDS, CreateChannel::validate)
-        }
-        Body::CreateInvite => decode::<CreateInvite>(bytes, &[]).map(drop),
+        Body::CreateUser => accept::<CreateUser>(bytes),
+        Body::UpdateUser => accept::<UpdateUser>(bytes),
+        Body::Notification => accept::<Notification>(bytes),
+        Body::CreateGuild => accept::<CreateGuild>(bytes),
+        Body::UpdateGuild => accept::<UpdateGuild>(bytes),
+        Body::CreateChannel => accept::<CreateChannel>(bytes),
+        Body::CreateInvite => accept::<CreateInvite>(bytes),
     };
     decoded.map_err(|error| Refusal {
         status: error.status.as_u16(),
@@ -76,11 +68,6 @@ pub fn decode_body(body: Body, bytes: &[u8]) -> Result<(), Refusal> {
     })
 }
 
-fn decode_valid<T: DeserializeOwned>(
-    bytes: &[u8],
-    fields: &[&str],
-    validate: impl Fn(&T) -> Result<(), ayaka_model::ValidationError>,
-) -> Result<(), ApiError> {
-    let body: T = decode(bytes, fields)?;
-    validate(&body).map_err(|error| ApiError::invalid(&error))
+fn accept<T: body::Body>(bytes: &[u8]) -> Result<(), super::reply::ApiError> {
+    decode::<T>(bytes).map(drop)
 }

@@ -1,130 +1,59 @@
-//! Which route a request is for.
+//! Which route a request is for: the route table of `ayaka_model`, which
+//! the client builds its paths from too, read with the request's method and
+//! path.
 
-use ayaka_snowflake::{GuildId, UserId};
+pub(crate) use ayaka_model::route::{Resolved, Route};
 use http::Method;
 
-use crate::ratelimit::bucket;
-
-/// A known route, with the ids from its path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
-    CreateUser,
-    GetMe,
-    UpdateMe,
-    Notify(UserId),
-    CreateGuild,
-    GetGuild(GuildId),
-    UpdateGuild(GuildId),
-    DeleteGuild(GuildId),
-    PreviewGuild(GuildId),
-    ListChannels(GuildId),
-    CreateChannel(GuildId),
-    CreateInvite(GuildId),
-    JoinInvite(String),
-    Available,
-}
-
-/// What a method and path resolve to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Resolved {
-    Route(Route),
-    /// The path exists, the method does not; `Allow` lists these.
-    MethodNotAllowed(&'static str),
-    NotFound,
-}
-
-impl Route {
-    /// The rate-limit bucket (several routes may share one).
-    pub(crate) fn bucket(&self) -> &'static str {
-        match self {
-            Self::CreateUser => bucket::USERS_CREATE,
-            Self::GetMe | Self::UpdateMe => bucket::USERS_ME,
-            Self::Notify(_) => bucket::NOTIFICATIONS_CREATE,
-            Self::CreateGuild => bucket::GUILDS_CREATE,
-            Self::GetGuild(_) | Self::PreviewGuild(_) => bucket::GUILDS_GET,
-            Self::UpdateGuild(_) => bucket::GUILDS_UPDATE,
-            Self::DeleteGuild(_) => bucket::GUILDS_DELETE,
-            Self::ListChannels(_) => bucket::CHANNELS_LIST,
-            Self::CreateChannel(_) => bucket::CHANNELS_CREATE,
-            Self::CreateInvite(_) => bucket::INVITES_CREATE,
-            Self::JoinInvite(_) => bucket::INVITES_JOIN,
-            Self::Available => bucket::GATEWAY_AVAILABLE,
-        }
-    }
-}
-
-/// An id path segment: digits only (no sign, no spaces), fitting in u64.
-fn id(segment: &str) -> Option<u64> {
-    if segment.is_empty() || segment.len() > 20 || !segment.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    segment.parse().ok()
-}
-
-pub(crate) fn resolve(method: &Method, path: &str) -> Resolved {
-    let segments: Vec<&str> = match path.strip_prefix('/') {
-        Some(rest) => rest.split('/').collect(),
-        None => return Resolved::NotFound,
-    };
-    let pick = |options: &[(Method, Route)], allow: &'static str| {
-        options
-            .iter()
-            .find(|(m, _)| m == method)
-            .map_or(Resolved::MethodNotAllowed(allow), |(_, route)| {
-                Resolved::Route(route.clone())
-            })
-    };
-    match segments.as_slice() {
-        ["users", "@me"] => pick(
-            &[
-                (Method::POST, Route::CreateUser),
-                (Method::GET, Route::GetMe),
-                (Method::PATCH, Route::UpdateMe),
-            ],
-            "GET, POST, PATCH",
-        ),
-        ["users", user, "notifications"] => match id(user) {
-            Some(user) => pick(&[(Method::POST, Route::Notify(UserId::new(user)))], "POST"),
-            None => Resolved::NotFound,
-        },
-        ["guilds"] => pick(&[(Method::POST, Route::CreateGuild)], "POST"),
-        ["guilds", guild, rest @ ..] => {
-            let Some(guild) = id(guild).map(GuildId::new) else {
-                return Resolved::NotFound;
-            };
-            match rest {
-                [] => pick(
-                    &[
-                        (Method::GET, Route::GetGuild(guild)),
-                        (Method::PATCH, Route::UpdateGuild(guild)),
-                        (Method::DELETE, Route::DeleteGuild(guild)),
-                    ],
-                    "GET, PATCH, DELETE",
-                ),
-                ["preview"] => pick(&[(Method::GET, Route::PreviewGuild(guild))], "GET"),
-                ["channels"] => pick(
-                    &[
-                        (Method::GET, Route::ListChannels(guild)),
-                        (Method::POST, Route::CreateChannel(guild)),
-                    ],
-                    "GET, POST",
-                ),
-                ["invites"] => pick(&[(Method::POST, Route::CreateInvite(guild))], "POST"),
-                _ => Resolved::NotFound,
-            }
-        }
-        ["invites", code] if !code.is_empty() && code.len() <= 64 => pick(
-            &[(Method::POST, Route::JoinInvite((*code).to_owned()))],
-            "POST",
-        ),
-        ["available"] => pick(&[(Method::GET, Route::Available)], "GET"),
-        _ => Resolved::NotFound,
-    }
+/// The route `method` and `path` name. Strict (ids are plain decimal, no
+/// trailing slash); see [`Route::resolve`].
+pub(crate) fn resolve<'a>(method: &Method, path: &'a str) -> Resolved<'a> {
+    Route::resolve(method.as_str(), path)
 }
 
 #[cfg(test)]
 mod tests {
+    use ayaka_model::route::RouteKind;
+    use ayaka_snowflake::{GuildId, UserId};
+
     use super::*;
+    use crate::ratelimit::bucket;
+
+    fn method(kind: RouteKind) -> Method {
+        Method::from_bytes(kind.method().as_str().as_bytes()).unwrap_or(Method::OPTIONS)
+    }
+
+    #[test]
+    fn every_route_of_the_table_is_routed() {
+        for kind in RouteKind::ALL {
+            let path = kind
+                .template()
+                .replace("{id}", "1")
+                .replace("{code}", "abc");
+            match resolve(&method(kind), &path) {
+                Resolved::Route(route) => {
+                    assert_eq!(route.kind(), kind, "{path}");
+                    assert_eq!(route.path(), path);
+                }
+                other => panic!("{kind} is not routed: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_and_the_limits_name_the_same_buckets() {
+        for kind in RouteKind::ALL {
+            assert!(
+                bucket::ALL.contains(&kind.bucket()),
+                "{kind}: bucket {} has no limit",
+                kind.bucket()
+            );
+        }
+        for name in bucket::ALL {
+            let used = RouteKind::ALL.iter().any(|kind| kind.bucket() == name);
+            assert_eq!(used, name != bucket::UNKNOWN, "bucket {name}");
+        }
+    }
 
     #[test]
     fn resolves_documented_and_extension_routes() {
@@ -138,7 +67,7 @@ mod tests {
             (
                 Method::PATCH,
                 "/users/@me",
-                Resolved::Route(Route::UpdateMe),
+                Resolved::Route(Route::UpdateCurrentUser),
             ),
             (
                 Method::GET,
@@ -153,7 +82,7 @@ mod tests {
             (
                 Method::GET,
                 "/guilds/5/preview",
-                Resolved::Route(Route::PreviewGuild(g)),
+                Resolved::Route(Route::GetGuildPreview(g)),
             ),
             (
                 Method::POST,
@@ -173,9 +102,13 @@ mod tests {
             (
                 Method::POST,
                 "/users/9/notifications",
-                Resolved::Route(Route::Notify(UserId::new(9))),
+                Resolved::Route(Route::NotifyUser(UserId::new(9))),
             ),
-            (Method::GET, "/available", Resolved::Route(Route::Available)),
+            (
+                Method::GET,
+                "/available",
+                Resolved::Route(Route::GetAvailable),
+            ),
             (
                 Method::PUT,
                 "/guilds/5",
@@ -199,7 +132,13 @@ mod tests {
     #[test]
     fn preview_shares_the_get_bucket() {
         let g = GuildId::new(1);
-        assert_eq!(Route::GetGuild(g).bucket(), Route::PreviewGuild(g).bucket());
-        assert_ne!(Route::GetGuild(g).bucket(), Route::UpdateGuild(g).bucket());
+        assert_eq!(
+            Route::GetGuild(g).kind().bucket(),
+            Route::GetGuildPreview(g).kind().bucket()
+        );
+        assert_ne!(
+            Route::GetGuild(g).kind().bucket(),
+            Route::UpdateGuild(g).kind().bucket()
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ayaka_server::{PasswordHashing, RateLimits, Server, ServerBuilder};
+use ayaka_server::{Server, ServerBuilder, testing};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -22,13 +22,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A builder for tests: cheap hashing, no rate limits.
 pub fn builder() -> ServerBuilder {
-    Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .rate_limits(RateLimits::off())
+    testing::builder()
 }
 
 pub async fn spawn() -> Server {
-    builder().spawn().await.unwrap()
+    testing::server().await
 }
 
 /// A response, its body parsed as JSON (`Null` when empty).
@@ -58,7 +56,18 @@ pub async fn raw_request(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Response {
-    let stream = TcpStream::connect(server.rest_addr()).await.unwrap();
+    raw_request_at(server.rest_addr(), method, path, headers, body).await
+}
+
+/// One request to the REST address `address` on a fresh connection.
+pub async fn raw_request_at(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Response {
+    let stream = TcpStream::connect(address).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();
@@ -66,7 +75,7 @@ pub async fn raw_request(
     let mut request = Request::builder()
         .method(method)
         .uri(path)
-        .header("host", server.rest_addr().to_string());
+        .header("host", address.to_string());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -99,6 +108,17 @@ pub async fn request(
     session: Option<&str>,
     body: Option<Value>,
 ) -> Response {
+    request_at(server.rest_addr(), method, path, session, body).await
+}
+
+/// A JSON request to the REST address `address`.
+pub async fn request_at(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    session: Option<&str>,
+    body: Option<Value>,
+) -> Response {
     let mut headers = vec![];
     if let Some(session) = session {
         headers.push(("authorization", session));
@@ -110,7 +130,7 @@ pub async fn request(
         }
         None => Bytes::new(),
     };
-    raw_request(server, method, path, &headers, body).await
+    raw_request_at(address, method, path, &headers, body).await
 }
 
 /// A user and their first session id.
@@ -346,4 +366,33 @@ pub async fn expect_marker(gateway: &mut Gateway, marker: &str) {
         "expected the marker, got {event}"
     );
     assert_eq!(event["excerpt"]["marker"], marker, "{event}");
+}
+
+/// A fresh directory under the system's temporary directory, removed on
+/// drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let unique = format!(
+            "ayaka-server-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(unique);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    pub fn file(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

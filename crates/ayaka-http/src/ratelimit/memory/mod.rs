@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
+use ayaka_model::route::RouteKind;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -35,10 +36,12 @@ const PURGE_EVERY: usize = 64;
 /// use ayaka_http::ratelimit::InMemoryRateLimiter;
 /// use std::time::Duration;
 ///
+/// use ayaka_model::route::RouteKind;
+///
 /// let limiter = InMemoryRateLimiter::builder()
 ///     .max_wait(Duration::from_secs(600))
 ///     .build();
-/// assert!(limiter.bucket("GET /users/@me").is_none());
+/// assert!(limiter.bucket(RouteKind::GetCurrentUser).is_none());
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryRateLimiter {
@@ -91,8 +94,9 @@ impl InMemoryRateLimiterBuilder {
 struct Shared {
     caps: Caps,
     blind: Arc<Blind>,
-    /// Route name to its bucket (provisional until its first response).
-    routes: RwLock<HashMap<Arc<str>, Arc<Bucket>>>,
+    /// Each route's bucket, indexed by [`RouteKind::index`] (provisional
+    /// until the route's first response).
+    routes: RwLock<Routes>,
     /// Server bucket id to bucket, so routes sharing one share state.
     buckets: Mutex<HashMap<Box<str>, Arc<Bucket>>>,
 }
@@ -104,7 +108,9 @@ impl std::fmt::Debug for Shared {
             .routes
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .len();
+            .iter()
+            .flatten()
+            .count();
         f.debug_struct("InMemoryRateLimiter")
             .field("caps", &self.caps)
             .field("routes", &routes)
@@ -127,22 +133,27 @@ impl InMemoryRateLimiter {
     }
 
     /// The state of the bucket `route` uses, if the route has been used.
-    pub fn bucket(&self, route: &str) -> Option<BucketSnapshot> {
+    pub fn bucket(&self, route: RouteKind) -> Option<BucketSnapshot> {
         let bucket = self.shared.route(route)?;
         let now = Instant::now();
         Some(lock(&resolve(bucket).state).core.snapshot(now))
     }
 
-    /// Every route used so far with the state of its bucket.
-    pub fn routes(&self) -> Vec<(String, BucketSnapshot)> {
-        let routes: Vec<_> = self
-            .shared
-            .routes
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(route, bucket)| (route.to_string(), Arc::clone(bucket)))
-            .collect();
+    /// Every route used so far with the state of its bucket, in
+    /// [`RouteKind::ALL`] order.
+    pub fn routes(&self) -> Vec<(RouteKind, BucketSnapshot)> {
+        let routes: Vec<_> = {
+            let routes = self
+                .shared
+                .routes
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            RouteKind::ALL
+                .into_iter()
+                .zip(routes.iter())
+                .filter_map(|(route, bucket)| Some((route, Arc::clone(bucket.as_ref()?))))
+                .collect()
+        };
         let now = Instant::now();
         routes
             .into_iter()
@@ -159,15 +170,19 @@ impl InMemoryRateLimiter {
     }
 
     /// Whether two routes have been learned to share one server bucket.
-    pub fn same_bucket(&self, a: &str, b: &str) -> bool {
+    pub fn same_bucket(&self, a: RouteKind, b: RouteKind) -> bool {
         match (self.shared.route(a), self.shared.route(b)) {
             (Some(a), Some(b)) => Arc::ptr_eq(&resolve(a), &resolve(b)),
             _ => false,
         }
     }
 
-    async fn acquire_inner(&self, route: &str, max_wait: Duration) -> Result<Permit, Exhausted> {
-        let (route, mut bucket) = self.shared.route_or_insert(route);
+    async fn acquire_inner(
+        &self,
+        route: RouteKind,
+        max_wait: Duration,
+    ) -> Result<Permit, Exhausted> {
+        let mut bucket = self.shared.route_or_insert(route);
         // Set when first queued (the fast path never reads the clock for it);
         // `None` inside (an unrepresentable instant) means no limit.
         let mut deadline = None;
@@ -180,7 +195,7 @@ impl InMemoryRateLimiter {
                     return Ok(self.permit(route, bucket, generation, learned));
                 }
                 Attempt::Queued(waiting) => {
-                    tracing::trace!(route = &*route, "waiting for the rate limiter");
+                    tracing::trace!(route = route.as_str(), "waiting for the rate limiter");
                     waiting
                 }
                 Attempt::Forwarded => continue,
@@ -250,7 +265,7 @@ impl InMemoryRateLimiter {
 
     fn permit(
         &self,
-        route: Arc<str>,
+        route: RouteKind,
         bucket: Arc<Bucket>,
         generation: u64,
         learned: bool,
@@ -266,47 +281,44 @@ impl InMemoryRateLimiter {
 }
 
 impl RateLimiter for InMemoryRateLimiter {
-    fn acquire<'a>(
-        &'a self,
-        route: &'a str,
+    fn acquire(
+        &self,
+        route: RouteKind,
         max_wait: Duration,
-    ) -> BoxFuture<'a, Result<Permit, Exhausted>> {
+    ) -> BoxFuture<'_, Result<Permit, Exhausted>> {
         Box::pin(self.acquire_inner(route, max_wait))
     }
 }
 
 impl Shared {
-    fn route(&self, route: &str) -> Option<Arc<Bucket>> {
+    fn route(&self, route: RouteKind) -> Option<Arc<Bucket>> {
         let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
         routes.get(route).cloned()
     }
 
-    fn route_or_insert(&self, route: &str) -> (Arc<str>, Arc<Bucket>) {
-        {
-            let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some((key, bucket)) = routes.get_key_value(route) {
-                return (Arc::clone(key), Arc::clone(bucket));
-            }
+    fn route_or_insert(&self, route: RouteKind) -> Arc<Bucket> {
+        if let Some(bucket) = self.route(route) {
+            return bucket;
         }
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some((key, bucket)) = routes.get_key_value(route) {
-            return (Arc::clone(key), Arc::clone(bucket));
+        let slot = routes.slot(route);
+        if let Some(bucket) = slot {
+            return Arc::clone(bucket);
         }
-        let key: Arc<str> = route.into();
         let bucket = Arc::new(Bucket::new(
             BucketCore::provisional(self.caps),
             Arc::clone(&self.blind),
         ));
-        routes.insert(Arc::clone(&key), Arc::clone(&bucket));
-        tracing::trace!(route, "learning the bucket of a new route");
-        (key, bucket)
+        *slot = Some(Arc::clone(&bucket));
+        tracing::trace!(route = route.as_str(), "learning the bucket of a new route");
+        bucket
     }
 
     /// After a route's first response named bucket `id`: make the route use
     /// the bucket already known under that id, or register this one.
     fn register(
         &self,
-        route: &Arc<str>,
+        route: RouteKind,
         permit: &MemoryPermit,
         id: &str,
         observation: Observation<'_>,
@@ -323,11 +335,12 @@ impl Shared {
                     state.forward = Some(Arc::clone(&existing));
                     state.core.drain_queue()
                 };
-                self.routes
+                *self
+                    .routes
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .insert(Arc::clone(route), Arc::clone(&existing));
-                tracing::debug!(route = &**route, "route shares a known bucket");
+                    .slot(route) = Some(Arc::clone(&existing));
+                tracing::debug!(route = route.as_str(), "route shares a known bucket");
                 let mut state = lock(&existing.state);
                 state
                     .core
@@ -354,22 +367,44 @@ impl Shared {
                 }
                 buckets.insert(id.into(), Arc::clone(provisional));
                 drop(buckets);
-                tracing::debug!(route = &**route, "learned a new bucket");
+                tracing::debug!(route = route.as_str(), "learned a new bucket");
                 Bucket::grant(provisional, state);
             }
         }
     }
 
     /// A route's bucket changed at the server: relearn it on the next request.
-    fn forget_route(&self, route: &Arc<str>, bucket: &Arc<Bucket>) {
+    fn forget_route(&self, route: RouteKind, bucket: &Arc<Bucket>) {
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
-        if routes.get(route).is_some_and(|b| Arc::ptr_eq(b, bucket)) {
-            routes.remove(route);
+        let slot = routes.slot(route);
+        if slot.as_ref().is_some_and(|b| Arc::ptr_eq(b, bucket)) {
+            *slot = None;
             tracing::debug!(
-                route = &**route,
+                route = route.as_str(),
                 "route moved to another bucket; relearning"
             );
         }
+    }
+}
+
+/// One bucket slot per route of the table: the key is a small `Copy` enum,
+/// so a lookup is an index, not a hash of a string.
+#[derive(Default)]
+struct Routes([Option<Arc<Bucket>>; RouteKind::ALL.len()]);
+
+// `RouteKind::index` is below `RouteKind::ALL.len()` by construction, so
+// indexing cannot fail.
+impl Routes {
+    fn get(&self, route: RouteKind) -> Option<&Arc<Bucket>> {
+        self.0[route.index()].as_ref()
+    }
+
+    fn slot(&mut self, route: RouteKind) -> &mut Option<Arc<Bucket>> {
+        &mut self.0[route.index()]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Option<Arc<Bucket>>> {
+        self.0.iter()
     }
 }
 

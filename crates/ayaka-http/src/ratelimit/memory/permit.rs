@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use ayaka_model::route::RouteKind;
 use tokio::time::Instant;
 
 use super::Shared;
@@ -12,7 +13,7 @@ use crate::ratelimit::{PermitHandle, Response};
 
 pub(super) struct MemoryPermit {
     pub(super) shared: Arc<Shared>,
-    pub(super) route: Arc<str>,
+    pub(super) route: RouteKind,
     pub(super) bucket: Arc<Bucket>,
     pub(super) generation: u64,
     /// Issued before the route's bucket was known (the blind request).
@@ -41,8 +42,7 @@ impl PermitHandle for MemoryPermit {
         if self.provisional
             && let (Some(id), Some(observation)) = (id, observation)
         {
-            self.shared
-                .register(&Arc::clone(&self.route), self, id, observation);
+            self.shared.register(self.route, self, id, observation);
             self.bucket.blind.finished();
             return;
         }
@@ -54,7 +54,7 @@ impl PermitHandle for MemoryPermit {
             self.bucket.blind.finished();
         }
         if moved {
-            self.shared.forget_route(&self.route, &self.bucket);
+            self.shared.forget_route(self.route, &self.bucket);
         }
     }
 }

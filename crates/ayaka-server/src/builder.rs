@@ -1,11 +1,12 @@
 //! The server builder and its settings.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auth::PasswordHashing;
 use crate::data::ServerData;
-use crate::error::{Error, ErrorKind};
+use crate::error::{BothData, Error, ErrorKind, InvalidPorts};
+use crate::hashing::{self, PasswordHashing};
 use crate::ratelimit::{Limit, RateLimits};
 use crate::server::Server;
 
@@ -17,16 +18,23 @@ pub(crate) struct Settings {
     pub(crate) gateway_port_base: Option<u16>,
     pub(crate) rate_limits: RateLimits,
     pub(crate) password_hashing: PasswordHashing,
+    /// Hashes running at once (worker threads).
+    pub(crate) hashing_concurrency: usize,
+    /// Hashes waiting beyond those; more are refused with 503.
+    pub(crate) hashing_queue: usize,
     pub(crate) worker_id: Option<u8>,
     pub(crate) max_rest_connections: usize,
     pub(crate) gateway: GatewaySettings,
     /// Data to serve instead of starting empty.
     pub(crate) data: Option<ServerData>,
+    /// The SQLite file to keep everything in.
+    pub(crate) data_file: Option<PathBuf>,
 }
 
 /// What the gateway connections follow.
 #[derive(Debug, Clone)]
 pub(crate) struct GatewaySettings {
+    pub(crate) handshake_timeout: Duration,
     pub(crate) identify_timeout: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) queue_capacity: usize,
@@ -74,9 +82,12 @@ impl Default for ServerBuilder {
                 gateway_port_base: None,
                 rate_limits: RateLimits::default(),
                 password_hashing: PasswordHashing::default(),
+                hashing_concurrency: hashing::default_concurrency(),
+                hashing_queue: 64,
                 worker_id: None,
                 max_rest_connections: 4_096,
                 gateway: GatewaySettings {
+                    handshake_timeout: Duration::from_secs(5),
                     identify_timeout: Duration::from_secs(10),
                     ping_timeout: Duration::from_secs(20),
                     queue_capacity: 1_024,
@@ -88,6 +99,7 @@ impl Default for ServerBuilder {
                     split_zlib: 1,
                 },
                 data: None,
+                data_file: None,
             },
         }
     }
@@ -132,6 +144,25 @@ impl ServerBuilder {
         self
     }
 
+    /// How many passwords are hashed at once, each on its own worker
+    /// thread holding one argon2 buffer (19 MiB for
+    /// [`PasswordHashing::Secure`]) for the server's life (default: the
+    /// number of cores; at least 1). This bounds hashing's threads and
+    /// memory whatever clients do, hung-up sign-ups included.
+    pub fn hashing_concurrency(mut self, workers: usize) -> Self {
+        self.settings.hashing_concurrency = workers.max(1);
+        self
+    }
+
+    /// How many hashes may wait for a worker (default 64). A sign-up or
+    /// password change beyond that is refused at once with 503 and
+    /// `Retry-After`; a waiting one whose client hangs up is dropped
+    /// without hashing.
+    pub fn hashing_queue(mut self, jobs: usize) -> Self {
+        self.settings.hashing_queue = jobs;
+        self
+    }
+
     /// The snowflake worker id (default: from the process id).
     pub fn worker_id(mut self, worker_id: u8) -> Self {
         self.settings.worker_id = Some(worker_id);
@@ -146,6 +177,33 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps everything (users with their password hashes, sessions,
+    /// guilds, roles, members, channels, invites) in the SQLite file at
+    /// `path`, created if missing, loaded if it exists: what the server
+    /// answered with a 2xx is in the file before the response leaves, so a
+    /// restart (even after `kill -9`) loses nothing acknowledged, and
+    /// sessions stay valid. Without it the server keeps everything in
+    /// memory only.
+    ///
+    /// A file that is not a database, is damaged, belongs to another
+    /// application or has an unknown schema version is refused by
+    /// [`spawn`](Self::spawn) with its own [`ErrorKind`] and never
+    /// overwritten; so is a file another server holds.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ayaka_server::Error> {
+    /// let server = ayaka_server::Server::builder()
+    ///     .data_file("ayaka.sqlite3")
+    ///     .spawn()
+    ///     .await?;
+    /// # server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.data_file = Some(path.into());
+        self
+    }
+
     /// How many REST connections are served at once; further ones are
     /// closed on accept until one ends (default 4096).
     pub fn max_rest_connections(mut self, max: usize) -> Self {
@@ -153,8 +211,17 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a new connection has to identify (default 10 s; at most
-    /// [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)).
+    /// How long a new connection has to finish its WebSocket handshake,
+    /// from the TCP accept (default 5 s; at most
+    /// [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)). It is dropped otherwise.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.gateway.handshake_timeout = timeout.min(Self::MAX_TIMEOUT);
+        self
+    }
+
+    /// How long a connection has to identify once its handshake is done
+    /// (default 10 s; at most [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)); it is
+    /// closed with 4009 otherwise.
     pub fn identify_timeout(mut self, timeout: Duration) -> Self {
         self.settings.gateway.identify_timeout = timeout.min(Self::MAX_TIMEOUT);
         self
@@ -176,8 +243,10 @@ impl ServerBuilder {
         self
     }
 
-    /// How many gateway connections the server holds at once; more are
-    /// closed with 4003 (default 16384).
+    /// How many gateway connections the server holds at once, counted
+    /// from the TCP accept whether or not they have finished their
+    /// handshake or identified (default 16384). More are closed with 4003,
+    /// 64 at a time, each within 2 s; past that they are dropped at once.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.settings.gateway.max_connections = max;
         self
@@ -226,14 +295,21 @@ impl ServerBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::Bind`] when an address is taken or not available,
-    /// [`ErrorKind::Config`] when the gateway ports would pass 65535.
+    /// [`ErrorKind::Config`] when the gateway ports would pass 65535 or
+    /// both [`data`](Self::data) and [`data_file`](Self::data_file) are
+    /// given, and the data file's kinds ([`ErrorKind::DataCorrupt`],
+    /// [`ErrorKind::DataForeign`], [`ErrorKind::DataVersion`],
+    /// [`ErrorKind::DataUnavailable`]).
     pub async fn spawn(self) -> Result<Server, Error> {
+        if self.settings.data.is_some() && self.settings.data_file.is_some() {
+            return Err(Error::with_source(ErrorKind::Config, BothData));
+        }
         if let Some(base) = self.settings.gateway_port_base {
             let last = u32::from(base) + u32::from(self.settings.gateway_ports) - 1;
             if base == 0 || last > u32::from(u16::MAX) {
-                return Err(Error::new(
+                return Err(Error::with_source(
                     ErrorKind::Config,
-                    format!("gateway ports {base}..={last} are not valid ports"),
+                    InvalidPorts { first: base, last },
                 ));
             }
         }

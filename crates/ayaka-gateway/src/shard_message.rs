@@ -1,56 +1,15 @@
 //! What a shard reports: events and lifecycle messages.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
-use ayaka_model::gateway::{Event, EventKind};
-use bytes::Bytes;
-
-use crate::error::Error;
-
-/// Identifies a shard within a process (or a [`ShardManager`](crate::ShardManager)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ShardId(pub u32);
-
-impl fmt::Display for ShardId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "shard {}", self.0)
-    }
-}
-
-/// One event from the gateway, parsed on the shard's task.
-#[derive(Debug, Clone)]
-pub struct GatewayEvent {
-    /// The shard that received it.
-    pub shard_id: ShardId,
-    /// The typed event.
-    pub event: Event,
-    /// The message as received (decompressed), for those who want the JSON.
-    pub raw: Bytes,
-}
-
-impl GatewayEvent {
-    /// The event's kind.
-    pub fn kind(&self) -> EventKind {
-        self.event.kind()
-    }
-
-    /// The event's `t`.
-    pub fn name(&self) -> &str {
-        self.event.name()
-    }
-
-    /// The raw JSON as text (gateway messages are UTF-8; `None` otherwise).
-    pub fn raw_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.raw).ok()
-    }
-}
+use crate::{error::Error, received::ReceivedEvent, shard_id::ShardId};
 
 /// What a shard reports to its consumer, in order.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ShardMessage {
     /// An event arrived.
-    Event(GatewayEvent),
+    Event(ReceivedEvent),
     /// The WebSocket is open and identify was sent.
     Connected {
         /// The shard.
@@ -67,25 +26,34 @@ pub enum ShardMessage {
         shard_id: ShardId,
         /// The server's close code, if it sent a close frame.
         code: Option<u16>,
+        /// The reason in the server's close frame (empty without one).
+        reason: String,
     },
     /// The shard will reconnect after `delay`.
     Reconnecting {
         /// The shard.
         shard_id: ShardId,
-        /// 1 for the first retry since the last READY.
+        /// 1 for the first retry since the backoff last started over: it
+        /// does so once a connection stayed ready for
+        /// [`reset_backoff_after`](crate::ShardConfigBuilder::reset_backoff_after).
         attempt: u32,
         /// How long it waits first.
         delay: Duration,
     },
     /// Something went wrong; the shard carries on unless it also reports
-    /// [`ShardMessage::Closed`].
+    /// [`ShardMessage::Closed`]. A [`Dispatcher`](crate::Dispatcher) also
+    /// reports a listener that panicked this way
+    /// ([`ErrorKind::ListenerPanicked`](crate::ErrorKind::ListenerPanicked)).
     Error {
         /// The shard.
         shard_id: ShardId,
         /// What went wrong.
         error: Error,
     },
-    /// The shard has ended (the last message it sends).
+    /// The shard has ended (the last message it sends), whether it was
+    /// asked to or ended by itself: a fatal close code, no reconnects
+    /// allowed, or its task panicked
+    /// ([`ErrorKind::ShardPanicked`](crate::ErrorKind::ShardPanicked)).
     Closed {
         /// The shard.
         shard_id: ShardId,
@@ -109,7 +77,7 @@ impl ShardMessage {
     }
 
     /// The event, if this is one.
-    pub fn as_event(&self) -> Option<&GatewayEvent> {
+    pub fn as_event(&self) -> Option<&ReceivedEvent> {
         match self {
             Self::Event(event) => Some(event),
             _ => None,
@@ -117,7 +85,7 @@ impl ShardMessage {
     }
 
     /// The event, if this is one.
-    pub fn into_event(self) -> Option<GatewayEvent> {
+    pub fn into_event(self) -> Option<ReceivedEvent> {
         match self {
             Self::Event(event) => Some(event),
             _ => None,
