@@ -3,8 +3,10 @@
 //! - `cargo xtask ci`: what CI runs (`.ci/run`).
 //! - `cargo xtask unused-deps`: fails if a crate declares a dependency its
 //!   code never names (part of CI).
-//! - `cargo xtask bench [FILTER]`: the criterion benches in `benches/`, then
-//!   `docs/benchmarks.md` written from their results.
+//! - `cargo xtask bench [FILTER] [--rounds N]`: the criterion benches in
+//!   `benches/`, N rounds of them (default 5), then the generated part of
+//!   `docs/benchmarks.md` written from their results: median ratios against
+//!   each group's baseline, with their spread over the rounds.
 
 mod bench;
 mod unused_deps;
@@ -17,9 +19,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => run_command(Command::new("bash").arg(".ci/run")),
         Some("unused-deps") => unused_deps::run(),
-        Some("bench") => bench::run(args.get(1).map(String::as_str)),
+        Some("bench") => bench::Options::parse(&args[1..]).and_then(|options| bench::run(&options)),
         _ => {
-            eprintln!("usage: cargo xtask <ci | unused-deps | bench [FILTER]>");
+            eprintln!("usage: cargo xtask <ci | unused-deps | bench [FILTER] [--rounds N]>");
             return ExitCode::from(2);
         }
     };

@@ -52,6 +52,11 @@ mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use builder::ServerBuilder;
 pub use data::ServerData;
 pub use error::{Error, ErrorKind};
