@@ -66,8 +66,8 @@ pub(crate) fn scan(text: &str) -> Links {
             flush(&mut paragraph, &mut links);
             continue;
         }
-        if let Some((label, url)) = definition(trimmed) {
-            flush(&mut paragraph, &mut links);
+        // a definition cannot interrupt a paragraph: there, it is text
+        if let Some((label, url)) = definition(trimmed).filter(|_| paragraph.is_empty()) {
             links.urls.push(url.to_owned());
             links
                 .definitions
@@ -223,6 +223,13 @@ mod tests {
             ]
         );
         assert_eq!(links.definitions.len(), 2);
+    }
+
+    #[test]
+    fn a_definition_inside_a_paragraph_is_text() {
+        let links = scan("Some text\n[`a`]: https://docs.rs/a\n\n[`b`]: https://docs.rs/b\n");
+        assert_eq!(links.definitions.keys().collect::<Vec<_>>(), ["`b`"]);
+        assert_eq!(links.references, ["`a`"]);
     }
 
     #[test]
