@@ -22,7 +22,7 @@ const NAMES: [&str; 8] = [
 /// The longest window a bucket name may describe (the parser's own bound).
 const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-/// Header values separated by `\n`, one per rate-limit header name (values that
+/// Header values separated by `\n`, one per name in `NAMES` (values that
 /// are no valid header value are left out): parsing never panics, keeps
 /// only sane values, and every accessor answers within bounds.
 pub fn headers(data: &[u8]) {

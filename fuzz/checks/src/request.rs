@@ -54,7 +54,7 @@ where
     );
 }
 
-/// The first byte picks a body type, the rest is its JSON, checked as one body is.
+/// The first byte picks a body type, the rest is its JSON (see `body`).
 pub fn bodies(data: &[u8]) {
     let Some((selector, bytes)) = input::selector(data) else {
         return;
