@@ -97,6 +97,7 @@ mod latency;
 mod limiter;
 pub mod machine;
 mod manager;
+mod manager_assignment;
 mod parse;
 mod read_ahead;
 mod received;
@@ -122,6 +123,7 @@ pub use identify_queue::{
 pub use inflate::{DEFAULT_MAX_MESSAGE_SIZE, Decompressor, ZLIB_SUFFIX};
 pub use latency::Latency;
 pub use manager::{DEFAULT_RECONNECT_RATE, ShardInfo, ShardManager, ShardManagerBuilder};
+pub use manager_assignment::ShardAssignment;
 pub use parse::parse_event;
 pub use received::ReceivedEvent;
 pub use reconnect_limiter::ReconnectLimiter;
