@@ -43,6 +43,8 @@ pub mod keys;
 pub mod ratelimit;
 mod subscribe;
 mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use broker::{RedisEventBroker, RedisEventBrokerBuilder};
 pub use connection::{Connection, DEFAULT_CALL_TIMEOUT};
