@@ -8,7 +8,10 @@
 //!   the in-memory limiter and returns after a cooldown (or, fail-closed,
 //!   refuses with [`ErrorKind::Unavailable`]).
 //! - [`RedisIdentifyLeases`]: at most N identifies in flight across every
-//!   process, each a lease released explicitly or by expiry.
+//!   process, each a lease released explicitly or by expiry;
+//!   [`RedisIdentifyQueue`] is ayaka-gateway's `IdentifyQueue` on them, for
+//!   a `ShardManager` running its share of the shards
+//!   (`ShardManagerBuilder::assignment`).
 //! - [`RedisEventBroker`]: events to a bounded Redis Stream, read through
 //!   consumer groups; commands to shards the other way.
 //!
@@ -39,6 +42,7 @@ pub mod broker;
 mod connection;
 mod error;
 mod identify;
+mod identify_queue;
 pub mod keys;
 pub mod ratelimit;
 mod subscribe;
@@ -50,6 +54,7 @@ pub use broker::{RedisEventBroker, RedisEventBrokerBuilder};
 pub use connection::{Connection, DEFAULT_CALL_TIMEOUT};
 pub use error::{Error, ErrorKind};
 pub use identify::{IdentifyLease, RedisIdentifyLeases, RedisIdentifyLeasesBuilder};
+pub use identify_queue::RedisIdentifyQueue;
 pub use keys::Namespace;
 pub use ratelimit::{RedisRateLimiter, RedisRateLimiterBuilder};
 /// The Redis client this crate is built on.

@@ -103,6 +103,44 @@ pub fn tell_parent(message: &str) {
     let _ = out.flush();
 }
 
+/// The key of a start line for children, in `namespace`.
+fn go_key(namespace: &str) -> String {
+    format!("ayaka:v1:{{{namespace}}}:test:go")
+}
+
+/// In the parent: lets `children` waiting in [`wait_for_go`] start at once.
+pub async fn release_children(redis: &TestRedis, namespace: &Namespace, children: usize) {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let tokens = vec!["go"; children];
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(go_key(namespace.as_str()))
+        .arg(&tokens)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+}
+
+/// In a child: waits (at most 60 s) until the parent releases the children,
+/// so that they start at the same moment.
+pub async fn wait_for_go() {
+    let (_, namespace) = child_redis();
+    let client = redis::Client::open(child_redis_url()).unwrap();
+    // A blocking read: no response timeout (the default is 500 ms).
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    let mut raw = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap();
+    let popped: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg(go_key(namespace.as_str()))
+        .arg(60)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(popped.is_some(), "the parent never said go");
+}
+
 /// A child process running one test of this binary.
 pub struct ChildTest {
     child: Child,
@@ -115,11 +153,23 @@ impl ChildTest {
     /// Re-runs this test binary's test `test` (its full path, as
     /// `module::name`) with `role`, on `redis` and `namespace`.
     pub fn spawn(test: &str, role: &str, redis: &TestRedis, namespace: &Namespace) -> Self {
+        Self::spawn_with(test, role, redis, namespace, &[])
+    }
+
+    /// As [`spawn`](Self::spawn), with more environment variables.
+    pub fn spawn_with(
+        test: &str,
+        role: &str,
+        redis: &TestRedis,
+        namespace: &Namespace,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("the test binary"))
             .args(["--exact", test, "--nocapture", "--test-threads", "1"])
             .env(CHILD_ENV, role)
             .env(SOCKET_ENV, redis.socket())
             .env(NAMESPACE_ENV, namespace.as_str())
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
