@@ -56,6 +56,14 @@ macro_rules! redis_or_skip {
     };
 }
 
+/// A single-threaded runtime, for children and parents that need one.
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A namespace no other test (or earlier run) uses.
 pub fn namespace(test: &str) -> Namespace {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
