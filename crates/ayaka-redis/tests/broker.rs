@@ -8,6 +8,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use ayaka_gateway::ShardId;
+use ayaka_model::gateway::ClientCommand;
+use ayaka_model::{Presence, PresenceType};
 use ayaka_redis::broker::{Delivery, EventConsumer, StartAt};
 use ayaka_redis::{Connection, ErrorKind, Namespace, RedisEventBroker};
 use tokio::time::Instant;
@@ -183,27 +186,57 @@ async fn the_stream_is_bounded() {
     assert!((100..=400).contains(&len), "{len}");
 }
 
+fn presence(text: &str) -> ClientCommand {
+    ClientCommand::PresenceUpdate(Presence::new(PresenceType::Idle).description(text))
+}
+
 #[tokio::test]
 async fn commands_reach_their_shard_only() {
     let redis = redis_or_skip!("commands_reach_their_shard_only");
     let broker = broker(redis.connection(), support::namespace("broker-commands"));
-    broker.send_command(3, b"before").await.unwrap();
-    let mut shard_3 = broker.commands(3).await.unwrap();
-    let mut shard_4 = broker.commands(4).await.unwrap();
-    for command in [&b"a"[..], b"b", b"c"] {
-        broker.send_command(3, command).await.unwrap();
+    broker
+        .send_command(ShardId(3), &presence("before"))
+        .await
+        .unwrap();
+    let mut shard_3 = broker.commands(ShardId(3)).await.unwrap();
+    let mut shard_4 = broker.commands(ShardId(4)).await.unwrap();
+    for text in ["a", "b", "c"] {
+        broker
+            .send_command(ShardId(3), &presence(text))
+            .await
+            .unwrap();
     }
-    broker.send_command(4, b"other").await.unwrap();
+    // Junk is skipped, never an error that wedges the reader.
+    broker
+        .send_raw_command(ShardId(3), b"not a command")
+        .await
+        .unwrap();
+    broker
+        .send_command(ShardId(3), &ClientCommand::Heartbeat)
+        .await
+        .unwrap();
+    broker
+        .send_command(ShardId(4), &presence("other"))
+        .await
+        .unwrap();
     let mut got = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while got.len() < 3 {
+    while got.len() < 4 {
         assert!(Instant::now() < deadline);
         got.extend(shard_3.read(10, Duration::from_millis(100)).await.unwrap());
     }
-    assert_eq!(got, vec!["a", "b", "c"]);
+    assert_eq!(
+        got,
+        vec![
+            presence("a"),
+            presence("b"),
+            presence("c"),
+            ClientCommand::Heartbeat
+        ]
+    );
     assert_eq!(
         shard_4.read(10, Duration::from_millis(100)).await.unwrap(),
-        vec!["other"]
+        vec![presence("other")]
     );
     // Nothing more: a read that finds nothing returns empty after its block.
     assert!(
@@ -234,4 +267,198 @@ fn bad_names_and_bounds_are_refused() {
         .buffer(0)
         .build();
     assert_eq!(zero.unwrap_err().kind(), ErrorKind::Config);
+}
+
+/// Events the multi-process test publishes.
+const EVENTS: usize = 300;
+/// Of which the dying consumer takes some of the first batch.
+const FIRST_BATCH: usize = 10;
+
+fn number(delivery: &Delivery) -> usize {
+    let text = std::str::from_utf8(&delivery.event.data).unwrap();
+    text.trim_start_matches(r#"{"n":"#)
+        .trim_end_matches('}')
+        .parse()
+        .unwrap()
+}
+
+/// In a child: a consumer that reads and acknowledges (and takes over what
+/// a dead consumer of its group left), telling the parent every event.
+fn live_consumer(group: &str, name: &str) {
+    support::current_thread().block_on(async {
+        let (redis, namespace) = support::child_redis();
+        let consumer = broker(redis, namespace).consumer(group, name).unwrap();
+        support::tell_parent("reading");
+        loop {
+            let read = consumer.read(7, Duration::from_millis(100)).await.unwrap();
+            let reclaimed = consumer
+                .reclaim(Duration::from_millis(300), 100)
+                .await
+                .unwrap();
+            for (how, batch) in [("got", &read), ("reclaimed", &reclaimed)] {
+                for delivery in batch {
+                    support::tell_parent(&format!("{how} {}", number(delivery)));
+                }
+                let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
+                consumer.ack(&ids).await.unwrap();
+            }
+        }
+    });
+}
+
+/// In a child: reads a few events, never acknowledges them, and waits to
+/// be killed.
+fn dying_consumer() {
+    support::current_thread().block_on(async {
+        let (redis, namespace) = support::child_redis();
+        let consumer = broker(redis, namespace).consumer("work", "dying").unwrap();
+        let taken = consumer.read(5, Duration::from_secs(5)).await.unwrap();
+        let numbers: Vec<String> = taken.iter().map(|d| number(d).to_string()).collect();
+        support::tell_parent(&format!("took {}", numbers.join(",")));
+        std::future::pending::<()>().await;
+    });
+}
+
+/// What the parent heard from one consumer: events read in order, and
+/// events taken over from a dead consumer.
+#[derive(Default)]
+struct Heard {
+    got: Vec<usize>,
+    reclaimed: Vec<usize>,
+}
+
+impl Heard {
+    fn listen(&mut self, child: &support::ChildTest) -> bool {
+        let Some(line) = child.next_line(Duration::from_millis(10)) else {
+            return false;
+        };
+        let (how, n) = line.split_once(' ').unwrap();
+        let n = n.parse().unwrap();
+        match how {
+            "got" => self.got.push(n),
+            "reclaimed" => self.reclaimed.push(n),
+            other => panic!("unexpected line {other}"),
+        }
+        true
+    }
+}
+
+#[test]
+fn consumers_in_other_processes_get_every_event_and_take_over_a_dead_ones() {
+    const NAME: &str = "consumers_in_other_processes_get_every_event_and_take_over_a_dead_ones";
+    match support::child_role().as_deref() {
+        Some("dying") => return dying_consumer(),
+        Some(role) => {
+            let (group, name) = role.split_once('/').unwrap();
+            return live_consumer(group, name);
+        }
+        None => {}
+    }
+    let redis = redis_or_skip!(NAME);
+    let namespace = support::namespace("broker-processes");
+    let runtime = support::current_thread();
+    let publisher = broker(redis.connection(), namespace.clone());
+    runtime.block_on(async {
+        for group in ["work", "all"] {
+            let consumer = publisher.consumer(group, "setup").unwrap();
+            consumer.create_group(StartAt::Beginning).await.unwrap();
+        }
+        for i in 0..FIRST_BATCH {
+            publisher.publish("MESSAGE", (i % 2) as u32, payload(i));
+        }
+        publisher.flush(Duration::from_secs(5)).await.unwrap();
+    });
+    // The dying consumer of "work" takes the first 5 and never acknowledges.
+    let mut dying = support::ChildTest::spawn(NAME, "dying", redis, &namespace);
+    let line = dying.next_line(Duration::from_secs(30)).expect("took");
+    assert_eq!(line, "took 0,1,2,3,4");
+    dying.kill();
+
+    // Two live consumers in "work", one in "all", each a process.
+    let children: Vec<_> = ["work/work-1", "work/work-2", "all/all-1"]
+        .iter()
+        .map(|role| support::ChildTest::spawn(NAME, role, redis, &namespace))
+        .collect();
+    for child in &children {
+        child.expect_line("reading", Duration::from_secs(30));
+    }
+    runtime.block_on(async {
+        for i in FIRST_BATCH..EVENTS {
+            publisher.publish("MESSAGE", (i % 2) as u32, payload(i));
+        }
+        publisher.flush(Duration::from_secs(10)).await.unwrap();
+    });
+
+    let mut heard: Vec<Heard> = (0..children.len()).map(|_| Heard::default()).collect();
+    let total = |heard: &[Heard]| -> (usize, usize) {
+        let work = heard[..2]
+            .iter()
+            .map(|h| h.got.len() + h.reclaimed.len())
+            .sum();
+        (work, heard[2].got.len() + heard[2].reclaimed.len())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while total(&heard) != (EVENTS, EVENTS) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events went missing: {:?} of {EVENTS} each",
+            total(&heard)
+        );
+        for (child, heard) in children.iter().zip(&mut heard) {
+            while heard.listen(child) {}
+        }
+    }
+
+    // "work": every event once, shared, the dead consumer's taken over.
+    let mut work: Vec<usize> = heard[..2]
+        .iter()
+        .flat_map(|h| h.got.iter().chain(&h.reclaimed).copied())
+        .collect();
+    work.sort_unstable();
+    assert_eq!(work, (0..EVENTS).collect::<Vec<_>>());
+    assert!(heard[..2].iter().all(|h| !h.got.is_empty()), "not shared");
+    let mut reclaimed: Vec<usize> = heard[..2]
+        .iter()
+        .flat_map(|h| h.reclaimed.iter().copied())
+        .collect();
+    reclaimed.sort_unstable();
+    assert_eq!(reclaimed, [0, 1, 2, 3, 4]);
+    // Order kept: each consumer reads in publishing order...
+    for h in &heard {
+        assert!(h.got.windows(2).all(|w| w[0] < w[1]), "out of order");
+    }
+    // ...and a group of its own gets everything, in order.
+    assert_eq!(heard[2].got, (0..EVENTS).collect::<Vec<_>>());
+    assert!(heard[2].reclaimed.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_reads_on_after_redis_restarted_empty() {
+    let Some(redis) = support::own("a_consumer_reads_on_after_redis_restarted_empty") else {
+        return;
+    };
+    let connection = redis.connection().call_timeout(Duration::from_millis(200));
+    let broker = broker(connection, support::namespace("broker-restart"));
+    let consumer = broker.consumer("work", "work-1").unwrap();
+    consumer.create_group(StartAt::Now).await.unwrap();
+    broker.publish("MESSAGE", 0, payload(0));
+    broker.flush(Duration::from_secs(5)).await.unwrap();
+    let first = consumer.read(10, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(first.len(), 1);
+
+    // The group (and the stream) are gone with the restart.
+    redis.restart().unwrap();
+    broker.publish("MESSAGE", 0, payload(1));
+    broker.flush(Duration::from_secs(10)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        assert!(Instant::now() < deadline, "the consumer never read again");
+        // The first calls may fail while the connection is re-established.
+        match consumer.read(10, Duration::from_millis(200)).await {
+            Ok(batch) if !batch.is_empty() => break batch,
+            Ok(_) | Err(_) => {}
+        }
+    };
+    let payloads: Vec<_> = after.iter().map(|d| d.event.data.clone()).collect();
+    assert_eq!(payloads, [payload(1)]);
 }

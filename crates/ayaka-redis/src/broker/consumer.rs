@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use ayaka_model::gateway::ClientCommand;
 use bytes::Bytes;
 use redis::Value;
 
@@ -86,6 +87,9 @@ impl EventConsumer {
 
     /// Reads up to `count` events not yet given to any consumer of the
     /// group, waiting up to `block` (at most 60 s) for the first one.
+    ///
+    /// A group that is gone (Redis restarted empty) is created again,
+    /// reading from the oldest event the new stream holds.
     pub async fn read(&self, count: usize, block: Duration) -> Result<Vec<Delivery>, Error> {
         let block = block.min(MAX_BLOCK);
         let mut cmd = redis::cmd("XREADGROUP");
@@ -99,7 +103,17 @@ impl EventConsumer {
             .arg("STREAMS")
             .arg(&self.stream)
             .arg(">");
-        let reply: Value = self.reads.query_blocking(&cmd, block).await?;
+        let reply: Value = match self.reads.query_blocking(&cmd, block).await {
+            Err(error) if error.to_string().contains("NOGROUP") => {
+                tracing::warn!(
+                    group = self.group,
+                    "the consumer group is gone (Redis restarted empty?); creating it again"
+                );
+                self.create_group(StartAt::Beginning).await?;
+                self.reads.query_blocking(&cmd, block).await?
+            }
+            other => other?,
+        };
         self.deliveries(entry::read_reply(&reply)).await
     }
 
@@ -207,8 +221,29 @@ impl CommandReader {
     }
 
     /// Up to `count` commands, waiting up to `block` (at most 60 s) for
-    /// the first.
-    pub async fn read(&mut self, count: usize, block: Duration) -> Result<Vec<Bytes>, Error> {
+    /// the first. Entries that are not a [`ClientCommand`] are skipped and
+    /// logged.
+    pub async fn read(
+        &mut self,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<ClientCommand>, Error> {
+        let raw = self.read_raw(count, block).await?;
+        let mut commands = Vec::with_capacity(raw.len());
+        for data in raw {
+            match ClientCommand::from_json(&data) {
+                Ok(command) => commands.push(command),
+                Err(error) => {
+                    tracing::warn!(%error, bytes = data.len(), "skipping a command that does not parse");
+                }
+            }
+        }
+        Ok(commands)
+    }
+
+    /// Up to `count` commands as raw bytes, waiting up to `block` (at most
+    /// 60 s) for the first.
+    pub async fn read_raw(&mut self, count: usize, block: Duration) -> Result<Vec<Bytes>, Error> {
         let block = block.min(MAX_BLOCK);
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("COUNT")

@@ -11,22 +11,35 @@
 //!   instance gives every event to each. Entries a dead consumer left
 //!   unacknowledged are taken over with [`EventConsumer::reclaim`].
 //! - Commands to a shard (a presence update) travel on a stream per shard
-//!   ([`RedisEventBroker::send_command`], [`CommandReader`]), as raw bytes.
+//!   ([`RedisEventBroker::send_command`]); in the shard's process a
+//!   [`CommandRelay`] applies them to the shard, or a [`CommandReader`]
+//!   reads them.
+//!
+//! With ayaka-gateway: shards publish what they receive with
+//! [`RedisEventBroker::publish_message`] (every event with its raw JSON, and
+//! a shard's end), and a consumer turns each delivery back into the
+//! [`ShardMessage`] the shard reported ([`Event::to_message`]), so that an
+//! `ayaka-cache` fed from the stream holds what one fed from the shards
+//! does.
 
 mod consumer;
 mod entry;
 mod publisher;
+mod relay;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use ayaka_gateway::{ReceivedEvent, ShardId, ShardMessage};
+use ayaka_model::gateway::ClientCommand;
 use bytes::Bytes;
 
 pub use consumer::{CommandReader, Delivery, EventConsumer, StartAt};
 use publisher::Publisher;
+pub use relay::CommandRelay;
 
 use crate::connection::Connection;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::keys::{Keyspace, Namespace};
 
 /// One gateway event as the broker carries it: the dispatch name, the
@@ -39,6 +52,42 @@ pub struct Event {
     pub shard: u32,
     /// The raw JSON of the event, as the gateway sent it.
     pub data: Bytes,
+}
+
+impl Event {
+    /// The name of the entry that says a shard's session ended (its
+    /// [`ShardMessage::Closed`]); no gateway event has a name like it.
+    pub const CLOSED: &'static str = "@closed";
+
+    /// Whether this entry says the shard's session ended rather than
+    /// carrying an event.
+    pub fn is_closed(&self) -> bool {
+        self.name == Self::CLOSED
+    }
+
+    /// The message the shard reported: the event parsed from its raw JSON
+    /// (exactly as the shard parses it), or [`ShardMessage::Closed`] for the
+    /// entry of a shard's end. Feed it to a cache with `cache.update(&message)`
+    /// as you would the shard's own messages.
+    ///
+    /// Fails with [`ErrorKind::Protocol`] when the JSON is not a gateway
+    /// event (another program wrote the entry).
+    pub fn to_message(&self) -> Result<ShardMessage, Error> {
+        let shard_id = ShardId(self.shard);
+        if self.is_closed() {
+            return Ok(ShardMessage::Closed {
+                shard_id,
+                error: None,
+            });
+        }
+        let event = ayaka_gateway::parse_event(&self.data)
+            .map_err(|error| Error::with_source(ErrorKind::Protocol, error))?;
+        Ok(ShardMessage::Event(ReceivedEvent {
+            shard_id,
+            event,
+            raw: self.data.clone(),
+        }))
+    }
 }
 
 /// What the publisher has done so far.
@@ -184,6 +233,39 @@ impl RedisEventBroker {
         });
     }
 
+    /// Queues a shard's event for the stream: its name, shard and raw JSON
+    /// (see [`publish`](Self::publish)).
+    pub fn publish_event(&self, received: &ReceivedEvent) {
+        self.publish(received.name(), received.shard_id.0, received.raw.clone());
+    }
+
+    /// Queues what a shard reported, for consumers to see what it saw:
+    /// every event ([`publish_event`](Self::publish_event)) and the end of
+    /// its session ([`ShardMessage::Closed`], an entry named
+    /// [`Event::CLOSED`]); the other lifecycle reports stay in the shard's
+    /// process. Returns whether anything was queued.
+    ///
+    /// ```no_run
+    /// # async fn run(mut manager: ayaka_gateway::ShardManager, broker: ayaka_redis::RedisEventBroker) {
+    /// while let Some(message) = manager.next_message().await {
+    ///     broker.publish_message(&message);
+    /// }
+    /// # }
+    /// ```
+    pub fn publish_message(&self, message: &ShardMessage) -> bool {
+        match message {
+            ShardMessage::Event(received) => {
+                self.publish_event(received);
+                true
+            }
+            ShardMessage::Closed { shard_id, .. } => {
+                self.publish(Event::CLOSED, shard_id.0, Bytes::new());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Waits until every event published so far is written, at most
     /// `timeout`.
     pub async fn flush(&self, timeout: Duration) -> Result<(), Error> {
@@ -208,11 +290,33 @@ impl RedisEventBroker {
         ))
     }
 
-    /// Sends a command (for example a presence update's JSON) to `shard`.
-    /// Not buffered: on failure the caller decides whether to retry.
-    pub async fn send_command(&self, shard: u32, data: &[u8]) -> Result<(), Error> {
+    /// Sends a command (a presence update, say) to `shard`, in whichever
+    /// process runs it (its [`CommandRelay`] applies it). Not buffered: on
+    /// failure the caller decides whether to retry.
+    ///
+    /// ```no_run
+    /// use ayaka_gateway::ShardId;
+    /// use ayaka_model::gateway::ClientCommand;
+    /// use ayaka_model::{Presence, PresenceType};
+    ///
+    /// # async fn run(broker: ayaka_redis::RedisEventBroker) -> Result<(), ayaka_redis::Error> {
+    /// let presence = Presence::new(PresenceType::Idle).description("away");
+    /// broker.send_command(ShardId(3), &ClientCommand::PresenceUpdate(presence)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_command(&self, shard: ShardId, command: &ClientCommand) -> Result<(), Error> {
+        let json = command
+            .to_json()
+            .map_err(|error| Error::with_source(ErrorKind::Config, error))?;
+        self.send_raw_command(shard, &json).await
+    }
+
+    /// Sends raw bytes as a command to `shard`. Readers skip (and log) what
+    /// does not parse as a [`ClientCommand`].
+    pub async fn send_raw_command(&self, shard: ShardId, data: &[u8]) -> Result<(), Error> {
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(self.keys.commands(shard))
+        cmd.arg(self.keys.commands(shard.0))
             .arg("MAXLEN")
             .arg("~")
             .arg(self.command_max_len)
@@ -224,7 +328,30 @@ impl RedisEventBroker {
     }
 
     /// Reads the commands sent to `shard` from now on.
-    pub async fn commands(&self, shard: u32) -> Result<CommandReader, Error> {
-        CommandReader::new(&self.redis, self.keys.commands(shard)).await
+    pub async fn commands(&self, shard: ShardId) -> Result<CommandReader, Error> {
+        CommandReader::new(&self.redis, self.keys.commands(shard.0)).await
+    }
+
+    /// Applies the commands sent to the shard behind `handle` from now on,
+    /// on a task of its own, until the shard ends or the relay is dropped.
+    /// Run one per shard, in the shard's process.
+    ///
+    /// ```no_run
+    /// # async fn run(manager: ayaka_gateway::ShardManager, broker: ayaka_redis::RedisEventBroker) -> Result<(), ayaka_redis::Error> {
+    /// let mut relays = Vec::new();
+    /// for shard in manager.shards() {
+    ///     if let Some(handle) = manager.shard(shard.id) {
+    ///         relays.push(broker.relay_commands(handle.clone()).await?);
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn relay_commands(
+        &self,
+        handle: ayaka_gateway::ShardHandle,
+    ) -> Result<CommandRelay, Error> {
+        let reader = self.commands(handle.id()).await?;
+        Ok(CommandRelay::spawn(reader, handle))
     }
 }

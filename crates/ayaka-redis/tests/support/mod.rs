@@ -7,19 +7,15 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+pub use ayaka_redis::testing::TestRedis;
+use ayaka_redis::testing::skip;
 use ayaka_redis::{Connection, Namespace};
 
-/// Set to make tests fail, not skip, when no `redis-server` can start.
-pub const REQUIRE_ENV: &str = "AYAKA_REQUIRE_REDIS";
-/// The `redis-server` binary to run (default: the one on `PATH`).
-pub const SERVER_ENV: &str = "AYAKA_REDIS_SERVER";
 /// Set in child processes: the role the child plays.
 pub const CHILD_ENV: &str = "AYAKA_REDIS_TEST_CHILD";
 /// Set in child processes: the parent's Redis socket.
@@ -27,150 +23,8 @@ pub const SOCKET_ENV: &str = "AYAKA_REDIS_TEST_SOCKET";
 /// Set in child processes: the namespace to use.
 pub const NAMESPACE_ENV: &str = "AYAKA_REDIS_TEST_NAMESPACE";
 
-/// How long a fresh server may take to answer PING.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Lines a child prints for its parent start with this.
 const CHILD_LINE: &str = "@@ayaka ";
-
-/// A `redis-server` in its own temporary directory, on a Unix socket only.
-///
-/// The server runs under a small shell that kills it when its standard
-/// input closes, so it dies with the test binary however that ends.
-pub struct TestRedis {
-    dir: tempfile::TempDir,
-    socket: PathBuf,
-    process: Mutex<Option<Running>>,
-}
-
-struct Running {
-    shell: Child,
-    stdin: ChildStdin,
-    pid: u32,
-}
-
-impl TestRedis {
-    /// Starts a server of its own (for tests that kill it).
-    pub fn start() -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("ayaka-redis-").tempdir()?;
-        let socket = dir.path().join("r.sock");
-        let redis = Self {
-            dir,
-            socket,
-            process: Mutex::new(None),
-        };
-        redis.spawn()?;
-        Ok(redis)
-    }
-
-    fn spawn(&self) -> std::io::Result<()> {
-        let dir = self.dir.path();
-        let mut shell = Command::new("sh")
-            .arg("-c")
-            .arg(concat!(
-                r#"server=$0; dir=$1; shift; "#,
-                r#"command -v "$server" >/dev/null || { echo "no $server"; exit 127; }; "#,
-                r#""$server" "$@" >"$dir/log" 2>&1 & echo $!; read _; kill $! 2>/dev/null"#
-            ))
-            .arg(std::env::var_os(SERVER_ENV).unwrap_or_else(|| "redis-server".into()))
-            .arg(dir)
-            .args(["--port", "0", "--unixsocket"])
-            .arg(&self.socket)
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let stdin = shell.stdin.take().expect("piped stdin");
-        let mut line = String::new();
-        BufReader::new(shell.stdout.take().expect("piped stdout")).read_line(&mut line)?;
-        let pid = line.trim().parse().map_err(|_| {
-            std::io::Error::other(format!("redis-server not started: {}", line.trim()))
-        })?;
-        *self.process.lock().unwrap() = Some(Running { shell, stdin, pid });
-        self.wait_for_ping().inspect_err(|_| self.kill())
-    }
-
-    /// Polls PING, bounded by [`START_TIMEOUT`].
-    fn wait_for_ping(&self) -> std::io::Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if self.ping().is_ok() {
-                return Ok(());
-            }
-            let exited = self
-                .process
-                .lock()
-                .unwrap()
-                .as_mut()
-                .is_none_or(|running| matches!(running.shell.try_wait(), Ok(Some(_))));
-            if exited || Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
-                return Err(std::io::Error::other(format!(
-                    "redis-server did not answer PING: {log}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn ping(&self) -> std::io::Result<()> {
-        let mut stream = UnixStream::connect(&self.socket)?;
-        stream.set_read_timeout(Some(Duration::from_millis(500)))?;
-        stream.write_all(b"PING\r\n")?;
-        let mut reply = [0; 7];
-        stream.read_exact(&mut reply)?;
-        if &reply == b"+PONG\r\n" {
-            Ok(())
-        } else {
-            Err(std::io::Error::other("unexpected PING reply"))
-        }
-    }
-
-    /// The socket path.
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
-    /// The `unix://` URL of the socket.
-    pub fn url(&self) -> String {
-        format!("unix://{}", self.socket.display())
-    }
-
-    /// A fresh connection to the server.
-    pub fn connection(&self) -> Connection {
-        Connection::open(&self.url()).expect("a valid socket URL")
-    }
-
-    /// Kills the server at once (SIGKILL), as a crash would.
-    pub fn kill(&self) {
-        if let Some(mut running) = self.process.lock().unwrap().take() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &running.pid.to_string()])
-                .status();
-            drop(running.stdin);
-            let _ = running.shell.wait();
-        }
-        // Wait until the socket refuses, bounded.
-        let deadline = Instant::now() + START_TIMEOUT;
-        while self.ping().is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = std::fs::remove_file(&self.socket);
-    }
-
-    /// Starts the server again, empty, on the same socket.
-    pub fn restart(&self) -> std::io::Result<()> {
-        self.kill();
-        self.spawn()
-    }
-}
-
-impl Drop for TestRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// The test binary's shared server, or `None` (after saying so loudly) when
 /// none can start and CI does not require one.
@@ -188,26 +42,7 @@ pub fn shared(test: &str) -> Option<&'static TestRedis> {
 
 /// A server of the test's own, or `None` as for [`shared`].
 pub fn own(test: &str) -> Option<TestRedis> {
-    match TestRedis::start() {
-        Ok(server) => Some(server),
-        Err(error) => {
-            skip(test, &error.to_string());
-            None
-        }
-    }
-}
-
-fn skip(test: &str, error: &str) {
-    if std::env::var_os(REQUIRE_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
-        panic!("{test}: {REQUIRE_ENV} is set but redis-server could not start: {error}");
-    }
-    // Straight to the stderr handle: the test harness captures `eprintln!`
-    // of passing tests, and a skip must be seen.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n!!!! SKIPPED {test}: no redis-server ({error}).\n\
-         !!!! Install redis-server, or set {REQUIRE_ENV}=1 to make this a failure.\n"
-    );
+    TestRedis::start_or_skip(test)
 }
 
 /// The shared server for this test, or return from the test (skipped).
@@ -219,6 +54,14 @@ macro_rules! redis_or_skip {
             None => return,
         }
     };
+}
+
+/// A single-threaded runtime, for children and parents that need one.
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// A namespace no other test (or earlier run) uses.
@@ -268,6 +111,44 @@ pub fn tell_parent(message: &str) {
     let _ = out.flush();
 }
 
+/// The key of a start line for children, in `namespace`.
+fn go_key(namespace: &str) -> String {
+    format!("ayaka:v1:{{{namespace}}}:test:go")
+}
+
+/// In the parent: lets `children` waiting in [`wait_for_go`] start at once.
+pub async fn release_children(redis: &TestRedis, namespace: &Namespace, children: usize) {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let tokens = vec!["go"; children];
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(go_key(namespace.as_str()))
+        .arg(&tokens)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+}
+
+/// In a child: waits (at most 60 s) until the parent releases the children,
+/// so that they start at the same moment.
+pub async fn wait_for_go() {
+    let (_, namespace) = child_redis();
+    let client = redis::Client::open(child_redis_url()).unwrap();
+    // A blocking read: no response timeout (the default is 500 ms).
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    let mut raw = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap();
+    let popped: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg(go_key(namespace.as_str()))
+        .arg(60)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(popped.is_some(), "the parent never said go");
+}
+
 /// A child process running one test of this binary.
 pub struct ChildTest {
     child: Child,
@@ -280,11 +161,23 @@ impl ChildTest {
     /// Re-runs this test binary's test `test` (its full path, as
     /// `module::name`) with `role`, on `redis` and `namespace`.
     pub fn spawn(test: &str, role: &str, redis: &TestRedis, namespace: &Namespace) -> Self {
+        Self::spawn_with(test, role, redis, namespace, &[])
+    }
+
+    /// As [`spawn`](Self::spawn), with more environment variables.
+    pub fn spawn_with(
+        test: &str,
+        role: &str,
+        redis: &TestRedis,
+        namespace: &Namespace,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("the test binary"))
             .args(["--exact", test, "--nocapture", "--test-threads", "1"])
             .env(CHILD_ENV, role)
             .env(SOCKET_ENV, redis.socket())
             .env(NAMESPACE_ENV, namespace.as_str())
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
