@@ -17,6 +17,7 @@ use crate::{
     error::Error,
     identify_queue::{IdentifyQueue, LocalIdentifyQueue},
     latency::Latency,
+    manager_assignment::ShardAssignment,
     read_ahead::{self, Budget, Queued},
     received::ReceivedEvent,
     reconnect_limiter::ReconnectLimiter,
@@ -46,7 +47,9 @@ pub struct ShardInfo {
 ///
 /// Shards can be several session ids, several connections of one session
 /// (each asking `/available` for a port), or both. They are added and
-/// removed at runtime without touching the others. Only so many identify
+/// removed at runtime without touching the others; a deployment's shards
+/// can be split over several processes, each running its share
+/// ([`ShardManagerBuilder::assignment`]). Only so many identify
 /// at once (through one [`IdentifyQueue`]), and their reconnects together
 /// stay under one [`ReconnectLimiter`] (16 a second unless set). Each
 /// shard keeps its own read-ahead bound in the merged queue, so a flooded
@@ -91,6 +94,7 @@ pub struct ShardManagerBuilder {
     identify_concurrency: usize,
     identify_queue: Option<Arc<dyn IdentifyQueue>>,
     reconnect_rate: (u32, Duration),
+    assignment: ShardAssignment,
 }
 
 impl ShardManager {
@@ -104,6 +108,7 @@ impl ShardManager {
             identify_concurrency: 1,
             identify_queue: None,
             reconnect_rate: DEFAULT_RECONNECT_RATE,
+            assignment: ShardAssignment::all(),
         }
     }
 
@@ -120,15 +125,19 @@ impl ShardManager {
     /// Adds a shard with its own configuration and starts it. It shares the
     /// manager's identify queue and reconnect limiter unless the
     /// configuration has its own.
-    pub fn add_shard_with(&mut self, mut config: ShardConfig) -> ShardHandle {
+    pub fn add_shard_with(&mut self, config: ShardConfig) -> ShardHandle {
+        let id = ShardId(self.next_id);
+        self.next_id += 1;
+        self.start_shard(id, config)
+    }
+
+    fn start_shard(&mut self, id: ShardId, mut config: ShardConfig) -> ShardHandle {
         if config.identify_queue.is_none() {
             config.identify_queue = self.template.identify_queue.clone();
         }
         if config.reconnect_limiter.is_none() {
             config.reconnect_limiter = self.template.reconnect_limiter.clone();
         }
-        let id = ShardId(self.next_id);
-        self.next_id += 1;
         let sender = read_ahead::Sender::new(self.sender.clone(), Budget::new(config.read_ahead));
         let (handle, task) = spawn_task(id, config, sender);
         self.shards.insert(id, (handle.clone(), task));
@@ -274,6 +283,32 @@ impl ShardManagerBuilder {
         self
     }
 
+    /// Which of the deployment's shards this process runs (default: all):
+    /// for shards split over several processes, each building its manager
+    /// with the same sessions in the same order and a share of the shards.
+    /// Shards keep their deployment-wide numbers as their [`ShardId`]s (see
+    /// [`ShardAssignment`]); shards added later are numbered from the
+    /// deployment's total on.
+    ///
+    /// ```no_run
+    /// use ayaka_gateway::{ShardAssignment, ShardConfig, ShardManager};
+    ///
+    /// # async fn run() {
+    /// # let template = ShardConfig::builder("session id").build();
+    /// // This is process 1 of 3 running 2 sessions × 3 connections: it
+    /// // runs shards 2 and 3 (session 0's connection 2, session 1's 0).
+    /// let manager = ShardManager::builder(template)
+    ///     .sessions(["first session", "second session"])
+    ///     .connections_per_session(3)
+    ///     .assignment(ShardAssignment::process(1, 3))
+    ///     .spawn();
+    /// # }
+    /// ```
+    pub fn assignment(mut self, assignment: ShardAssignment) -> Self {
+        self.assignment = assignment;
+        self
+    }
+
     /// At most `count` reconnects per `per` across every shard (default
     /// 16 per second); each shard's own backoff comes first.
     pub fn reconnect_rate(mut self, count: u32, per: Duration) -> Self {
@@ -311,11 +346,29 @@ impl ShardManagerBuilder {
         } else {
             self.sessions
         };
-        for session in sessions {
-            for _ in 0..self.connections_per_session {
-                manager.add_shard(session.clone());
-            }
+        let per_session = self.connections_per_session;
+        let total = u32::try_from(sessions.len().saturating_mul(per_session)).unwrap_or(u32::MAX);
+        if self.assignment.overreaches(total) {
+            tracing::warn!(
+                total,
+                "the shard assignment names shards past the deployment's; they are not run"
+            );
         }
+        for shard in self.assignment.shards(total) {
+            // `shard < total`, so the session exists
+            let Some(session) = usize::try_from(shard)
+                .ok()
+                .and_then(|shard| sessions.get(shard / per_session))
+            else {
+                continue;
+            };
+            let config = ShardConfig {
+                session_id: Arc::from(session.as_str()),
+                ..manager.template.clone()
+            };
+            manager.start_shard(ShardId(shard), config);
+        }
+        manager.next_id = total;
         manager
     }
 }

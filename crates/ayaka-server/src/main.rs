@@ -35,7 +35,8 @@ usage: ayaka-server [options]
   --split-zlib N            split each zlib message into N WebSocket messages
   --help                    this text
 
-Logs go to stderr, filtered by RUST_LOG (default info).";
+Logs go to stderr, filtered by RUST_LOG (default info); the WebSocket
+crates are capped at debug, below their frame logging (docs/server.md).";
 
 fn main() -> ExitCode {
     let builder = match parse(std::env::args().skip(1)) {
@@ -50,9 +51,7 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -66,6 +65,25 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(builder))
+}
+
+/// Caps the WebSocket crates at `debug`: at `trace` tungstenite logs every
+/// frame and message, the clients' identify payloads (session ids) and
+/// READY (emails) among them. The same directives as the client's
+/// `ayaka_gateway::LOG_DIRECTIVES`, which this crate does not depend on.
+const LOG_DIRECTIVES: [&str; 2] = ["tungstenite=debug", "tokio_tungstenite=debug"];
+
+/// `RUST_LOG` (default `info`), then [`LOG_DIRECTIVES`], which override it:
+/// even `RUST_LOG=trace` logs no payload. A more specific directive
+/// (`tungstenite::protocol=trace`) still wins: the explicit way to see
+/// frames, with throwaway sessions.
+fn log_filter() -> EnvFilter {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    LOG_DIRECTIVES
+        .iter()
+        // constants that parse (the binary's log tests fail otherwise)
+        .filter_map(|directive| directive.parse().ok())
+        .fold(filter, EnvFilter::add_directive)
 }
 
 async fn run(builder: ServerBuilder) -> ExitCode {

@@ -16,6 +16,27 @@ pub(crate) struct Counters {
     pub(crate) rate_limited: AtomicU64,
     /// Open REST connections.
     pub(crate) rest_connections: AtomicUsize,
+    /// Gateway connections not sent READY yet, and the most at once.
+    pub(crate) identifying: AtomicUsize,
+    pub(crate) identifying_peak: AtomicUsize,
+}
+
+/// Counts a gateway connection as identifying until dropped (after its
+/// READY went out, or when it ended before).
+pub(crate) struct Identifying<'a>(&'a Counters);
+
+impl<'a> Identifying<'a> {
+    pub(crate) fn start(counters: &'a Counters) -> Self {
+        let now = counters.identifying.fetch_add(1, Ordering::AcqRel) + 1;
+        counters.identifying_peak.fetch_max(now, Ordering::AcqRel);
+        Self(counters)
+    }
+}
+
+impl Drop for Identifying<'_> {
+    fn drop(&mut self) {
+        self.0.identifying.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Counts of what the server holds and has done, for monitoring and tests.
@@ -39,6 +60,12 @@ pub struct Stats {
     pub requests: u64,
     /// 429 responses sent since start.
     pub rate_limited: u64,
+    /// Gateway connections accepted and not sent READY yet (handshaking
+    /// or identifying).
+    pub identifying: usize,
+    /// The most gateway connections ever identifying at once: 1 when
+    /// clients took turns to identify.
+    pub identifying_peak: usize,
     /// Password hashes running now (at most the hashing concurrency).
     pub hashes_running: usize,
     /// Password hashes waiting for a worker now.
@@ -64,6 +91,8 @@ impl Stats {
             rest_connections: shared.counters.rest_connections.load(Ordering::Relaxed),
             requests: shared.counters.requests.load(Ordering::Relaxed),
             rate_limited: shared.counters.rate_limited.load(Ordering::Relaxed),
+            identifying: shared.counters.identifying.load(Ordering::Acquire),
+            identifying_peak: shared.counters.identifying_peak.load(Ordering::Acquire),
             hashes_running: hashing.running,
             hashes_queued: hashing.queued,
             hashes_completed: hashing.completed,
@@ -82,6 +111,8 @@ pub(crate) fn to_json(shared: &Shared) -> Value {
         "rate_limited": stats.rate_limited,
         "connections": stats.connections,
         "rest_connections": stats.rest_connections,
+        "identifying": stats.identifying,
+        "identifying_peak": stats.identifying_peak,
         "users": stats.users,
         "guilds": stats.guilds,
         "invites": stats.invites,

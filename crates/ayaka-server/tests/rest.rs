@@ -678,6 +678,8 @@ async fn local_stats_count_requests_and_429s() {
     assert_eq!(stats.body["requests"], 4, "{}", stats.body);
     assert_eq!(stats.body["rate_limited"], 2);
     assert_eq!(stats.body["connections"], 0);
+    assert_eq!(stats.body["identifying"], 0);
+    assert_eq!(stats.body["identifying_peak"], 0);
     assert_eq!(stats.body["users"], 1);
     assert_eq!(stats.body["hashing"]["completed"], 1);
     assert_eq!(stats.body["hashing"]["running"], 0);

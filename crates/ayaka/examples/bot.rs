@@ -28,6 +28,15 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    // RUST_LOG (default warn), then the directives that keep the session id
+    // out of tungstenite's frame logging, even under RUST_LOG=trace.
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    for directive in ayaka::LOG_DIRECTIVES {
+        filter = filter.add_directive(directive.parse()?);
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
     let configured = (
         std::env::var("AYAKA_API_URL"),
         std::env::var("AYAKA_GATEWAY_URL"),

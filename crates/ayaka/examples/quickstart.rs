@@ -36,11 +36,14 @@ struct Target {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    // RUST_LOG (default warn), then the directives that keep the session id
+    // out of tungstenite's frame logging, even under RUST_LOG=trace.
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    for directive in ayaka::LOG_DIRECTIVES {
+        filter = filter.add_directive(directive.parse()?);
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).init();
 
     let target = target().await?;
     let client = Client::builder()

@@ -21,6 +21,7 @@ use super::hub::LoadGuard;
 use super::outbound::Outbound;
 use super::protocol::{self, Action, CloseReason, Frame, Inbound};
 use crate::server::Shared;
+use crate::stats::Identifying;
 
 type Socket = WebSocketStream<TcpStream>;
 
@@ -74,6 +75,7 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let settings = &shared.gateway;
+    let identifying = Identifying::start(&shared.counters);
     let config = websocket_config(settings.max_message_size);
     let accept = tokio_tungstenite::accept_async_with_config(stream, Some(config));
     // Shutdown must not wait for a client that never finishes its
@@ -98,7 +100,7 @@ pub(crate) async fn run(
                     user,
                     session: name,
                 };
-                session(&mut socket, &shared, you, &identify, &shutdown).await
+                session(&mut socket, &shared, you, &identify, &shutdown, identifying).await
             }
             None => End::Close(CloseReason::InvalidAuth),
         },
@@ -192,6 +194,7 @@ async fn session(
     you: Identified,
     identify: &Identify,
     shutdown: &CancellationToken,
+    identifying: Identifying<'_>,
 ) -> End {
     let settings = &shared.gateway;
     // Registered before the snapshot is read, so nothing that happens in
@@ -223,6 +226,9 @@ async fn session(
     let Some(greeting) = greeting(shared, user) else {
         return End::Close(CloseReason::Internal);
     };
+    // No longer counted before READY goes out: a client that waits for
+    // READY before letting the next one identify never overlaps with it.
+    drop(identifying);
     // In batches, so that GUILD_INITs share the zlib dictionary.
     let mut greeting = greeting.into_iter();
     while let Some(first) = greeting.next() {

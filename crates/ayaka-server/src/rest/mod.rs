@@ -1,6 +1,8 @@
 //! The REST API on hyper: routing, rate limits, bodies, errors.
 
 mod body;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing;
 mod handlers;
 mod rejections;
 mod reply;
