@@ -1,5 +1,7 @@
 //! One event as the consumer receives it.
 
+use std::fmt;
+
 use ayaka_model::gateway::{Event, EventKind};
 use bytes::Bytes;
 
@@ -22,7 +24,10 @@ use crate::shard_id::ShardId;
 /// assert!(matches!(received.event, Event::GuildDelete(_)));
 /// # Ok::<(), ayaka_gateway::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the typed event and the raw JSON's length, not the
+/// JSON: a READY's carries the session.
+#[derive(Clone)]
 pub struct ReceivedEvent {
     /// The shard that received it.
     pub shard_id: ShardId,
@@ -51,5 +56,15 @@ impl ReceivedEvent {
     /// The typed event, without the rest.
     pub fn into_event(self) -> Event {
         self.event
+    }
+}
+
+impl fmt::Debug for ReceivedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceivedEvent")
+            .field("shard_id", &self.shard_id)
+            .field("event", &self.event)
+            .field("raw_len", &self.raw.len())
+            .finish()
     }
 }

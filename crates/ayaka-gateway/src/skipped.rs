@@ -1,5 +1,7 @@
 //! An event a shard was not asked for, as its JSON.
 
+use std::fmt;
+
 use ayaka_model::gateway::EventKind;
 use bytes::Bytes;
 
@@ -19,7 +21,10 @@ use crate::shard_id::ShardId;
 /// assert_eq!(skipped.name().as_deref(), Some("MESSAGE_CREATE"));
 /// assert_eq!(skipped.raw_str(), std::str::from_utf8(raw).ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` shows the kind and the JSON's length, not the JSON (a
+/// skipped READY carries the session).
+#[derive(Clone, PartialEq, Eq)]
 pub struct SkippedEvent {
     shard_id: ShardId,
     kind: EventKind,
@@ -70,5 +75,15 @@ impl SkippedEvent {
     /// The raw JSON as text (gateway messages are UTF-8; `None` otherwise).
     pub fn raw_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.raw).ok()
+    }
+}
+
+impl fmt::Debug for SkippedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SkippedEvent")
+            .field("shard_id", &self.shard_id)
+            .field("kind", &self.kind)
+            .field("raw_len", &self.raw.len())
+            .finish()
     }
 }

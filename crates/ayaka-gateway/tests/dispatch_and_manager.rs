@@ -22,6 +22,37 @@ fn event(shard: u32, json: &str) -> ShardMessage {
     })
 }
 
+#[test]
+fn a_received_or_skipped_events_debug_shows_no_raw_json() {
+    // a READY carries the session ids and the email
+    let json = r#"{"t":"READY","d":{"id":1,"username":"ayaka","separator":1,"email":"secret@example.com","session_ids":["secret-session"]}}"#;
+    let ShardMessage::Event(received) = event(2, json) else {
+        unreachable!()
+    };
+    let skipped = SkippedEvent::new(
+        ShardId(2),
+        EventKind::Ready,
+        Bytes::copy_from_slice(json.as_bytes()),
+    );
+    let shown = [
+        format!("{received:?}"),
+        format!("{skipped:?}"),
+        format!("{:?}", ShardMessage::Event(received.clone())),
+        format!("{:?}", ShardMessage::Skipped(skipped)),
+    ];
+    for debug in shown {
+        assert!(!debug.contains("secret"), "{debug}");
+        assert!(
+            debug.contains(&format!("raw_len: {}", json.len())),
+            "{debug}"
+        );
+    }
+    assert!(
+        format!("{received:?}").contains("ayaka"),
+        "the event is shown"
+    );
+}
+
 #[tokio::test]
 async fn skipped_events_reach_the_skipped_listeners_only() {
     let dispatcher = Dispatcher::builder().delivery(Delivery::Ordered).build();
