@@ -146,9 +146,11 @@ fn decode(c: &mut Criterion) {
                 group.bench_function("limit: simd-json's tape alone", |b| {
                     b.iter(|| {
                         each(&mut messages, &mut scratch, true, |bytes| {
-                            let tape =
-                                simd_json::Deserializer::from_slice_with_buffers(bytes, &mut buffers)
-                                    .unwrap();
+                            let tape = simd_json::Deserializer::from_slice_with_buffers(
+                                bytes,
+                                &mut buffers,
+                            )
+                            .unwrap();
                             black_box(tape);
                         });
                     });

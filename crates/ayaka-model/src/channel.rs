@@ -217,44 +217,178 @@ struct Fields<'a> {
 
 impl<'de> Deserialize<'de> for Channel {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // The tag may come anywhere in the object, so buffer it; channels
-        // are small and arrive rarely (CHANNEL_CREATE, GUILD_INIT).
-        let raw = Value::deserialize(deserializer)?;
-        let Some(object) = raw.as_object() else {
-            return Err(de::Error::invalid_type(
-                unexpected(&raw),
-                &"a channel object",
-            ));
-        };
-        let kind = match object.get("type") {
-            None => return Err(de::Error::missing_field("type")),
-            Some(kind) => i64::deserialize(kind).map_err(de::Error::custom)?,
-        };
-        let channel = match ChannelType::from(kind) {
-            ChannelType::Category => Category::deserialize(raw).map(Self::Category),
-            ChannelType::Text => TextChannel::deserialize(raw).map(Self::Text),
-            ChannelType::Voice => TextChannel::deserialize(raw).map(Self::Voice),
-            ChannelType::Unknown(kind) => {
-                let id = match object.get("id") {
-                    None => return Err(de::Error::missing_field("id")),
-                    Some(id) => ChannelId::deserialize(id).map_err(de::Error::custom)?,
-                };
-                return Ok(Self::Unknown { id, kind, raw });
-            }
-        };
-        channel.map_err(de::Error::custom)
+        deserializer.deserialize_map(ChannelVisitor)
     }
 }
 
-pub(crate) fn unexpected(value: &Value) -> de::Unexpected<'_> {
-    match value {
-        Value::Null => de::Unexpected::Unit,
-        Value::Bool(b) => de::Unexpected::Bool(*b),
-        Value::Number(_) => de::Unexpected::Other("number"),
-        Value::String(s) => de::Unexpected::Str(s),
-        Value::Array(_) => de::Unexpected::Seq,
-        Value::Object(_) => de::Unexpected::Map,
+/// A channel object's fields, each kept as JSON until `type` (which may
+/// come anywhere) says what to decode them into. Slots rather than a map:
+/// no key is allocated, nothing is looked up, and each value is decoded
+/// from its slot once, which made a channel cost several times its size.
+#[derive(Default)]
+struct ChannelFields {
+    id: Option<Value>,
+    name: Option<Value>,
+    description: Option<Value>,
+    inside_of: Option<Value>,
+    kind: Option<Value>,
+    position: Option<Value>,
+    guild_id: Option<Value>,
+    /// Fields no known type has: kept for an unknown type's `raw`.
+    other: serde_json::Map<String, Value>,
+}
+
+/// A field of [`ChannelFields`].
+enum ChannelKey {
+    Id,
+    Name,
+    Description,
+    InsideOf,
+    Type,
+    Position,
+    GuildId,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for ChannelKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl de::Visitor<'_> for KeyVisitor {
+            type Value = ChannelKey;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<ChannelKey, E> {
+                Ok(match key {
+                    "id" => ChannelKey::Id,
+                    "name" => ChannelKey::Name,
+                    "description" => ChannelKey::Description,
+                    "inside_of" => ChannelKey::InsideOf,
+                    "type" => ChannelKey::Type,
+                    "position" => ChannelKey::Position,
+                    "guild_id" => ChannelKey::GuildId,
+                    other => ChannelKey::Other(other.to_owned()),
+                })
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
     }
+}
+
+struct ChannelVisitor;
+
+impl<'de> de::Visitor<'de> for ChannelVisitor {
+    type Value = Channel;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a channel object")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Channel, A::Error> {
+        let mut fields = ChannelFields::default();
+        // a repeated key keeps its last value, as a JSON object read into
+        // a map does
+        while let Some(key) = map.next_key::<ChannelKey>()? {
+            let slot = match key {
+                ChannelKey::Id => &mut fields.id,
+                ChannelKey::Name => &mut fields.name,
+                ChannelKey::Description => &mut fields.description,
+                ChannelKey::InsideOf => &mut fields.inside_of,
+                ChannelKey::Type => &mut fields.kind,
+                ChannelKey::Position => &mut fields.position,
+                ChannelKey::GuildId => &mut fields.guild_id,
+                ChannelKey::Other(key) => {
+                    fields.other.insert(key, map.next_value()?);
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        fields.into_channel()
+    }
+}
+
+impl ChannelFields {
+    fn into_channel<E: de::Error>(self) -> Result<Channel, E> {
+        let kind = match &self.kind {
+            None => return Err(E::missing_field("type")),
+            Some(kind) => i64::deserialize(kind).map_err(E::custom)?,
+        };
+        Ok(match ChannelType::from(kind) {
+            ChannelType::Category => Channel::Category(Category {
+                id: required(self.id, "id")?,
+                name: required(self.name, "name")?,
+                description: optional(self.description)?,
+                inside_of: optional(self.inside_of)?,
+                position: required(self.position, "position")?,
+                guild_id: optional(self.guild_id)?,
+            }),
+            ChannelType::Text => Channel::Text(self.into_text()?),
+            ChannelType::Voice => Channel::Voice(self.into_text()?),
+            ChannelType::Unknown(kind) => {
+                let id = required(self.id.clone(), "id")?;
+                let mut raw = self.other;
+                let known = [
+                    ("id", self.id),
+                    ("name", self.name),
+                    ("description", self.description),
+                    ("inside_of", self.inside_of),
+                    ("type", self.kind),
+                    ("position", self.position),
+                    ("guild_id", self.guild_id),
+                ];
+                for (key, value) in known {
+                    if let Some(value) = value {
+                        raw.insert(key.to_owned(), value);
+                    }
+                }
+                Channel::Unknown {
+                    id,
+                    kind,
+                    raw: Value::Object(raw),
+                }
+            }
+        })
+    }
+}
+
+impl ChannelFields {
+    fn into_text<E: de::Error>(self) -> Result<TextChannel, E> {
+        Ok(TextChannel {
+            id: required(self.id, "id")?,
+            name: required(self.name, "name")?,
+            description: optional(self.description)?,
+            inside_of: match self.inside_of {
+                None => None,
+                Some(value) => parent_id::deserialize(value).map_err(E::custom)?,
+            },
+            position: required(self.position, "position")?,
+            guild_id: optional(self.guild_id)?,
+        })
+    }
+}
+
+/// A field that must be present, decoded from its JSON.
+fn required<T: de::DeserializeOwned, E: de::Error>(
+    value: Option<Value>,
+    field: &'static str,
+) -> Result<T, E> {
+    match value {
+        None => Err(E::missing_field(field)),
+        Some(value) => T::deserialize(value).map_err(E::custom),
+    }
+}
+
+/// A field with a default (`#[serde(default)]`), decoded from its JSON.
+fn optional<T: de::DeserializeOwned + Default, E: de::Error>(value: Option<Value>) -> Result<T, E> {
+    value.map_or_else(
+        || Ok(T::default()),
+        |value| T::deserialize(value).map_err(E::custom),
+    )
 }
 
 /// `inside_of`: `0` (or `null`) means top level.
