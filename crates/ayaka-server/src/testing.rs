@@ -69,6 +69,8 @@ pub struct TestUser {
     pub session: String,
     /// Its username (the separator is 1).
     pub username: String,
+    /// Its email, `<username>@example.com` (never printed by `Debug`).
+    pub email: String,
     /// The server's REST base URL, `http://127.0.0.1:PORT`.
     pub rest_url: String,
     /// The server's first gateway URL, `ws://127.0.0.1:PORT`.
@@ -95,10 +97,11 @@ impl std::fmt::Debug for TestUser {
 ///
 /// When the server does not answer 201 with a user within 10 s.
 pub async fn user_with_session(server: &Server, username: &str) -> TestUser {
+    let email = format!("{username}@example.com");
     let body = json!({
         "username": username,
         "separator": 1,
-        "email": format!("{username}@example.com"),
+        "email": email,
         "password": PASSWORD,
     });
     let (status, user) = post_json(server, "/users/@me", &body).await;
@@ -110,6 +113,7 @@ pub async fn user_with_session(server: &Server, username: &str) -> TestUser {
             .expect("the user has a session")
             .to_owned(),
         username: username.to_owned(),
+        email,
         rest_url: server.rest_url(),
         gateway_url: server.gateway_url(),
     }

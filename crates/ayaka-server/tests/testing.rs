@@ -24,7 +24,9 @@ async fn a_user_with_a_session_is_authenticated() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["id"].as_u64(), Some(alice.id.get()));
     assert_eq!(me.body["username"], "alice");
+    assert_eq!(me.body["email"], alice.email.as_str());
     assert!(!format!("{alice:?}").contains(&alice.session));
+    assert!(!format!("{alice:?}").contains(&alice.email));
     server.shutdown().await;
 }
 
