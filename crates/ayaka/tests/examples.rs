@@ -90,27 +90,11 @@ async fn listen_prints_each_event_as_one_json_line() {
     use std::io::{BufRead, BufReader};
 
     use ayaka::http::Client;
-    use ayaka::model::request::{CreateGuild, CreateUser};
+    use ayaka::model::request::CreateGuild;
+    use ayaka_server::testing;
 
-    let server = ayaka_server::Server::builder()
-        .password_hashing(ayaka_server::PasswordHashing::Fast)
-        .spawn()
-        .await
-        .unwrap();
-    let anonymous = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap();
-    let user = anonymous
-        .create_user(&CreateUser::new(
-            "listener",
-            7,
-            "l@example.com",
-            "long enough",
-        ))
-        .await
-        .unwrap();
-    let session = user.session_ids.unwrap().remove(0);
+    let server = testing::server().await;
+    let session = testing::user_with_session(&server, "listener").await.session;
 
     // Discovery through the REST base's /available, zlib on the wire.
     let mut child = Command::new(example("listen"))

@@ -18,7 +18,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ayaka::http::Client;
-use ayaka::model::request::{CreateGuild, CreateUser};
+use ayaka::model::request::CreateGuild;
+use ayaka_server::testing;
 
 /// Every target at trace: what a user chasing a bug sets.
 const TRACE: &str = "trace";
@@ -226,21 +227,9 @@ struct Listened {
 /// `listen` against a local server, as a user the test creates: until
 /// READY and the GUILD_CREATE of a guild the test then makes.
 async fn listen(rust_log: &str) -> Listened {
-    let server = ayaka_server::Server::builder()
-        .password_hashing(ayaka_server::PasswordHashing::Fast)
-        .spawn()
-        .await
-        .unwrap();
-    let email = "listener@example.com";
-    let password = "listen closely, please";
-    let user = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap()
-        .create_user(&CreateUser::new("listener", 7, email, password))
-        .await
-        .unwrap();
-    let session = user.session_ids.unwrap().remove(0);
+    let server = testing::server().await;
+    let user = testing::user_with_session(&server, "listener").await;
+    let session = user.session.clone();
 
     // Discovery through the REST base's /available (more to log), json so
     // that READY is text in the frames.
@@ -291,7 +280,7 @@ async fn listen(rust_log: &str) -> Listened {
     Listened {
         stdout_lines,
         stderr,
-        secrets: [session, email.to_owned(), password.to_owned()],
+        secrets: [session, user.email, testing::PASSWORD.to_owned()],
     }
 }
 
