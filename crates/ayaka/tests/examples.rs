@@ -3,18 +3,12 @@
 //! tests, next to the test binaries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// `target/<profile>/examples/<name>`, from `target/<profile>/deps/<test>`.
-fn example(name: &str) -> PathBuf {
-    let test = std::env::current_exe().unwrap();
-    let profile_dir = test.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
+use common::example;
 
 /// Runs an example with no `AYAKA_*` configuration, failing after 60 s.
 fn run(name: &str) -> Output {
