@@ -26,8 +26,14 @@ use tokio::net::TcpStream;
 
 const MIB: u64 = 1024 * 1024;
 
+/// This process's resident set size.
 fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    rss_bytes_of("self")
+}
+
+/// The resident set size of `/proc/<process>`.
+fn rss_bytes_of(process: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).unwrap();
     let kib: u64 = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -210,18 +216,7 @@ impl Child {
     }
 
     fn rss_bytes(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.process.id())).unwrap();
-        let kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .unwrap()
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .unwrap();
-        kib * 1024
+        rss_bytes_of(&self.process.id().to_string())
     }
 
     /// `GET /_local/stats` of the child.
