@@ -111,6 +111,11 @@ pub async fn request(
     request_at(server.rest_addr(), method, path, session, body).await
 }
 
+/// `GET /users/@me` as `session`.
+pub async fn me(server: &Server, session: &str) -> Response {
+    request(server, Method::GET, "/users/@me", Some(session), None).await
+}
+
 /// A JSON request to the REST address `address`.
 pub async fn request_at(
     address: std::net::SocketAddr,
