@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use ayaka_server::{PasswordHashing, Server};
-use common::{WAIT, request};
+use common::{WAIT, request, sign_up};
 use futures_util::StreamExt as _;
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -77,15 +77,6 @@ impl Drop for PeakRss {
     }
 }
 
-fn sign_up(index: usize) -> serde_json::Value {
-    json!({
-        "username": format!("user{index}"),
-        "separator": 1,
-        "email": format!("user{index}@example.com"),
-        "password": "correct horse battery",
-    })
-}
-
 async fn hashing_idle(server: &Server) {
     let deadline = tokio::time::Instant::now() + WAIT * 6;
     loop {
@@ -129,15 +120,7 @@ async fn sign_ups_keep_memory_bounded() {
 
     let sampler = PeakRss::start();
     for index in 0..120 {
-        let body = sign_up(index).to_string();
-        let head = format!(
-            "POST /users/@me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n",
-            body.len()
-        );
-        let mut stream = TcpStream::connect(server.rest_addr()).await.unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body.as_bytes()).await.unwrap();
+        common::abandoned_sign_up(&server, index).await;
     }
     hashing_idle(&server).await;
     let (peak, after) = (sampler.peak(), rss_bytes());
