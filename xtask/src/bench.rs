@@ -136,10 +136,17 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
         rounds.push(measurements);
     }
     let rows = summarise(&rounds);
-    let mut report = render(&rows, &options.command(), options.rounds);
-    render_figures(&figures, &mut report);
     let path = workspace_root().join("docs/benchmarks.md");
     let old = fs::read_to_string(&path).unwrap_or_default();
+    let previous = Previous::read(&old);
+    let run = format!(
+        "`{}` ({} rounds, {})",
+        options.command(),
+        options.rounds,
+        today()
+    );
+    let mut report = render(&rows, &run, &previous);
+    render_figures(&figures, &run, &previous, &mut report);
     fs::write(&path, splice(&old, &report))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("wrote {}", path.display());
@@ -302,26 +309,87 @@ fn summarise(rounds: &[Vec<Measurement>]) -> Vec<Row> {
     rows
 }
 
-fn render(rows: &[Row], command: &str, rounds: usize) -> String {
+/// The tables of the last report, so that a filtered run replaces only the
+/// groups it measured and keeps the others' rows (each names the run that
+/// made it).
+struct Previous {
+    times: Vec<String>,
+    figures: Vec<String>,
+}
+
+/// Cells in a row of the times table and of the figures table.
+const TIME_CELLS: usize = 8;
+const FIGURE_CELLS: usize = 7;
+
+impl Previous {
+    fn read(old: &str) -> Self {
+        let block = match (old.find(BEGIN_MARK), old.find(END_MARK)) {
+            (Some(begin), Some(end)) if begin < end => &old[begin..end],
+            _ => "",
+        };
+        let mut times = Vec::new();
+        let mut figures = Vec::new();
+        let mut in_figures = false;
+        for line in block.lines() {
+            if line.starts_with("## ") {
+                in_figures = true;
+            }
+            let cells = cells(line);
+            // Header and rule rows, and rows of older formats, are not kept.
+            if cells.len() < 2 || cells[1].starts_with("---") || cells[0] == "group" {
+                continue;
+            }
+            match (in_figures, cells.len()) {
+                (false, TIME_CELLS) => times.push(line.to_owned()),
+                (true, FIGURE_CELLS) => figures.push(line.to_owned()),
+                _ => {}
+            }
+        }
+        Self { times, figures }
+    }
+
+    /// Rows of `rows` whose group this run did not measure.
+    fn kept<'a>(rows: &'a [String], measured: &'a [&str]) -> impl Iterator<Item = &'a String> {
+        rows.iter()
+            .filter(move |row| cells(row).first().is_some_and(|g| !measured.contains(g)))
+    }
+}
+
+/// A markdown table row's cells, trimmed.
+fn cells(line: &str) -> Vec<&str> {
+    let Some(inner) = line
+        .trim()
+        .strip_prefix('|')
+        .and_then(|l| l.strip_suffix('|'))
+    else {
+        return Vec::new();
+    };
+    inner.split('|').map(str::trim).collect()
+}
+
+fn render(rows: &[Row], run: &str, previous: &Previous) -> String {
     let mut out = String::new();
     out.push_str(
         "Written by `cargo xtask bench` from criterion's results. Every figure is \
          compared with a baseline measured in the same run on the same machine \
          (the function named `baseline...` in its group); the ratio is \
          baseline time / this time, so above 1 means faster than the baseline. \
-         The whole suite runs several rounds; each round gives one ratio per \
+         The suite runs several rounds; each round gives one ratio per \
          benchmark (ours and its baseline measured within minutes of each \
          other), and the table shows the median ratio over the rounds with \
          its spread (lowest to highest), so a drift of the machine between \
-         groups moves both sides of a ratio alike.\n\n",
+         groups moves both sides of a ratio alike. A run of some benches \
+         (`cargo xtask bench FILTER`) rewrites the rows of the groups it \
+         measured and keeps the others; the last column names the run behind \
+         each row.\n\n",
     );
-    let _ = writeln!(out, "- command: `{command}` ({rounds} rounds)");
     let _ = writeln!(out, "- machine: {}", machine());
     let _ = writeln!(out, "- rustc: {}\n", rustc_version());
     out.push_str(
-        "| group | benchmark | median time | throughput | baseline | median ratio | spread |\n",
+        "| group | benchmark | median time | throughput | baseline | median ratio | spread | run |\n",
     );
-    out.push_str("|---|---|---:|---:|---|---:|---:|\n");
+    out.push_str("|---|---|---:|---:|---|---:|---:|---|\n");
+    let mut lines = Vec::new();
     for row in rows {
         let is_baseline = row.baseline.as_deref() == Some(row.function.as_str());
         let (baseline, ratio, spread) = match (&row.baseline, row.ratios.as_slice()) {
@@ -338,16 +406,35 @@ fn render(rows: &[Row], command: &str, rounds: usize) -> String {
             (Some(name), [only]) => (name.clone(), format!("{only:.2}x"), "one round".to_owned()),
             _ => ("none in group".to_owned(), "-".to_owned(), "-".to_owned()),
         };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {baseline} | {ratio} | {spread} |",
+        lines.push(format!(
+            "| {} | {} | {} | {} | {baseline} | {ratio} | {spread} | {run} |",
             row.group,
             row.function,
             format_time(row.median_ns),
             format_throughput(row.throughput.as_ref(), row.median_ns),
-        );
+        ));
+    }
+    let measured: Vec<&str> = rows.iter().map(|row| row.group.as_str()).collect();
+    lines.extend(Previous::kept(&previous.times, &measured).cloned());
+    sort_by_group(&mut lines);
+    for line in lines {
+        let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// Sorts table rows by group (the first cell), keeping each group's order.
+fn sort_by_group(lines: &mut [String]) {
+    lines.sort_by(|a, b| cells(a).first().cmp(&cells(b).first()));
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map_or_else(|| "date unknown".to_owned(), |d| d.trim().to_owned())
 }
 
 /// A figure's number and unit (`"2398 B"` is 2398 and `"B"`).
@@ -362,7 +449,7 @@ type FigureKey<'a> = (&'a str, &'a str, &'a str);
 
 /// The second table: figures that are not times, the median over rounds
 /// (each round's value and baseline value, merged by key).
-fn render_figures(figures: &[String], out: &mut String) {
+fn render_figures(figures: &[String], run: &str, previous: &Previous, out: &mut String) {
     let mut merged: Vec<(FigureKey<'_>, Vec<[&str; 2]>)> = Vec::new();
     for figure in figures {
         let cells: Vec<&str> = figure.split('|').map(str::trim).collect();
@@ -375,7 +462,11 @@ fn render_figures(figures: &[String], out: &mut String) {
             None => merged.push((key, vec![[value, baseline_value]])),
         }
     }
-    if merged.is_empty() {
+    let measured: Vec<&str> = merged.iter().map(|((group, ..), _)| *group).collect();
+    let mut lines: Vec<String> = Previous::kept(&previous.figures, &measured)
+        .cloned()
+        .collect();
+    if merged.is_empty() && lines.is_empty() {
         return;
     }
     out.push_str("\n## Other figures\n\n");
@@ -383,8 +474,8 @@ fn render_figures(figures: &[String], out: &mut String) {
         "Ratio: baseline / this, so above 1 means smaller than the baseline; \
          values are the median over the rounds.\n\n",
     );
-    out.push_str("| group | figure | value | baseline | baseline value | ratio |\n");
-    out.push_str("|---|---|---:|---|---:|---:|\n");
+    out.push_str("| group | figure | value | baseline | baseline value | ratio | run |\n");
+    out.push_str("|---|---|---:|---|---:|---:|---|\n");
     for ((group, what, baseline), values) in merged {
         let summary = |column: usize| -> (Option<f64>, String) {
             let mut numbers: Vec<f64> = Vec::new();
@@ -408,10 +499,13 @@ fn render_figures(figures: &[String], out: &mut String) {
             (Some(v), Some(b)) if v > 0.0 => format!("{:.2}x", b / v),
             _ => "-".to_owned(),
         };
-        let _ = writeln!(
-            out,
-            "| {group} | {what} | {value} | {baseline} | {baseline_value} | {ratio} |"
-        );
+        lines.push(format!(
+            "| {group} | {what} | {value} | {baseline} | {baseline_value} | {ratio} | {run} |"
+        ));
+    }
+    sort_by_group(&mut lines);
+    for line in lines {
+        let _ = writeln!(out, "{line}");
     }
 }
 
@@ -462,4 +556,73 @@ fn rustc_version() -> String {
         .ok()
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(group: &str, function: &str, ns: f64, baseline: &str, ratio: f64) -> Row {
+        Row {
+            group: group.to_owned(),
+            function: function.to_owned(),
+            median_ns: ns,
+            throughput: None,
+            baseline: Some(baseline.to_owned()),
+            ratios: vec![ratio, ratio],
+        }
+    }
+
+    fn report(rows: &[Row], figures: &[&str], run: &str, old: &str) -> String {
+        let previous = Previous::read(old);
+        let mut report = render(rows, run, &previous);
+        let figures: Vec<String> = figures.iter().map(|f| (*f).to_owned()).collect();
+        render_figures(&figures, run, &previous, &mut report);
+        splice(old, &report)
+    }
+
+    #[test]
+    fn a_filtered_run_replaces_its_groups_and_keeps_the_others() {
+        let first = report(
+            &[
+                row("cache", "baseline: map", 10.0, "baseline: map", 1.0),
+                row("cache", "ours", 5.0, "baseline: map", 2.0),
+                row("redis", "ours", 7.0, "baseline: memory", 0.5),
+            ],
+            &["memory | per shard | 10 KiB | baseline: twilight | 20 KiB"],
+            "`all` (2 rounds)",
+            "# Benchmarks\n\nby hand\n",
+        );
+        let second = report(
+            &[row("redis", "ours", 3.0, "baseline: memory", 0.8)],
+            &[],
+            "`redis` (1 rounds)",
+            &first,
+        );
+        assert!(second.contains("by hand"), "{second}");
+        assert_eq!(second.matches(BEGIN_MARK).count(), 1, "{second}");
+        let rows: Vec<&str> = second
+            .lines()
+            .filter(|l| l.starts_with("| cache") || l.starts_with("| redis"))
+            .collect();
+        assert_eq!(rows.len(), 3, "{second}");
+        assert!(
+            rows.iter()
+                .any(|r| r.contains("| ours | 5.0 ns") && r.contains("`all`"))
+        );
+        assert!(rows.iter().any(|r| r.contains("| ours | 3.0 ns")
+            && r.contains("0.80x")
+            && r.contains("`redis`")));
+        assert!(!second.contains("7.0 ns"), "{second}");
+        // Figures nobody re-measured stay, with their run.
+        assert!(
+            second.contains("| memory | per shard | 10 KiB |"),
+            "{second}"
+        );
+        assert!(
+            second
+                .lines()
+                .any(|l| l.starts_with("| memory") && l.contains("`all`"))
+        );
+    }
 }

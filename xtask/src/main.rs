@@ -8,7 +8,8 @@
 //! - `cargo xtask bench [FILTER] [--rounds N]`: the criterion benches in
 //!   `benches/`, N rounds of them (default 5), then the generated part of
 //!   `docs/benchmarks.md` written from their results: median ratios against
-//!   each group's baseline, with their spread over the rounds.
+//!   each group's baseline, with their spread over the rounds. With a
+//!   FILTER, only the groups measured are rewritten; the rest are kept.
 
 mod bench;
 mod doc_links;

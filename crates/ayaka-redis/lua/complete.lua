@@ -102,35 +102,41 @@ local function used_after(remaining)
     return s.lim - math.min(remaining, s.lim) + in_flight
 end
 
+-- Which server window did the response land in, relative to ours?
+local slack = math.max(0.5, s.win / 2000)
+local where = 'same'
+if reset_id then
+    if s.rid ~= '' then
+        local current = tonumber(s.rid)
+        if reset_id > current + slack then
+            where = 'later'
+        elseif reset_id < current - slack then
+            where = 'earlier'
+        end
+    elseif s.prid ~= '' and reset_id <= tonumber(s.prid) + slack then
+        where = 'earlier'
+    end
+elseif own and lease_seq < s.seq then
+    -- Sent in an earlier window and nothing tells where it landed: its
+    -- slot stays taken, its counts describe a window that is gone.
+    where = 'unknown'
+end
+
 if outcome == 'limited' then
     s.n429 = s.n429 + 1
     local until_ms = now + block
     s.blk = math.max(s.blk, until_ms)
-    if s.lim > 0 then
+    if s.lim > 0 and (where == 'same' or where == 'later') then
+        -- The window is used up, and the server's wait bounds its reset.
+        -- A 429 of a window that has ended says neither about this one:
+        -- its wait may end before this window does.
         s.used = math.max(s.used, s.lim)
         s.dl = math.max(s.dl, until_ms)
+    elseif where == 'earlier' and own and lease_seq < s.seq and released == 1 then
+        -- Refused in a window that has ended: the slot it kept here is free.
+        s.used = math.max(0, s.used - 1)
     end
 else
-    -- Which server window did the response land in, relative to ours?
-    local slack = math.max(0.5, s.win / 2000)
-    local where = 'same'
-    if reset_id then
-        if s.rid ~= '' then
-            local current = tonumber(s.rid)
-            if reset_id > current + slack then
-                where = 'later'
-            elseif reset_id < current - slack then
-                where = 'earlier'
-            end
-        elseif s.prid ~= '' and reset_id <= tonumber(s.prid) + slack then
-            where = 'earlier'
-        end
-    elseif own and lease_seq < s.seq then
-        -- Sent in an earlier window and nothing tells where it landed: its
-        -- slot stays taken, its counts describe a window that is gone.
-        where = 'unknown'
-    end
-
     if where == 'earlier' then
         -- Counted in a window that has ended: the slot it kept in this one
         -- is free again. Its counts are stale.

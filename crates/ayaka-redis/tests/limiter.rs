@@ -216,11 +216,19 @@ async fn callers_in_one_process_go_in_order_and_only_the_head_asks_redis() {
     let connection = redis.connection();
     let limiter = limiter(connection.clone(), &support::namespace("fifo"));
     let bucket = Arc::new(FakeBucket::new(4, Duration::from_millis(300)));
-    // Learn the bucket first.
+    // Learn the bucket first. The completion runs on a task of its own:
+    // until it has, callers would line up by route, not by bucket, and
+    // move lanes when it lands.
     bucket
         .request(&limiter, Duration::from_secs(5))
         .await
         .unwrap();
+    let mut polls = 0;
+    while limiter.bucket(ROUTE).await.unwrap().is_none() {
+        polls += 1;
+        assert!(polls < 2_000, "the first response was never learned");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 
     const CALLERS: usize = 24;
     let before = script_calls(&redis).await;

@@ -413,3 +413,40 @@ fn no_server_window_ever_gets_more_than_its_limit() {
         panic!("{error}");
     }
 }
+
+/// Cases the property once failed on, replayed on every run.
+#[test]
+fn failing_cases_found_before_still_hold() {
+    let server = redis_or_skip!("failing_cases_found_before_still_hold");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let redis = server.connection().call_timeout(Duration::from_secs(5));
+    let caller = |requests, latency_ms| Caller {
+        requests,
+        death_per_mille: 0,
+        latency_ms,
+    };
+    let cases = [Sim {
+        // Two routes in one bucket, trips up to 1.5 s against 2 s windows.
+        limits: [5, 4],
+        window_secs: [2, 2],
+        callers: vec![
+            caller(5, 60),
+            caller(6, 60),
+            caller(2, 1_500),
+            caller(7, 400),
+            caller(3, 1_500),
+        ],
+        server_offset_ms: 0,
+        share: true,
+        seed: 10_838_551_351_297_453_169,
+    }];
+    for sim in cases {
+        let keys = Keyspace::new(support::namespace("regression"));
+        if let Err(error) = runtime.block_on(run(&redis, keys, sim.clone())) {
+            panic!("{error}: {sim:?}");
+        }
+    }
+}
