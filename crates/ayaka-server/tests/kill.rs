@@ -159,7 +159,9 @@ async fn kill_9_loses_nothing_acknowledged_and_the_shard_converges() {
         .await["id"]
         .as_u64()
         .unwrap();
-    server.create_channel(&owner_session, guild, "general").await;
+    server
+        .create_channel(&owner_session, guild, "general")
+        .await;
     let invite = server
         .call(
             Method::POST,

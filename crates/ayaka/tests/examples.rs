@@ -88,7 +88,9 @@ async fn listen_prints_each_event_as_one_json_line() {
     use ayaka_server::testing;
 
     let server = testing::server().await;
-    let session = testing::user_with_session(&server, "listener").await.session;
+    let session = testing::user_with_session(&server, "listener")
+        .await
+        .session;
 
     // Discovery through the REST base's /available, zlib on the wire.
     let mut child = Command::new(example("listen"))

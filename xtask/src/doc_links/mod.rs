@@ -32,7 +32,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-
 use crate::{metadata, workspace_root};
 use markdown::Links;
 
