@@ -400,10 +400,10 @@ fn render(rows: &[Row], run: &str, previous: &Previous) -> String {
             ),
             (Some(name), [low, .., high]) => (
                 name.clone(),
-                format!("{:.2}x", median(&row.ratios)),
-                format!("{low:.2}x to {high:.2}x"),
+                ratio(median(&row.ratios)),
+                format!("{} to {}", ratio(*low), ratio(*high)),
             ),
-            (Some(name), [only]) => (name.clone(), format!("{only:.2}x"), "one round".to_owned()),
+            (Some(name), [only]) => (name.clone(), ratio(*only), "one round".to_owned()),
             _ => ("none in group".to_owned(), "-".to_owned(), "-".to_owned()),
         };
         lines.push(format!(
@@ -496,7 +496,7 @@ fn render_figures(figures: &[String], run: &str, previous: &Previous, out: &mut 
         let (value_number, value) = summary(0);
         let (baseline_number, baseline_value) = summary(1);
         let ratio = match (value_number, baseline_number) {
-            (Some(v), Some(b)) if v > 0.0 => format!("{:.2}x", b / v),
+            (Some(v), Some(b)) if v > 0.0 => ratio(b / v),
             _ => "-".to_owned(),
         };
         lines.push(format!(
@@ -506,6 +506,17 @@ fn render_figures(figures: &[String], run: &str, previous: &Previous, out: &mut 
     sort_by_group(&mut lines);
     for line in lines {
         let _ = writeln!(out, "{line}");
+    }
+}
+
+/// A ratio with two decimals, or two significant digits below 0.1 (a
+/// permit through Redis is 0.0019x of one in memory, not 0.00x).
+fn ratio(value: f64) -> String {
+    if value > 0.0 && value < 0.1 {
+        let decimals = (-value.log10()).ceil() as usize + 1;
+        format!("{value:.decimals$}x")
+    } else {
+        format!("{value:.2}x")
     }
 }
 
@@ -579,6 +590,14 @@ mod tests {
         let figures: Vec<String> = figures.iter().map(|f| (*f).to_owned()).collect();
         render_figures(&figures, run, &previous, &mut report);
         splice(old, &report)
+    }
+
+    #[test]
+    fn small_ratios_keep_two_significant_digits() {
+        assert_eq!(ratio(1.234), "1.23x");
+        assert_eq!(ratio(0.1), "0.10x");
+        assert_eq!(ratio(0.0192), "0.019x");
+        assert_eq!(ratio(0.00193), "0.0019x");
     }
 
     #[test]

@@ -3,41 +3,20 @@
 #![cfg(feature = "gateway")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod live;
+
 use std::time::Duration;
 
 use ayaka_cache::{Cache, FeedId, FeedState};
 use ayaka_gateway::{
     ErrorKind, GatewayEndpoint, Shard, ShardConfig, ShardId, ShardManager, ShardMessage,
 };
-use ayaka_http::Client;
 use ayaka_model::ChannelType;
-use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser};
-use ayaka_server::{PasswordHashing, Server};
+use ayaka_model::request::{CreateChannel, CreateGuild};
+use ayaka_server::{Server, testing};
+use live::signed_in;
 
 const GUARD: Duration = Duration::from_secs(10);
-
-async fn user(server: &Server, name: &str) -> (Client, String) {
-    let anonymous = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap();
-    let user = anonymous
-        .create_user(&CreateUser::new(
-            name,
-            1,
-            format!("{name}@example.com"),
-            "long enough",
-        ))
-        .await
-        .unwrap();
-    let session = user.session_ids.unwrap().remove(0);
-    let client = Client::builder()
-        .base_url(server.rest_url())
-        .session(&session)
-        .build()
-        .unwrap();
-    (client, session)
-}
 
 fn config(server: &Server, session: &str) -> ShardConfig {
     ShardConfig::builder(session)
@@ -67,12 +46,8 @@ where
 
 #[tokio::test]
 async fn a_cache_told_of_a_fatal_close_drops_that_sessions_data() {
-    let server = Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .spawn()
-        .await
-        .unwrap();
-    let (client, session) = user(&server, "owner").await;
+    let server = testing::server().await;
+    let (client, session) = signed_in(&server, "owner").await;
     let guild = client
         .create_guild(&CreateGuild::new("doomed"))
         .await
@@ -110,12 +85,8 @@ async fn a_cache_told_of_a_fatal_close_drops_that_sessions_data() {
 
 #[tokio::test]
 async fn a_shard_removed_for_good_takes_only_what_no_other_shard_holds() {
-    let server = Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .spawn()
-        .await
-        .unwrap();
-    let (client, session) = user(&server, "owner").await;
+    let server = testing::server().await;
+    let (client, session) = signed_in(&server, "owner").await;
     let guild = client
         .create_guild(&CreateGuild::new("shared"))
         .await

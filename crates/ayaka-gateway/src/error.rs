@@ -2,6 +2,8 @@
 
 use std::{error::Error as StdError, fmt, sync::Arc};
 
+use ayaka_model::cause;
+
 /// What went wrong, to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -159,17 +161,12 @@ impl fmt::Display for Error {
             ErrorKind::ShardPanicked => f.write_str("the shard's task panicked")?,
             ErrorKind::ListenerPanicked => f.write_str("a listener panicked")?,
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
+        cause::write_suffix(f, self.source.as_deref())
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn StdError + 'static))
+        cause::as_source(self.source.as_deref())
     }
 }

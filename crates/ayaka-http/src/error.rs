@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use ayaka_model::{ErrorBody, ValidationError};
+use ayaka_model::{ErrorBody, ValidationError, cause};
 use bytes::Bytes;
 use http::StatusCode;
 
@@ -292,10 +292,7 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner
-            .source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+        cause::as_source(self.inner.source.as_deref())
     }
 }
 

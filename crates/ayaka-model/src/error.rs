@@ -86,18 +86,14 @@ impl fmt::Display for Error {
             ErrorKind::Validation => "invalid request body",
             ErrorKind::UnknownCommand => "unknown gateway command",
         };
-        match &self.source {
-            Some(source) => write!(f, "{what}: {source}"),
-            None => f.write_str(what),
-        }
+        f.write_str(what)?;
+        crate::cause::write_suffix(f, self.source.as_deref())
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn StdError + 'static))
+        crate::cause::as_source(self.source.as_deref())
     }
 }
 

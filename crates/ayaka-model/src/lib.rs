@@ -15,6 +15,7 @@ mod role;
 mod timestamp;
 mod user;
 
+pub mod cause;
 pub mod gateway;
 pub mod json;
 pub mod request;

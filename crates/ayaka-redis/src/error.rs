@@ -4,6 +4,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
+use ayaka_model::cause;
+
 /// Anything that can go wrong talking to Redis. Match on [`Error::kind`].
 ///
 /// ```
@@ -116,19 +118,13 @@ impl fmt::Display for Error {
         if let Some(retry_after) = self.inner.retry_after {
             write!(f, ", retry after {:.3}s", retry_after.as_secs_f64())?;
         }
-        if let Some(source) = &self.inner.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
+        cause::write_suffix(f, self.inner.source.as_deref())
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner
-            .source
-            .as_deref()
-            .map(|source| source as &(dyn StdError + 'static))
+        cause::as_source(self.inner.source.as_deref())
     }
 }
 

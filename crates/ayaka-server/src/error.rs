@@ -4,6 +4,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::net::SocketAddr;
 
+use ayaka_model::cause;
+
 /// What went wrong in the server's own operation (not a client's mistake:
 /// those become HTTP error responses or close codes, never an `Error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,18 +97,13 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.kind.describe())?;
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
+        cause::write_suffix(f, self.source.as_deref())
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn StdError + 'static))
+        cause::as_source(self.source.as_deref())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Test support for crates that test against the local server (the
 //! `testing` cargo feature): a server started on loopback with fast
-//! hashing, "a user with a session", and a self-signed TLS pair.
+//! hashing, "a user with a session", a self-signed TLS pair, and the
+//! search of captured logs for secrets.
 //!
 //! These are for tests only. They panic, with a message saying what
 //! failed, where a test would `unwrap()` anyway: a failure of the setup is
@@ -69,6 +70,8 @@ pub struct TestUser {
     pub session: String,
     /// Its username (the separator is 1).
     pub username: String,
+    /// Its email, `<username>@example.com` (never printed by `Debug`).
+    pub email: String,
     /// The server's REST base URL, `http://127.0.0.1:PORT`.
     pub rest_url: String,
     /// The server's first gateway URL, `ws://127.0.0.1:PORT`.
@@ -95,10 +98,11 @@ impl std::fmt::Debug for TestUser {
 ///
 /// When the server does not answer 201 with a user within 10 s.
 pub async fn user_with_session(server: &Server, username: &str) -> TestUser {
+    let email = format!("{username}@example.com");
     let body = json!({
         "username": username,
         "separator": 1,
-        "email": format!("{username}@example.com"),
+        "email": email,
         "password": PASSWORD,
     });
     let (status, user) = post_json(server, "/users/@me", &body).await;
@@ -110,6 +114,7 @@ pub async fn user_with_session(server: &Server, username: &str) -> TestUser {
             .expect("the user has a session")
             .to_owned(),
         username: username.to_owned(),
+        email,
         rest_url: server.rest_url(),
         gateway_url: server.gateway_url(),
     }
@@ -214,4 +219,67 @@ pub fn tls_pair() -> TlsPair {
         acceptor: TlsAcceptor::from(Arc::new(server)),
         client_config: Arc::new(client),
     }
+}
+
+/// Reads `pipe` (a child's stdout or stderr) to its end on a thread of its
+/// own, and sends the bytes when the child closes it: trace output
+/// overflows a pipe's buffer, and a pipe nobody reads blocks the child.
+pub fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = sender.send(bytes);
+    });
+    receiver
+}
+
+/// `text` without the ANSI colour sequences a log formatter writes, so
+/// that no escape sequence splits a secret a test looks for.
+///
+/// ```
+/// use ayaka_server::testing::without_colours;
+///
+/// assert_eq!(without_colours("\u{1b}[2mtungstenite\u{1b}[0m: x"), "tungstenite: x");
+/// ```
+pub fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            plain.push(c);
+        } else if chars.next() == Some('[') {
+            // a CSI sequence ends with a byte in @..~
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    plain
+}
+
+/// Each of `secrets` that `text` shows, as written or hex-encoded (how
+/// tungstenite prints a frame's payload), described for an assertion's
+/// message; empty when none shows.
+///
+/// ```
+/// use ayaka_server::testing::leaks;
+///
+/// assert_eq!(leaks("payload: 0x4140422e6f7267", &["A@B.org"]), [r#""A@B.org" in hex"#]);
+/// assert!(leaks("nothing to see", &["A@B.org"]).is_empty());
+/// ```
+pub fn leaks(text: &str, secrets: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for secret in secrets {
+        if text.contains(secret) {
+            found.push(format!("{secret:?}"));
+        }
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        if text.contains(&hex) {
+            found.push(format!("{secret:?} in hex"));
+        }
+    }
+    found
 }

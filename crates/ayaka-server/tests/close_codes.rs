@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use ayaka_server::Limit;
+use ayaka_server::{Limit, Server};
 use bytes::Bytes;
-use common::{Gateway, NextMessage, Received, create_guild, create_user, spawn};
+use common::{Gateway, NextMessage, Received, TestUser, create_guild, create_user, spawn};
 use futures_util::SinkExt as _;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -184,6 +184,20 @@ async fn silence_closes_with_4009_and_pings_keep_alive() {
     server.shutdown().await;
 }
 
+/// A guild of two users, `slow` (its owner) and "fast", each connected and
+/// past its GUILD_INIT: the slow one's connection, the fast user and theirs.
+async fn slow_and_fast(server: &Server, slow: &str) -> (Gateway, TestUser, Gateway) {
+    let slow = create_user(server, slow).await;
+    let fast = create_user(server, "fast").await;
+    let guild = create_guild(server, &slow, "g").await;
+    common::join(server, guild, &slow, &fast).await;
+    let (mut slow_gateway, _) = Gateway::identify(server, &slow, "json").await;
+    slow_gateway.expect("GUILD_INIT").await;
+    let (mut fast_gateway, _) = Gateway::identify(server, &fast, "json").await;
+    fast_gateway.expect("GUILD_INIT").await;
+    (slow_gateway, fast, fast_gateway)
+}
+
 #[tokio::test]
 async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
     let server = common::builder()
@@ -192,14 +206,7 @@ async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
         .spawn()
         .await
         .unwrap();
-    let slow = create_user(&server, "slow").await;
-    let fast = create_user(&server, "fast").await;
-    let guild = create_guild(&server, &slow, "g").await;
-    common::join(&server, guild, &slow, &fast).await;
-    let (mut slow_gateway, _) = Gateway::identify(&server, &slow, "json").await;
-    slow_gateway.expect("GUILD_INIT").await;
-    let (mut fast_gateway, _) = Gateway::identify(&server, &fast, "json").await;
-    fast_gateway.expect("GUILD_INIT").await;
+    let (mut slow_gateway, fast, mut fast_gateway) = slow_and_fast(&server, "slow").await;
 
     // The slow client reads nothing while ~30 MB of presences are fanned out
     // to it: socket buffers fill, its queue overflows, and it is kicked.
@@ -229,14 +236,7 @@ async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
         .spawn()
         .await
         .unwrap();
-    let stuck = create_user(&server, "stuck").await;
-    let fast = create_user(&server, "fast").await;
-    let guild = create_guild(&server, &stuck, "g").await;
-    common::join(&server, guild, &stuck, &fast).await;
-    let (mut stuck_gateway, _) = Gateway::identify(&server, &stuck, "json").await;
-    stuck_gateway.expect("GUILD_INIT").await;
-    let (mut fast_gateway, _) = Gateway::identify(&server, &fast, "json").await;
-    fast_gateway.expect("GUILD_INIT").await;
+    let (mut stuck_gateway, _, mut fast_gateway) = slow_and_fast(&server, "stuck").await;
 
     // Enough to fill the socket buffers, never enough to overflow the queue.
     let big = "z".repeat(60_000);

@@ -102,14 +102,7 @@ async fn everything_survives_a_restart_from_the_file() {
     );
     // Two invites: the one `join` made and the one made above.
     assert_eq!((after.users, after.guilds, after.invites), (2, 1, 2));
-    let me = request(
-        &second,
-        Method::GET,
-        "/users/@me",
-        Some(&member.session),
-        None,
-    )
-    .await;
+    let me = common::me(&second, &member.session).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(
         (me.body["username"].clone(), me.body["bio"].clone()),

@@ -8,12 +8,10 @@ mod common;
 use std::time::Duration;
 
 use ayaka_server::{PasswordHashing, Server};
-use common::{WAIT, request};
+use common::{WAIT, abandoned_sign_up, request, sign_up};
 use futures_util::StreamExt as _;
 use http::{Method, StatusCode};
-use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt as _;
-use tokio::net::TcpStream;
+use serde_json::Value;
 
 /// The thread count is the whole process's: the tests of this binary take
 /// turns, so one test's hashing workers never show up in another's count.
@@ -35,29 +33,6 @@ async fn stats(server: &Server) -> Value {
     let response = request(server, Method::GET, "/_local/stats", None, None).await;
     assert_eq!(response.status, StatusCode::OK);
     response.body
-}
-
-fn sign_up(index: usize) -> Value {
-    json!({
-        "username": format!("user{index}"),
-        "separator": 1,
-        "email": format!("user{index}@example.com"),
-        "password": "correct horse battery",
-    })
-}
-
-/// Sends a sign-up and hangs up without waiting for the answer.
-async fn abandoned_sign_up(server: &Server, index: usize) {
-    let body = sign_up(index).to_string();
-    let head = format!(
-        "POST /users/@me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(server.rest_addr()).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body.as_bytes()).await.unwrap();
-    drop(stream);
 }
 
 #[cfg(target_os = "linux")]

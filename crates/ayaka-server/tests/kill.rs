@@ -67,6 +67,14 @@ impl Running {
         (self.rest, self.gateway)
     }
 
+    /// A text channel `name` in `guild`, made by `session`.
+    async fn create_channel(&self, session: &str, guild: u64, name: &str) {
+        let channel = json!({"name": name, "type": 2});
+        let path = format!("/guilds/{guild}/channels");
+        self.call(Method::POST, &path, Some(session), Some(channel))
+            .await;
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -151,14 +159,8 @@ async fn kill_9_loses_nothing_acknowledged_and_the_shard_converges() {
         .await["id"]
         .as_u64()
         .unwrap();
-    let channel = json!({"name": "general", "type": 2});
     server
-        .call(
-            Method::POST,
-            &format!("/guilds/{guild}/channels"),
-            Some(&owner_session),
-            Some(channel),
-        )
+        .create_channel(&owner_session, guild, "general")
         .await;
     let invite = server
         .call(
@@ -239,15 +241,7 @@ async fn kill_9_loses_nothing_acknowledged_and_the_shard_converges() {
     assert_eq!(cache.stats().guilds, 1);
 
     // And it keeps following: a change after the restart reaches the cache.
-    let channel = json!({"name": "after", "type": 2});
-    server
-        .call(
-            Method::POST,
-            &format!("/guilds/{guild}/channels"),
-            Some(&owner_session),
-            Some(channel),
-        )
-        .await;
+    server.create_channel(&owner_session, guild, "after").await;
     feed_until(&mut shard, &cache, EventKind::ChannelCreate).await;
     assert_eq!(cache.stats().channels, 2);
     tokio::time::timeout(Duration::from_secs(10), shard.close())

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use ayaka_server::{PasswordHashing, Server};
-use common::{WAIT, request};
+use common::{WAIT, request, sign_up};
 use futures_util::StreamExt as _;
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -26,8 +26,14 @@ use tokio::net::TcpStream;
 
 const MIB: u64 = 1024 * 1024;
 
+/// This process's resident set size.
 fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    rss_bytes_of("self")
+}
+
+/// The resident set size of `/proc/<process>`.
+fn rss_bytes_of(process: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).unwrap();
     let kib: u64 = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -69,15 +75,6 @@ impl Drop for PeakRss {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-fn sign_up(index: usize) -> serde_json::Value {
-    json!({
-        "username": format!("user{index}"),
-        "separator": 1,
-        "email": format!("user{index}@example.com"),
-        "password": "correct horse battery",
-    })
 }
 
 async fn hashing_idle(server: &Server) {
@@ -123,15 +120,7 @@ async fn sign_ups_keep_memory_bounded() {
 
     let sampler = PeakRss::start();
     for index in 0..120 {
-        let body = sign_up(index).to_string();
-        let head = format!(
-            "POST /users/@me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n",
-            body.len()
-        );
-        let mut stream = TcpStream::connect(server.rest_addr()).await.unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body.as_bytes()).await.unwrap();
+        common::abandoned_sign_up(&server, index).await;
     }
     hashing_idle(&server).await;
     let (peak, after) = (sampler.peak(), rss_bytes());
@@ -210,18 +199,7 @@ impl Child {
     }
 
     fn rss_bytes(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.process.id())).unwrap();
-        let kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .unwrap()
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .unwrap();
-        kib * 1024
+        rss_bytes_of(&self.process.id().to_string())
     }
 
     /// `GET /_local/stats` of the child.

@@ -13,9 +13,9 @@ mod common;
 use std::io::{BufRead as _, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
+use ayaka_server::testing::{drain, leaks, without_colours};
 use common::{Gateway, request_at};
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -31,52 +31,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Reads `pipe` to its end on a thread (trace output overflows a pipe's
-/// buffer: unread, it would block the server), the bytes sent when done.
-fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        let _ = sender.send(bytes);
-    });
-    receiver
-}
-
-/// `text` without ANSI colour sequences, so that none splits a secret.
-fn without_colours(text: &str) -> String {
-    let mut plain = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            plain.push(c);
-        } else if chars.next() == Some('[') {
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        }
-    }
-    plain
-}
-
-/// Each secret `text` shows, as written or hex-encoded (how tungstenite
-/// prints a frame's payload).
-fn leaks(text: &str, secrets: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    for secret in secrets {
-        if text.contains(secret) {
-            found.push(format!("{secret:?}"));
-        }
-        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
-        if text.contains(&hex) {
-            found.push(format!("{secret:?} in hex"));
-        }
-    }
-    found
 }
 
 /// What the binary printed (stdout and stderr) while serving one user.

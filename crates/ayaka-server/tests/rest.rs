@@ -21,7 +21,7 @@ async fn users_create_get_and_update() {
     assert!(name.parse::<u64>().is_ok());
     assert!(secret.len() >= 22, "128 bits of secret");
 
-    let me = request(&server, Method::GET, "/users/@me", Some(session), None).await;
+    let me = common::me(&server, session).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["id"], alice.id);
     assert_eq!(me.body["session_ids"][0], session.as_str());

@@ -4,7 +4,7 @@
 mod common;
 
 use ayaka_server::testing;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
@@ -13,18 +13,13 @@ async fn a_user_with_a_session_is_authenticated() {
     let alice = testing::user_with_session(&server, "alice").await;
     assert_eq!(alice.rest_url, server.rest_url());
     assert_eq!(alice.gateway_url, server.gateway_url());
-    let me = common::request(
-        &server,
-        Method::GET,
-        "/users/@me",
-        Some(&alice.session),
-        None,
-    )
-    .await;
+    let me = common::me(&server, &alice.session).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["id"].as_u64(), Some(alice.id.get()));
     assert_eq!(me.body["username"], "alice");
+    assert_eq!(me.body["email"], alice.email.as_str());
     assert!(!format!("{alice:?}").contains(&alice.session));
+    assert!(!format!("{alice:?}").contains(&alice.email));
     server.shutdown().await;
 }
 

@@ -11,14 +11,18 @@
 //! (`cargo build -p ayaka --examples`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ayaka::http::Client;
-use ayaka::model::request::{CreateGuild, CreateUser};
+use ayaka::model::request::CreateGuild;
+use ayaka_server::testing::{self, drain, without_colours};
+
+use common::example;
 
 /// Every target at trace: what a user chasing a bug sets.
 const TRACE: &str = "trace";
@@ -36,15 +40,6 @@ const BOT_SECRETS: [&str; 4] = [
     "another password",
 ];
 
-/// `target/<profile>/examples/<name>`, from `target/<profile>/deps/<test>`.
-fn example(name: &str) -> PathBuf {
-    let test = std::env::current_exe().unwrap();
-    let profile_dir = test.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// An example with `RUST_LOG=rust_log` and no `AYAKA_*` configuration.
 fn command(name: &str, rust_log: &str) -> Command {
     let mut command = Command::new(example(name));
@@ -57,18 +52,6 @@ fn command(name: &str, rust_log: &str) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
-}
-
-/// Reads `pipe` to its end on a thread (trace output overflows a pipe's
-/// buffer: unread, it would block the child), the bytes sent when done.
-fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        let _ = sender.send(bytes);
-    });
-    receiver
 }
 
 /// The text of a drained pipe once the child closed it, or `None` if it
@@ -97,42 +80,13 @@ fn run_to_end(name: &str, rust_log: &str) -> (ExitStatus, String) {
     (status, format!("{stdout}\n--- stderr ---\n{stderr}"))
 }
 
-/// `text` without the ANSI colour sequences the log formatter writes, so
-/// that no escape sequence splits a secret.
-fn without_colours(text: &str) -> String {
-    let mut plain = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            plain.push(c);
-        } else if chars.next() == Some('[') {
-            // a CSI sequence ends with a byte in @..~
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        }
-    }
-    plain
-}
-
 /// Every way `text` shows a credential: each of `secrets` as written or
 /// hex-encoded (how tungstenite prints a frame's payload), and anything
 /// shaped like the local server's session ids (`<digits>.<22 characters of
 /// URL-safe base64>`), so that sessions the examples create themselves,
 /// which the test never sees, are found too.
 fn leaks(text: &str, secrets: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    for secret in secrets {
-        if text.contains(secret) {
-            found.push(format!("{secret:?}"));
-        }
-        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
-        if text.contains(&hex) {
-            found.push(format!("{secret:?} in hex"));
-        }
-    }
+    let mut found = testing::leaks(text, secrets);
     found.extend(session_ids(text).map(|id| format!("session id {id:?}")));
     found
 }
@@ -226,21 +180,9 @@ struct Listened {
 /// `listen` against a local server, as a user the test creates: until
 /// READY and the GUILD_CREATE of a guild the test then makes.
 async fn listen(rust_log: &str) -> Listened {
-    let server = ayaka_server::Server::builder()
-        .password_hashing(ayaka_server::PasswordHashing::Fast)
-        .spawn()
-        .await
-        .unwrap();
-    let email = "listener@example.com";
-    let password = "listen closely, please";
-    let user = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap()
-        .create_user(&CreateUser::new("listener", 7, email, password))
-        .await
-        .unwrap();
-    let session = user.session_ids.unwrap().remove(0);
+    let server = testing::server().await;
+    let user = testing::user_with_session(&server, "listener").await;
+    let session = user.session.clone();
 
     // Discovery through the REST base's /available (more to log), json so
     // that READY is text in the frames.
@@ -291,7 +233,7 @@ async fn listen(rust_log: &str) -> Listened {
     Listened {
         stdout_lines,
         stderr,
-        secrets: [session, email.to_owned(), password.to_owned()],
+        secrets: [session, user.email, testing::PASSWORD.to_owned()],
     }
 }
 

@@ -3,51 +3,30 @@
 //! real redis-server, then each with its own in-memory limiter.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use ayaka::http::Client;
-use ayaka::model::request::CreateUser;
 use ayaka_redis::testing::TestRedis;
-use ayaka_server::{PasswordHashing, RateLimits, Server};
+use ayaka_server::{RateLimits, Server, testing};
+
+use common::example;
 
 /// Requests per copy of the example.
 const REQUESTS: usize = 15;
 /// The server's bucket: two copies send 30, three windows' worth.
 const RULE: &str = "users.me=10/1/second";
 
-/// `target/<profile>/examples/<name>`, from `target/<profile>/deps/<test>`.
-fn example(name: &str) -> PathBuf {
-    let test = std::env::current_exe().unwrap();
-    let profile_dir = test.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
 async fn server_and_session() -> (Server, String) {
     let limits = RateLimits::default().parse_rule(RULE).unwrap();
-    let server = Server::builder()
+    let server = testing::builder()
         .rate_limits(limits)
-        .password_hashing(PasswordHashing::Fast)
         .spawn()
         .await
         .unwrap();
-    let anonymous = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap();
-    let user = anonymous
-        .create_user(&CreateUser::new(
-            "budget",
-            1,
-            "budget@example.com",
-            "long enough",
-        ))
-        .await
-        .unwrap();
-    (server, user.session_ids.unwrap().remove(0))
+    let session = testing::user_with_session(&server, "budget").await.session;
+    (server, session)
 }
 
 fn start(server: &Server, session: &str, redis: Option<&TestRedis>) -> Child {

@@ -30,12 +30,9 @@ mod markdown;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
-
-use crate::workspace_root;
+use crate::{metadata, workspace_root};
 use markdown::Links;
 
 /// The prefixes of the tree that a code span may name as a path.
@@ -73,20 +70,7 @@ struct Workspace {
 
 impl Workspace {
     fn read(root: &Path) -> Result<Self, String> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let output = Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--no-deps"])
-            .current_dir(root)
-            .output()
-            .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "cargo metadata failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let metadata: Value =
-            serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+        let metadata = metadata(root)?;
         let doc = Path::new(metadata["target_directory"].as_str().unwrap_or("target")).join("doc");
         let mut repository = String::new();
         let mut packages = Vec::new();

@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use miniz_oxide::inflate::stream::{InflateState, inflate};
 use miniz_oxide::{DataFormat, MZFlush};
 use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -111,6 +112,11 @@ pub async fn request(
     request_at(server.rest_addr(), method, path, session, body).await
 }
 
+/// `GET /users/@me` as `session`.
+pub async fn me(server: &Server, session: &str) -> Response {
+    request(server, Method::GET, "/users/@me", Some(session), None).await
+}
+
 /// A JSON request to the REST address `address`.
 pub async fn request_at(
     address: std::net::SocketAddr,
@@ -131,6 +137,31 @@ pub async fn request_at(
         None => Bytes::new(),
     };
     raw_request_at(address, method, path, &headers, body).await
+}
+
+/// The sign-up body of user number `index`.
+pub fn sign_up(index: usize) -> Value {
+    json!({
+        "username": format!("user{index}"),
+        "separator": 1,
+        "email": format!("user{index}@example.com"),
+        "password": "correct horse battery",
+    })
+}
+
+/// Sends the sign-up of user number `index` and hangs up without waiting
+/// for the answer.
+pub async fn abandoned_sign_up(server: &Server, index: usize) {
+    let body = sign_up(index).to_string();
+    let head = format!(
+        "POST /users/@me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(server.rest_addr()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    drop(stream);
 }
 
 /// A user and their first session id.
