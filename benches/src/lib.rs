@@ -106,5 +106,20 @@ pub fn session(shape: &SessionShape) -> Vec<String> {
         };
         events.push(event);
     }
-    events.iter().map(Value::to_string).collect()
+    events.iter().map(envelope_text).collect()
+}
+
+/// An event's JSON as the local server writes it: `t` first, so that a
+/// reader knows the kind before `d` (a `Value`'s map would sort `d` first,
+/// and a reader must then buffer `d` until the name comes).
+fn envelope_text(event: &Value) -> String {
+    let mut event = event.clone();
+    let Some(name) = event.as_object_mut().and_then(|object| object.remove("t")) else {
+        return event.to_string();
+    };
+    let rest = event.to_string();
+    match rest.strip_prefix('{').filter(|rest| *rest != "}") {
+        Some(rest) => format!("{{\"t\":{name},{rest}"),
+        None => format!("{{\"t\":{name}}}"),
+    }
 }
