@@ -85,13 +85,7 @@ impl Fixture {
         match self.acquire(ROUTE, Some(self.bucket), now).await {
             (id, Acquired::Granted { bucket, seq }) => {
                 assert_eq!(bucket, self.bucket);
-                (
-                    id,
-                    Lease::Bucket {
-                        bucket,
-                        seq: Some(seq),
-                    },
-                )
+                (id, Lease::granted(bucket, seq))
             }
             (_, other) => panic!("expected a grant at {now}, got {other:?}"),
         }
@@ -431,10 +425,7 @@ async fn hostile_headers_do_not_wedge_or_overgrant() {
     };
     let mut limited = headers.clone();
     limited.retry_after = Some(1e8);
-    let lease = Lease::Bucket {
-        bucket,
-        seq: Some(seq),
-    };
+    let lease = Lease::granted(bucket, seq);
     f.complete(ROUTE, reply.0, lease, Some((&limited, true)), T0 + 2)
         .await;
     let state = f.raw.bucket(&f.redis, bucket).await.unwrap().unwrap();
