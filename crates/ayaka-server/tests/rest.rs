@@ -3,12 +3,23 @@
 
 mod common;
 
-use ayaka_server::{Limit, RateLimits, bucket};
+use ayaka_server::{Limit, RateLimits, Server, bucket};
 use bytes::Bytes;
-use common::{create_guild, create_user, join, raw_request, request, request_as, spawn};
+use common::{TestUser, create_guild, create_user, join, raw_request, request, request_as, spawn};
 use http::{Method, StatusCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Sends each `(who, method, path)` in turn without a body (`None`: without
+/// a session) and expects its status.
+async fn expect_statuses(server: &Server, cases: &[(Option<&TestUser>, Method, &str, StatusCode)]) {
+    for (who, method, path, expected) in cases {
+        let session = who.map(|user| user.session.as_str());
+        let response = request(server, method.clone(), path, session, None).await;
+        let who = who.map(|user| user.id);
+        assert_eq!(response.status, *expected, "{method} {path} as {who:?}");
+    }
+}
 
 #[tokio::test]
 async fn users_create_get_and_update() {
@@ -283,24 +294,20 @@ async fn guild_routes_follow_the_documented_codes() {
         (got.status, got.body["name"].clone()),
         (StatusCode::OK, json!("guild"))
     );
-    assert_eq!(
-        request_as(&server, &stranger, Method::GET, &path, None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        request_as(&server, &owner, Method::GET, "/guilds/1", None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        request(&server, Method::GET, &path, None, None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    expect_statuses(
+        &server,
+        &[
+            (Some(&stranger), Method::GET, &path, StatusCode::NOT_FOUND),
+            (
+                Some(&owner),
+                Method::GET,
+                "/guilds/1",
+                StatusCode::NOT_FOUND,
+            ),
+            (None, Method::GET, &path, StatusCode::UNAUTHORIZED),
+        ],
+    )
+    .await;
 
     // preview needs no session
     let preview = request(&server, Method::GET, &format!("{path}/preview"), None, None).await;
@@ -426,38 +433,40 @@ async fn guild_routes_follow_the_documented_codes() {
     )
     .await;
     assert_eq!(invite.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        request_as(&server, &stranger, Method::POST, "/invites/nope", None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        request(&server, Method::POST, "/invites/nope", None, None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    expect_statuses(
+        &server,
+        &[
+            (
+                Some(&stranger),
+                Method::POST,
+                "/invites/nope",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                None,
+                Method::POST,
+                "/invites/nope",
+                StatusCode::UNAUTHORIZED,
+            ),
+        ],
+    )
+    .await;
 
     // DELETE: 201, 203 (even for a member), 204, then 404
-    assert_eq!(
-        request_as(&server, &stranger, Method::DELETE, &path, None)
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        request(&server, Method::DELETE, &path, None, None)
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        request_as(&server, &member, Method::DELETE, &path, None)
-            .await
-            .status,
-        StatusCode::NON_AUTHORITATIVE_INFORMATION
-    );
+    expect_statuses(
+        &server,
+        &[
+            (Some(&stranger), Method::DELETE, &path, StatusCode::CREATED),
+            (None, Method::DELETE, &path, StatusCode::CREATED),
+            (
+                Some(&member),
+                Method::DELETE,
+                &path,
+                StatusCode::NON_AUTHORITATIVE_INFORMATION,
+            ),
+        ],
+    )
+    .await;
     let deleted = request_as(&server, &owner, Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(deleted.raw.is_empty());
