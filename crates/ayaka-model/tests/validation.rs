@@ -11,41 +11,33 @@ fn chars(n: usize) -> String {
     "é".repeat(n)
 }
 
+/// A rule that checks one string field.
+type Rule = fn(&str) -> Result<(), Violation>;
+
 /// A length rule accepts `min` and `max` characters and refuses one fewer
 /// and one more, naming its bounds and the length it got.
-fn check_length(rule: fn(&str) -> Result<(), Violation>, min: usize, max: usize) {
+fn check_length(field: &str, rule: Rule, min: usize, max: usize) {
     let refused = |actual| Err(Violation::Length { min, max, actual });
-    assert_eq!(rule(&chars(min)), Ok(()), "{min} characters");
-    assert_eq!(rule(&chars(max)), Ok(()), "{max} characters");
-    assert_eq!(rule(&chars(max + 1)), refused(max + 1));
+    assert_eq!(rule(&chars(min)), Ok(()), "{field}: {min} characters");
+    assert_eq!(rule(&chars(max)), Ok(()), "{field}: {max} characters");
+    assert_eq!(rule(&chars(max + 1)), refused(max + 1), "{field}");
     if let Some(fewer) = min.checked_sub(1) {
-        assert_eq!(rule(&chars(fewer)), refused(fewer));
+        assert_eq!(rule(&chars(fewer)), refused(fewer), "{field}");
     }
 }
 
 #[test]
-fn username_is_1_to_32_characters() {
-    check_length(rules::username, 1, 32);
-}
-
-#[test]
-fn bio_is_at_most_190_characters() {
-    check_length(rules::bio, 0, 190);
-}
-
-#[test]
-fn names_are_1_to_100_characters() {
-    check_length(rules::name, 1, 100);
-}
-
-#[test]
-fn descriptions_are_at_most_1000_characters() {
-    check_length(rules::description, 0, 1000);
-}
-
-#[test]
-fn passwords_are_8_to_256_characters() {
-    check_length(rules::password, 8, 256);
+fn length_rules_hold_at_their_bounds() {
+    let table: [(&str, Rule, usize, usize); 5] = [
+        ("username", rules::username, 1, 32),
+        ("bio", rules::bio, 0, 190),
+        ("name", rules::name, 1, 100),
+        ("description", rules::description, 0, 1000),
+        ("password", rules::password, 8, 256),
+    ];
+    for (field, rule, min, max) in table {
+        check_length(field, rule, min, max);
+    }
 }
 
 #[test]
