@@ -35,6 +35,11 @@ const BATCH: usize = 64;
 enum End {
     /// Close with this reason.
     Close(CloseReason),
+    /// The client's queue overflowed: close with 4000 (too slow). Its close
+    /// frame goes out behind the events already in the socket's buffers,
+    /// so the client gets as long as any write may take (the ping timeout)
+    /// to read them, and learns why it was dropped instead of seeing a reset.
+    Kicked,
     /// The peer sent a close frame: answer it (tungstenite queued the
     /// reply) and let go.
     PeerClosed,
@@ -114,6 +119,18 @@ pub(crate) async fn run(
                 "closing a gateway connection"
             );
             close(&mut socket, reason).await;
+        }
+        End::Kicked => {
+            let reason = CloseReason::TooSlow;
+            tracing::debug!(
+                code = reason.code(),
+                "closing a client too slow for its events"
+            );
+            let wait = settings.ping_timeout.max(CLOSE_TIMEOUT);
+            tokio::select! {
+                () = close_within(&mut socket, reason, wait) => {}
+                () = shutdown.cancelled() => {}
+            }
         }
         End::PeerClosed => {
             // Flushing writes the queued reply, completing the handshake.
@@ -244,7 +261,7 @@ async fn session(
         let step = tokio::select! {
             biased;
             () = shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
-            () = kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
+            () = kick.cancelled() => Err(End::Kicked),
             () = ended.cancelled() => Err(End::Close(CloseReason::SessionEnded)),
             () = sleep_until(deadline) => Err(End::Close(CloseReason::TimedOut)),
             message = writer.socket.next() => {
@@ -382,7 +399,7 @@ impl Writer<'_> {
         // no partial frame behind.
         tokio::select! {
             result = write => result,
-            () = self.kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
+            () = self.kick.cancelled() => Err(End::Kicked),
             () = self.shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
             () = tokio::time::sleep(self.write_timeout) => Err(End::Close(CloseReason::TooSlow)),
         }
@@ -393,6 +410,11 @@ impl Writer<'_> {
 /// discarding) what it still sends so that the close frame is not lost to
 /// a TCP reset.
 async fn close(socket: &mut Socket, reason: CloseReason) {
+    close_within(socket, reason, CLOSE_TIMEOUT).await;
+}
+
+/// [`close`], waiting at most `wait`.
+async fn close_within(socket: &mut Socket, reason: CloseReason, wait: Duration) {
     let frame = CloseFrame {
         code: CloseCode::from(reason.code()),
         reason: Utf8Bytes::from_static(reason.reason()),
@@ -403,7 +425,7 @@ async fn close(socket: &mut Socket, reason: CloseReason) {
         }
         while let Some(Ok(_)) = socket.next().await {}
     };
-    let _ = timeout(CLOSE_TIMEOUT, drain).await;
+    let _ = timeout(wait, drain).await;
 }
 
 fn now_ms() -> u64 {
