@@ -341,6 +341,30 @@ async fn max_wait_bounds_time_in_the_queue() {
     let _permit = limiter.acquire(ROUTE, Duration::ZERO).await.unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_queued_caller_hears_at_once_when_the_wait_outlasts_its_patience() {
+    let limiter = InMemoryRateLimiter::new();
+    let blind = acquire(&limiter, ROUTE).await;
+    let patient = tokio::spawn({
+        let limiter = limiter.clone();
+        async move { limiter.acquire(ROUTE, Duration::from_secs(5)).await }
+    });
+    tokio::task::yield_now().await;
+    // The blind request finds the bucket spent for a minute.
+    let start = Instant::now();
+    let mut spent = headers("get", 1, 0);
+    spent.bucket = Some("LIMITER/127.0.0.1/get/1/1/minute".into());
+    answer(blind, &spent);
+    let exhausted = patient.await.unwrap().unwrap_err();
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "told at once, not after 5 s"
+    );
+    assert_eq!(exhausted.retry_after, Duration::from_secs(60));
+    assert_eq!(limiter.bucket(ROUTE).unwrap().queued, 0);
+}
+
 /// A small deterministic generator, so the simulation needs no dependency.
 struct XorShift(u64);
 

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use super::bucket::{Blocked, BucketCore, BucketSnapshot, Caps};
 use super::{BoxFuture, Exhausted, Permit, RateLimiter};
 use permit::MemoryPermit;
-use queue::{Blind, Bucket, Ticket, Waiter, lock};
+use queue::{Blind, Bucket, Grant, Ticket, Waiter, lock};
 
 /// Unused buckets are dropped when the id map reaches this size.
 const PRUNE_BUCKETS_AT: usize = 256;
@@ -214,9 +214,9 @@ impl InMemoryRateLimiter {
                 }
                 None => (&mut waiting.receiver).await,
             };
-            if let Ok(ticket) = received {
+            if let Ok(grant) = received {
                 waiting.disarm();
-                return Ok(self.permit(ticket));
+                return grant.map(|ticket| self.permit(ticket));
             }
             // The queue was dropped without granting (cannot happen while the
             // bucket lives); start over rather than hang.
@@ -265,6 +265,7 @@ impl InMemoryRateLimiter {
             route,
             sender,
             since: now,
+            deadline: now.checked_add(max_wait),
         });
         Bucket::grant(bucket, state);
         Ok(Attempt::Queued(Waiting {
@@ -366,7 +367,7 @@ enum Attempt {
 /// A queued caller; if it is cancelled after being granted, the permit is
 /// returned unused.
 struct Waiting {
-    receiver: oneshot::Receiver<Ticket>,
+    receiver: oneshot::Receiver<Grant>,
     shared: Option<Arc<Shared>>,
 }
 
@@ -383,7 +384,7 @@ impl Drop for Waiting {
             return;
         };
         self.receiver.close();
-        if let Ok(ticket) = self.receiver.try_recv() {
+        if let Ok(Ok(ticket)) = self.receiver.try_recv() {
             shared.undo(ticket);
         }
     }

@@ -9,6 +9,7 @@ use ayaka_model::route::RouteKind;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::ratelimit::Exhausted;
 use crate::ratelimit::bucket::BucketCore;
 
 /// Blind requests in flight across all routes. Until one answers, nobody
@@ -113,6 +114,9 @@ pub(super) struct BucketState {
     pub(super) members: RouteSet,
     pub(super) accounts: [RouteAccount; RouteKind::ALL.len()],
     timer_at: Option<Instant>,
+    /// The reset the queue was last checked against for waiters whose
+    /// deadline comes first.
+    checked_until: Option<Instant>,
 }
 
 impl std::fmt::Debug for BucketState {
@@ -130,10 +134,16 @@ impl std::fmt::Debug for BucketState {
 #[derive(Debug)]
 pub(super) struct Waiter {
     pub(super) route: RouteKind,
-    pub(super) sender: oneshot::Sender<Ticket>,
+    pub(super) sender: oneshot::Sender<Grant>,
     /// When it started waiting, to keep its turn if its route moves.
     pub(super) since: Instant,
+    /// When it stops waiting (`None`: never).
+    pub(super) deadline: Option<Instant>,
 }
+
+/// What a waiter is told: its permit, or that the bucket will stay shut
+/// past its deadline.
+pub(super) type Grant = Result<Ticket, Exhausted>;
 
 /// Everything a permit needs to report back: where it was issued, for which
 /// route and window, and during which stay of the route there.
@@ -220,6 +230,7 @@ impl Bucket {
                 members,
                 accounts,
                 timer_at: None,
+                checked_until: None,
             }),
         }
     }
@@ -238,13 +249,15 @@ impl Bucket {
             while let Some((waiter, generation)) = state.core.grant_next(now) {
                 let learned = state.core.is_learned();
                 let ticket = state.ticket(this, waiter.route, generation, !learned);
-                match waiter.sender.send(ticket) {
+                match waiter.sender.send(Ok(ticket)) {
                     Ok(()) if !learned => this.blind.started(),
                     Ok(()) => {}
                     // The waiter left: the permit goes to the next one.
-                    Err(ticket) => {
-                        state.core.undo(ticket.generation);
-                        state.end_native(ticket.route);
+                    Err(grant) => {
+                        if let Ok(ticket) = grant {
+                            state.core.undo(ticket.generation);
+                            state.end_native(ticket.route);
+                        }
                     }
                 }
             }
@@ -258,7 +271,29 @@ impl Bucket {
                 break;
             }
         }
+        Self::turn_away(&mut state, now);
         Self::arm_timer(this, &mut state, now);
+    }
+
+    /// Tells waiters who would give up before the bucket opens again so
+    /// now, rather than at their deadline. Checked once per reset instant:
+    /// callers arriving later are told on arrival.
+    fn turn_away(state: &mut BucketState, now: Instant) {
+        let Some(at) = state.core.next_wake(now) else {
+            return;
+        };
+        if state.checked_until == Some(at) {
+            return;
+        }
+        state.checked_until = Some(at);
+        let late = state
+            .core
+            .drain_queue(|waiter| waiter.deadline.is_some_and(|deadline| deadline < at));
+        let retry_after = at.saturating_duration_since(now);
+        for waiter in late {
+            // A waiter already gone needs no answer.
+            let _ = waiter.sender.send(Err(Exhausted { retry_after }));
+        }
     }
 
     pub(super) fn arm_timer(this: &Arc<Self>, state: &mut BucketState, now: Instant) {
