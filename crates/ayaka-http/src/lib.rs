@@ -8,8 +8,9 @@
 //!   codes (`201` not a member, `203` not enough permissions) are errors.
 //! - [`ratelimit`]: the [`RateLimiter`](ratelimit::RateLimiter) trait and the
 //!   [`InMemoryRateLimiter`](ratelimit::InMemoryRateLimiter), which learns
-//!   buckets from `X-RateLimit-Bucket`, counts requests in flight, queues
-//!   callers fairly and never trusts the local clock for server times.
+//!   buckets from `X-RateLimit-Bucket`, follows routes that move between
+//!   buckets, counts requests in flight, queues callers fairly, never trusts
+//!   the local clock for server times and holds when the headers lie.
 //!
 //! Session ids are sent as sensitive header values and never logged.
 //!

@@ -72,8 +72,10 @@ impl InMemoryRateLimiterBuilder {
         self
     }
 
-    /// How long an exhausted bucket waits when no header says (default one
-    /// second).
+    /// How long an exhausted bucket waits when no header says, and no bucket
+    /// name spells a window (default one second). It is a first guess: the
+    /// window after it sends one request first, and a bucket whose guess
+    /// proves short waits twice as long the next time.
     pub fn fallback_wait(mut self, wait: Duration) -> Self {
         self.caps.fallback_wait = wait;
         self
