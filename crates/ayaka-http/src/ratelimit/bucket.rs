@@ -33,6 +33,9 @@ use super::headers::RateLimitHeaders;
 /// left by up to this much.
 const DATE_RESOLUTION: Duration = Duration::from_secs(1);
 
+/// What a bucket name spells: `<limit>` and the `<time>/<per>` window.
+type Named = (u32, Duration);
+
 /// Bounds that keep a hostile server from wedging the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Caps {
@@ -73,6 +76,9 @@ pub(crate) struct BucketCore<W> {
     limit: Option<u32>,
     /// The window length the bucket name spells.
     window: Option<Duration>,
+    /// The bucket name last read, and what it spells: parsed once, not on
+    /// every response.
+    name: Option<(Box<str>, Option<Named>)>,
     /// The window length assumed when nothing names one; doubled each time
     /// it proves too short.
     window_guess: Duration,
@@ -136,6 +142,7 @@ impl<W> BucketCore<W> {
             learned: false,
             limit: Some(1),
             window: None,
+            name: None,
             window_guess: caps.fallback_wait,
             generation: 0,
             in_flight: 0,
@@ -486,8 +493,21 @@ impl<W> BucketCore<W> {
         self.probing = false;
     }
 
+    /// What the response's bucket name spells (`<limit>`, `<time>/<per>`).
+    fn named(&mut self, headers: &RateLimitHeaders) -> Option<Named> {
+        let bucket = headers.bucket.as_deref()?;
+        match &self.name {
+            Some((name, named)) if **name == *bucket => *named,
+            _ => {
+                let named = headers.window();
+                self.name = Some((bucket.into(), named));
+                named
+            }
+        }
+    }
+
     fn learn_limits(&mut self, headers: &RateLimitHeaders) {
-        let named = headers.window();
+        let named = self.named(headers);
         if let Some((_, length)) = named {
             self.window = Some(length);
         }
@@ -570,11 +590,14 @@ impl<W> BucketCore<W> {
     /// value grows with the clock, and would look like a new window every
     /// few seconds).
     fn sane_reset(&self, headers: &RateLimitHeaders) -> Option<f64> {
-        let after = headers.reset_after().filter(|after| !after.is_zero())?;
+        // Plain arithmetic: this runs on every response. Only absolute
+        // values can tell windows apart.
+        let raw = headers.reset.filter(|&raw| is_absolute_time(raw))?;
+        let after = raw - headers.date? as f64;
         let longest = self
             .window
             .map_or(self.caps.max_wait, |w| w * 2 + DATE_RESOLUTION);
-        (after <= longest).then_some(headers.reset).flatten()
+        (after > 0.0 && after <= longest.as_secs_f64()).then_some(raw)
     }
 
     /// The earliest instant the window is certain to have reset by.

@@ -197,7 +197,20 @@ impl InMemoryRateLimiter {
         let mut deadline = None;
         loop {
             let mut waiting = match self.try_acquire(route, &mut bucket, max_wait)? {
-                Attempt::Issued(ticket) => return Ok(self.permit(ticket)),
+                Attempt::Issued {
+                    generation,
+                    epoch,
+                    provisional,
+                } => {
+                    let ticket = Ticket {
+                        bucket,
+                        route,
+                        generation,
+                        epoch,
+                        provisional,
+                    };
+                    return Ok(self.permit(ticket));
+                }
                 Attempt::Queued(waiting) => {
                     tracing::trace!(route = route.as_str(), "waiting for the rate limiter");
                     waiting
@@ -248,8 +261,12 @@ impl InMemoryRateLimiter {
                 if !learned {
                     bucket.blind.started();
                 }
-                let ticket = state.ticket(bucket, route, generation, !learned);
-                return Ok(Attempt::Issued(ticket));
+                let epoch = state.issued(route);
+                return Ok(Attempt::Issued {
+                    generation,
+                    epoch,
+                    provisional: !learned,
+                });
             }
             Err(blocked) => blocked,
         };
@@ -360,7 +377,12 @@ impl Routes {
 
 /// The outcome of [`InMemoryRateLimiter::try_acquire`].
 enum Attempt {
-    Issued(Ticket),
+    /// A permit for the bucket tried, in this window and stay of the route.
+    Issued {
+        generation: u64,
+        epoch: u32,
+        provisional: bool,
+    },
     Queued(Waiting),
     /// The route moved to another bucket: try that.
     Moved,

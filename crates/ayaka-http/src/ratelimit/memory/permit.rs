@@ -56,7 +56,7 @@ impl Shared {
             received_at: now,
         });
         let id = response.and_then(|r| r.headers.bucket.as_deref());
-        let home = Arc::clone(&ticket.bucket);
+        let home = &ticket.bucket;
         let mut state = lock(&home.state);
         if state.is_native(&ticket) {
             match (id, observation) {
@@ -69,7 +69,7 @@ impl Shared {
                 _ => {
                     state.end_native(ticket.route);
                     state.core.complete(ticket.generation, now, observation);
-                    Bucket::grant(&home, state);
+                    Bucket::grant(home, state);
                 }
             }
         } else {
@@ -78,7 +78,7 @@ impl Shared {
             let counted_here = id.is_some() && id == state.id.as_deref();
             let here = observation.filter(|_| counted_here);
             state.core.complete(ticket.generation, now, here);
-            Bucket::grant(&home, state);
+            Bucket::grant(home, state);
             self.finish_carried(&ticket, now, |target_id| {
                 if counted_here {
                     Carried::NotHere

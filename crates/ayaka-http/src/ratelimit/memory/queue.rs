@@ -164,6 +164,14 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl BucketState {
+    /// Records a permit issued here for `route`; returns the route's epoch
+    /// for the ticket.
+    pub(super) fn issued(&mut self, route: RouteKind) -> u32 {
+        let account = &mut self.accounts[route.index()];
+        account.native += 1;
+        account.epoch
+    }
+
     /// Records a permit issued here for `route`.
     pub(super) fn ticket(
         &mut self,
@@ -172,13 +180,11 @@ impl BucketState {
         generation: u64,
         provisional: bool,
     ) -> Ticket {
-        let account = &mut self.accounts[route.index()];
-        account.native += 1;
         Ticket {
             bucket: Arc::clone(bucket),
             route,
             generation,
-            epoch: account.epoch,
+            epoch: self.issued(route),
             provisional,
         }
     }
