@@ -99,6 +99,16 @@ pub(crate) struct BucketCore<W> {
     /// starts there sends one request until a response confirms it.
     reset_guessed: bool,
     probing: bool,
+    /// Until an answer counted here arrives, one request at a time: the
+    /// server refused what this bucket thought it allowed, in the window
+    /// before.
+    rechecking: bool,
+    /// The next window starts rechecking (after a 429).
+    recheck_next: bool,
+    /// Until an answer counted here arrives, one request at a time, and it
+    /// is blind: the server renamed or merged another bucket, and may have
+    /// moved this one's routes too.
+    doubted: bool,
     /// Whether a response of the current window has been seen yet.
     window_seen: bool,
     window_reset_raw: Option<f64>,
@@ -153,6 +163,9 @@ impl<W> BucketCore<W> {
             reset_at: None,
             reset_guessed: false,
             probing: false,
+            rechecking: false,
+            recheck_next: false,
+            doubted: false,
             window_seen: false,
             window_reset_raw: None,
             previous_reset_raw: None,
@@ -211,8 +224,9 @@ impl<W> BucketCore<W> {
         }
         // Reactive buckets (no known limit) only wait for a 429's delay.
         let available = self.available()?;
-        if self.probing && self.in_flight > 0 {
-            // Nobody said this window had begun: one request finds out.
+        if (self.probing || self.rechecking || self.doubted) && self.in_flight > 0 {
+            // Nobody said this window had begun, or that the bucket is
+            // still what it was: one request finds out.
             return Some(Blocked::ForResponse);
         }
         if available > 0 {
@@ -248,11 +262,27 @@ impl<W> BucketCore<W> {
         self.reset_guessed = false;
         self.window_seen = false;
         self.previous_reset_raw = self.window_reset_raw.take();
+        self.rechecking |= std::mem::take(&mut self.recheck_next);
+    }
+
+    /// The server renamed or merged another bucket: this one may have
+    /// changed too, unseen. Until an answer says what it is now, it sends
+    /// one request at a time (a merged bucket's other routes are learned
+    /// within one round trip, rather than both sides spending one budget).
+    pub(crate) fn doubt(&mut self) {
+        self.doubted = true;
     }
 
     /// Whether the limits come from a response (the blind request is back).
     pub(crate) fn is_learned(&self) -> bool {
         self.learned
+    }
+
+    /// Whether a request issued now is blind: the bucket is still being
+    /// learned, or checks what it is after a rename elsewhere, so nobody
+    /// knows which bucket the request counts in until it answers.
+    pub(crate) fn is_blind(&self) -> bool {
+        !self.learned || self.doubted
     }
 
     /// Keeps `slots` of the budget back (for blind requests in flight on
@@ -403,6 +433,10 @@ impl<W> BucketCore<W> {
     /// `in_flight` still out, plus the one whose answer `obs` revealed the
     /// move, all counting in this bucket's window.
     pub(crate) fn adopt(&mut self, now: Instant, in_flight: u32, obs: &Observation<'_>) {
+        // A window that ended while nobody asked is over: the answer that
+        // comes in belongs to the next one, and must not set the old one's
+        // reset.
+        self.roll(now);
         self.carried = self.carried.saturating_add(in_flight);
         self.count(in_flight.saturating_add(1));
         self.observe(obs);
@@ -435,6 +469,8 @@ impl<W> BucketCore<W> {
 
     /// Applies a response counted in the current window.
     fn observe(&mut self, obs: &Observation<'_>) {
+        self.rechecking = false;
+        self.doubted = false;
         if obs.limited {
             self.on_limited(obs);
         } else if obs.headers.is_empty() {
@@ -464,6 +500,10 @@ impl<W> BucketCore<W> {
 
     fn on_limited(&mut self, obs: &Observation<'_>) {
         self.limited_responses += 1;
+        // The bucket is not what this client thought (someone else uses it,
+        // or a route merged into it): the next window starts with one
+        // request, whose answer says how much is left.
+        self.recheck_next = true;
         let headers = obs.headers;
         if !self.learned {
             self.learn_limits(headers);

@@ -28,10 +28,15 @@
 //!   callers (who keep their turn) and its requests in flight (which count
 //!   in the new bucket's window). A bucket that gains routes keeps one
 //!   budget for all of them; a bucket renamed at the server takes all its
-//!   routes along until an answer of their own says otherwise.
+//!   routes along until an answer of their own says otherwise. Once the
+//!   server is seen renaming or merging a bucket, every other bucket sends
+//!   one request and hears its answer before spending the rest of its
+//!   budget (it may have moved too, unseen), and every bucket keeps a slot
+//!   back for each such request, as for a new route's blind one.
 //! - A 429 shuts the bucket for its `Retry-After` (from the header or the
 //!   JSON body), and waits are capped
-//!   ([`max_wait`](InMemoryRateLimiterBuilder::max_wait)).
+//!   ([`max_wait`](InMemoryRateLimiterBuilder::max_wait)). The window after
+//!   a 429 opens with one request, whose answer says what is left.
 //!
 //! A backend shared between processes implements [`RateLimiter`] and is
 //! given to [`ClientBuilder::ratelimiter`](crate::ClientBuilder::ratelimiter).

@@ -148,7 +148,9 @@ impl State {
             .expect("after 1970")
             .as_secs_f64();
         let reset = now + decision.reset_in.as_secs_f64();
-        let retry_after = decision.reset_in.as_secs_f64();
+        // Whole milliseconds, rounded up as the local server does: a refusal
+        // never says "retry now" while its window is still open.
+        let retry_after = (decision.reset_in.as_secs_f64() * 1000.0).ceil().max(1.0) / 1000.0;
         let Rule { limit, window } = decision.rule;
         let suffix = if self.renamed { ".v2" } else { "" };
         let name = format!(

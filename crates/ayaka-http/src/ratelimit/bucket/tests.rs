@@ -509,3 +509,62 @@ fn moved_waiters_keep_their_turn() {
     let order: Vec<_> = std::iter::from_fn(|| bucket.grant_next(t0).map(|(w, _)| w)).collect();
     assert_eq!(order, [0, 1, 2, 3, 4, 5, 6, 9, 10]);
 }
+
+#[test]
+fn the_window_after_a_429_opens_with_one_request() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(2.5);
+    bucket.complete(generation, t0, limited(&h, t0));
+    let reopened = t0 + Duration::from_millis(2500);
+    let probe = bucket.try_issue(reopened).unwrap();
+    assert!(!bucket.is_blind(), "it counts here, whatever the answer");
+    // Budget is left, but nothing more goes until the probe answers.
+    assert_eq!(bucket.try_issue(reopened), Err(Blocked::ForResponse));
+    bucket.complete(
+        probe,
+        reopened,
+        ok(&headers(10, 9, 1_700_000_002.0), reopened),
+    );
+    for _ in 0..9 {
+        assert!(bucket.try_issue(reopened).is_ok());
+    }
+    assert!(bucket.try_issue(reopened).is_err());
+}
+
+#[test]
+fn a_doubted_bucket_sends_one_blind_request_until_an_answer() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    bucket.doubt();
+    assert!(bucket.is_blind(), "nobody knows where it counts now");
+    let probe = bucket.try_issue(t0).unwrap();
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::ForResponse));
+    bucket.complete(probe, t0, ok(&headers(10, 7, 1_700_000_001.0), t0));
+    assert!(!bucket.is_blind());
+    // 10 a window, 2 sent by this client, the server counted 3: 7 left.
+    assert_eq!(bucket.snapshot(t0).remaining, Some(7));
+    assert!(bucket.try_issue(t0).is_ok());
+}
+
+#[test]
+fn an_answer_moved_in_after_the_429_wait_belongs_to_the_next_window() {
+    let t0 = Instant::now();
+    // A bucket first seen through a route that moved in, refused.
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(2.5);
+    bucket.adopt(t0, 0, &limited(&h, t0).unwrap());
+    // Another route moves in, with an answer after the wait ended and
+    // nobody asking in between: the server's window is a new one.
+    let later = t0 + Duration::from_millis(2600);
+    bucket.adopt(
+        later,
+        0,
+        &ok(&headers(10, 9, 1_700_000_003.0), later).unwrap(),
+    );
+    assert_eq!(bucket.snapshot(later).remaining, Some(9));
+    assert!(bucket.try_issue(later).is_ok());
+}

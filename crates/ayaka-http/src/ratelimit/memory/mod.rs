@@ -254,18 +254,18 @@ impl InMemoryRateLimiter {
             *bucket = self.shared.route_or_insert(route);
             return Ok(Attempt::Moved);
         }
-        let learned = state.core.is_learned();
+        let blind = state.core.is_blind();
         state.core.hold_back(bucket.blind.held_back());
         let blocked = match state.core.try_issue(now) {
             Ok(generation) => {
-                if !learned {
+                if blind {
                     bucket.blind.started();
                 }
                 let epoch = state.issued(route);
                 return Ok(Attempt::Issued {
                     generation,
                     epoch,
-                    provisional: !learned,
+                    provisional: blind,
                 });
             }
             Err(blocked) => blocked,

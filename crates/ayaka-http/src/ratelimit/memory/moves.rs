@@ -54,6 +54,9 @@ impl Shared {
                     observation,
                     now,
                 );
+                if learned {
+                    registry.doubt_all_but(&target);
+                }
             }
             None if !learned => {
                 // A route's first answer names a new bucket: this is it.
@@ -87,6 +90,7 @@ impl Shared {
                     observation,
                     now,
                 );
+                registry.doubt_all_but(&target);
             }
         }
     }
@@ -172,6 +176,17 @@ impl Shared {
 }
 
 impl Registry {
+    /// The server renamed or merged a bucket, so any other may have moved
+    /// as well: each checks with one request before spending the rest of
+    /// its budget. `confirmed` just had its name confirmed by an answer.
+    fn doubt_all_but(&self, confirmed: &Arc<Bucket>) {
+        for bucket in self.ids.values() {
+            if !Arc::ptr_eq(bucket, confirmed) {
+                lock(&bucket.state).core.doubt();
+            }
+        }
+    }
+
     /// Registers a bucket under its server id. A server that renames buckets
     /// must not grow the map forever: buckets nothing uses are dropped.
     fn insert(&mut self, id: &str, bucket: Arc<Bucket>) {

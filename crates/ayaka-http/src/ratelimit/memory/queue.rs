@@ -15,7 +15,7 @@ use crate::ratelimit::bucket::BucketCore;
 /// Blind requests in flight across all routes. Until one answers, nobody
 /// knows which bucket it counts against, so every bucket keeps that many
 /// slots back (only ever the last few of a window, and only while routes
-/// are being learned).
+/// are being learned, or buckets checked after the server renamed one).
 #[derive(Debug, Default)]
 pub(super) struct Blind {
     in_flight: AtomicU32,
@@ -153,7 +153,9 @@ pub(super) struct Ticket {
     pub(super) route: RouteKind,
     pub(super) generation: u64,
     pub(super) epoch: u32,
-    /// Issued before the bucket's limits were known (the blind request).
+    /// Sent blind: before the bucket's limits were known, or while it
+    /// checks what it is after a rename elsewhere. Until it answers, nobody
+    /// knows which bucket it counts in.
     pub(super) provisional: bool,
 }
 
@@ -253,10 +255,10 @@ impl Bucket {
             let held = this.blind.held_back();
             state.core.hold_back(held);
             while let Some((waiter, generation)) = state.core.grant_next(now) {
-                let learned = state.core.is_learned();
-                let ticket = state.ticket(this, waiter.route, generation, !learned);
+                let blind = state.core.is_blind();
+                let ticket = state.ticket(this, waiter.route, generation, blind);
                 match waiter.sender.send(Ok(ticket)) {
-                    Ok(()) if !learned => this.blind.started(),
+                    Ok(()) if blind => this.blind.started(),
                     Ok(()) => {}
                     // The waiter left: the permit goes to the next one.
                     Err(grant) => {
