@@ -10,9 +10,9 @@ use ayaka_gateway::{GatewayEndpoint, Shard, ShardConfig, ShardId, ShardMessage};
 use ayaka_model::{
     PresenceType,
     gateway::{Encoding, EventKind},
-    request::{CreateGuild, CreateUser},
+    request::CreateGuild,
 };
-use ayaka_server::{Limit, PasswordHashing, RateLimits, Server};
+use ayaka_server::{Limit, Server, testing};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::{SinkExt, StreamExt};
 use tokio::runtime::Runtime;
@@ -28,51 +28,28 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let server = Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .rate_limits(RateLimits::off())
+    let server = testing::builder()
         .client_message_limit(Limit::per_second(1_000_000))
         .queue_capacity(1 << 16)
         .spawn()
         .await
         .unwrap();
-    let rest = |session: Option<&str>| {
-        let builder = ayaka_http::Client::builder().base_url(server.rest_url());
-        match session {
-            Some(session) => builder.session(session),
-            None => builder,
-        }
-        .build()
-        .unwrap()
+    let rest = |session: &str| {
+        ayaka_http::Client::builder()
+            .base_url(server.rest_url())
+            .session(session)
+            .build()
+            .unwrap()
     };
-    let anonymous = rest(None);
-    let watcher = anonymous
-        .create_user(&CreateUser::new(
-            "watcher",
-            1,
-            "w@example.com",
-            "password123",
-        ))
-        .await
-        .unwrap();
-    let sender = anonymous
-        .create_user(&CreateUser::new(
-            "sender",
-            2,
-            "s@example.com",
-            "password123",
-        ))
-        .await
-        .unwrap();
-    let watcher_session = watcher.session_ids.unwrap()[0].clone();
-    let sender_session = sender.session_ids.unwrap()[0].clone();
-    let watcher_rest = rest(Some(&watcher_session));
+    let watcher_session = testing::user_with_session(&server, "watcher").await.session;
+    let sender_session = testing::user_with_session(&server, "sender").await.session;
+    let watcher_rest = rest(&watcher_session);
     let guild = watcher_rest
         .create_guild(&CreateGuild::new("bench"))
         .await
         .unwrap();
     let invite = watcher_rest.create_invite(guild.id).await.unwrap();
-    rest(Some(&sender_session))
+    rest(&sender_session)
         .join_invite(&invite.code)
         .await
         .unwrap();
@@ -125,7 +102,6 @@ fn e2e(c: &mut Criterion) {
         let config = ShardConfig::builder(watcher.clone())
             .endpoint(GatewayEndpoint::Url(server.gateway_url()))
             .encoding(encoding)
-            .event_queue(1024)
             .build();
         let mut shard = runtime.block_on(async {
             let mut shard = Shard::spawn(ShardId(0), config);
@@ -140,7 +116,7 @@ fn e2e(c: &mut Criterion) {
                         let receive = async {
                             let mut received = 0;
                             while received < EVENTS {
-                                let event = shard.next_event().await.unwrap();
+                                let event = shard.next_event().await.unwrap().unwrap();
                                 if event.kind() == EventKind::PresenceUpdate {
                                     received += 1;
                                 }

@@ -19,8 +19,7 @@ use ayaka_http::Client;
 use ayaka_http::ratelimit::{
     InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
 };
-use ayaka_model::request::CreateUser;
-use ayaka_server::{Limit, PasswordHashing, RateLimits, Server};
+use ayaka_server::{Limit, RateLimits, Server, testing};
 use criterion::{Criterion, Throughput, criterion_group};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
@@ -39,20 +38,17 @@ fn runtime() -> Runtime {
 /// The server and two logged-in clients: with and without the limiter.
 fn setup(rt: &Runtime) -> (Server, Client, Client) {
     rt.block_on(async {
-        let server = Server::builder()
+        let server = testing::builder()
             .rate_limits(RateLimits::off().everywhere(Limit::per_second(u32::MAX)))
-            .password_hashing(PasswordHashing::Fast)
             .spawn()
             .await
             .unwrap();
+        let session = testing::user_with_session(&server, "bench").await.session;
         let limited = Client::builder()
             .base_url(server.rest_url())
+            .session(&session)
             .build()
             .unwrap();
-        let body = CreateUser::new("bench", 1, "bench@example.com", "correct horse battery");
-        let user = limited.create_user(&body).await.unwrap();
-        let session = user.session_ids.unwrap().remove(0);
-        limited.set_session(&session).unwrap();
         let unlimited = Client::builder()
             .base_url(server.rest_url())
             .session(&session)

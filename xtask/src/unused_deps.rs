@@ -16,11 +16,10 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::workspace_root;
+use crate::{metadata, workspace_root};
 
 /// `(crate, dependency, why it is declared though never named)`.
 const ALLOWED: &[(&str, &str, &str)] = &[];
@@ -56,22 +55,6 @@ pub(crate) fn run() -> Result<(), String> {
         "{} unused dependencies (remove them, or allow one in xtask/src/unused_deps.rs with the reason)",
         findings.len()
     ))
-}
-
-fn metadata(root: &Path) -> Result<Value, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata: {e}"))
 }
 
 /// One crate's unused dependencies; records the package names it uses.

@@ -1,13 +1,12 @@
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use ayaka_model::{Channel, Emoji, Invite, Member, Presence, Role, User};
 use ayaka_snowflake::{ChannelId, EmojiId, GuildId, RoleId, UserId};
 
+use crate::cached::{CachedGuild, CachedMember};
 use crate::config::{CacheBuilder, Config, ResourceType};
+use crate::feeds::{FeedId, FeedState, Feeds};
 use crate::members::Members;
-use crate::model::{CachedGuild, CachedMember};
 use crate::store::{Index, Store};
 use crate::update::UpdateCache;
 
@@ -18,10 +17,19 @@ use crate::update::UpdateCache;
 /// `Arc`s or owned values, never guards into the maps, so holding a result
 /// across an `.await` blocks nobody.
 ///
-/// One cache follows one session: READY marks what it holds as stale, the
-/// GUILD_INIT events that follow refresh it, and the first event after them
-/// (or [`finish_resync`](Cache::finish_resync)) removes the guilds that were
-/// not refreshed (deleted while disconnected).
+/// A cache follows sessions through *feeds* ([`FeedId`]): each shard
+/// feeding it is one, and plain [`update`](Cache::update) is
+/// [`FeedId::DEFAULT`]. The cache knows which feeds hold each guild:
+///
+/// - READY on a feed marks what it holds as stale, the GUILD_INIT events
+///   that follow refresh it, and the feed's first other event (or
+///   [`finish_resync`](Cache::finish_resync)) drops the guilds it did not
+///   refresh (deleted while disconnected) unless another feed holds them.
+/// - A session that ends ([`end_feed`](Cache::end_feed), or, with the
+///   `gateway` feature, the shard's `ShardMessage::Closed` passed to
+///   [`update`](Cache::update)) marks the feed [`FeedState::Ended`] and
+///   drops what only it held: nothing will keep that data current any
+///   more. Once every feed has ended, the current user goes too.
 ///
 /// ```
 /// use ayaka_cache::Cache;
@@ -38,11 +46,7 @@ use crate::update::UpdateCache;
 pub struct Cache {
     pub(crate) config: Config,
     pub(crate) current_user: RwLock<Option<Arc<User>>>,
-    /// Guilds present before the last READY and not refreshed since.
-    pub(crate) stale_guilds: Mutex<Option<HashSet<GuildId>>>,
-    /// Whether `stale_guilds` holds a set: every live event checks this
-    /// instead of taking the mutex.
-    pub(crate) resyncing: AtomicBool,
+    pub(crate) feeds: Feeds,
     pub(crate) guilds: Store<GuildId, CachedGuild>,
     pub(crate) channels: Store<ChannelId, Channel>,
     pub(crate) guild_channels: Index<GuildId, ChannelId>,
@@ -110,8 +114,7 @@ impl Cache {
             invites: Store::new(config.max_invites),
             guild_invites: Index::new(),
             current_user: RwLock::new(None),
-            stale_guilds: Mutex::new(None),
-            resyncing: AtomicBool::new(false),
+            feeds: Feeds::new(),
             config,
         }
     }
@@ -139,11 +142,7 @@ impl Cache {
             .current_user
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        *self
-            .stale_guilds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        self.resyncing.store(false, Ordering::Release);
+        self.feeds.clear();
         self.guilds.clear();
         self.channels.clear();
         self.guild_channels.clear();
@@ -157,8 +156,9 @@ impl Cache {
         self.guild_invites.clear();
     }
 
-    /// Ends the refresh that a READY started: every guild held before it
-    /// and not refreshed by a GUILD_INIT since is removed.
+    /// Ends the refreshes that READYs started: every guild a feed held
+    /// before its READY and that no GUILD_INIT refreshed since is removed
+    /// (unless another feed still holds it).
     ///
     /// The protocol has no marker for the last GUILD_INIT, so the cache
     /// ends the refresh itself on the first other event. Call this when you
@@ -166,13 +166,64 @@ impl Cache {
     /// without live traffic does not keep serving guilds deleted while it
     /// was disconnected. Without a refresh under way it does nothing.
     pub fn finish_resync(&self) {
-        self.end_resync();
+        for guild in self.feeds.end_all_resyncs() {
+            self.remove_guild(guild);
+        }
     }
 
-    /// Whether a READY's refresh is under way (see
+    /// Whether a READY's refresh is under way on any feed (see
     /// [`finish_resync`](Self::finish_resync)).
     pub fn is_resyncing(&self) -> bool {
-        self.resyncing.load(Ordering::Acquire)
+        self.feeds.any_resyncing()
+    }
+
+    /// The session behind `feed` has ended (a fatal close, the shard closed
+    /// for good): its data is stale. Marks the feed
+    /// [`FeedState::Ended`] and drops every guild only it held, with their
+    /// channels, roles, emojis, members and invites (and the users only
+    /// they held); once no feed runs, the current user too. A later READY
+    /// on the feed starts it again.
+    ///
+    /// ```
+    /// use ayaka_cache::{Cache, FeedId, FeedState};
+    /// use ayaka_model::gateway::Event;
+    ///
+    /// let cache = Cache::new();
+    /// let guild = br#"{"t": "GUILD_CREATE", "d": {"id": 1, "name": "g", "owner": 2, "roles": [], "emojis": []}}"#;
+    /// cache.update_from(FeedId(7), &Event::from_json(guild)?);
+    /// cache.end_feed(FeedId(7));
+    /// assert_eq!(cache.feed_state(FeedId(7)), Some(FeedState::Ended));
+    /// assert!(cache.guild(1.into()).is_none());
+    /// # Ok::<(), ayaka_model::Error>(())
+    /// ```
+    pub fn end_feed(&self, feed: FeedId) {
+        let (orphans, still_running) = self.feeds.end(feed);
+        let current = if still_running {
+            None
+        } else {
+            self.current_user
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+        };
+        for guild in orphans {
+            self.remove_guild(guild);
+        }
+        if let Some(user) = current
+            && self.user_guilds.get(&user.id).is_empty()
+        {
+            self.users.remove(&user.id);
+        }
+    }
+
+    /// Where `feed` is in its session (`None`: it never fed this cache).
+    pub fn feed_state(&self, feed: FeedId) -> Option<FeedState> {
+        self.feeds.state(feed)
+    }
+
+    /// Every feed this cache has heard from, by id, with its state.
+    pub fn feeds(&self) -> Vec<(FeedId, FeedState)> {
+        self.feeds.all()
     }
 
     /// The user this session is logged in as, from READY.

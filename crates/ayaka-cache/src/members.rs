@@ -9,7 +9,7 @@ use ayaka_model::Member;
 use ayaka_snowflake::{GuildId, UserId};
 use foldhash::fast::RandomState;
 
-use crate::model::CachedMember;
+use crate::cached::CachedMember;
 use crate::store::Bound;
 
 type GuildMembers = HashMap<UserId, Arc<CachedMember>, RandomState>;

@@ -1,7 +1,6 @@
 //! How each event and REST result changes the cache.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use ayaka_model::gateway::{Event, PresenceUpdate};
@@ -9,45 +8,44 @@ use ayaka_model::{Channel, Guild, Invite, Member, User};
 use ayaka_snowflake::{GuildId, UserId};
 
 use crate::Cache;
+use crate::cached::CachedGuild;
 use crate::config::ResourceType;
-use crate::model::CachedGuild;
+use crate::feeds::FeedId;
 
 /// Something the cache can learn from: gateway events and REST results.
 ///
 /// Implemented for [`Event`], [`Guild`], [`Member`] (with its `guild_id`),
-/// [`Channel`] (with its `guild_id`), [`Invite`] and the current [`User`].
-pub trait UpdateCache {
+/// [`Channel`] (with its `guild_id`), [`Invite`], [`PresenceUpdate`] and
+/// the current [`User`]; with the `gateway` feature, for ayaka-gateway's
+/// `ShardMessage` and `ReceivedEvent` too (each shard its own feed). Sealed: what each of them does to the cache is
+/// the cache's business, and it keeps invariants (users stored once,
+/// indices in step) that code outside could not.
+pub trait UpdateCache: sealed::Sealed {
     /// Applies `self` to `cache`.
     fn update(&self, cache: &Cache);
 }
 
+mod sealed {
+    /// Keeps [`UpdateCache`](super::UpdateCache) implemented here only.
+    pub trait Sealed {}
+
+    impl Sealed for ayaka_model::gateway::Event {}
+    impl Sealed for ayaka_model::gateway::PresenceUpdate {}
+    impl Sealed for ayaka_model::User {}
+    impl Sealed for ayaka_model::Guild {}
+    impl Sealed for ayaka_model::Channel {}
+    impl Sealed for ayaka_model::Member {}
+    impl Sealed for ayaka_model::Invite {}
+    #[cfg(feature = "gateway")]
+    impl Sealed for ayaka_gateway::ShardMessage {}
+    #[cfg(feature = "gateway")]
+    impl Sealed for ayaka_gateway::ReceivedEvent {}
+}
+
 impl UpdateCache for Event {
+    /// An event of [`FeedId::DEFAULT`].
     fn update(&self, cache: &Cache) {
-        match self {
-            Self::Ready(user) => {
-                cache.begin_resync();
-                user.update(cache);
-                return;
-            }
-            Self::GuildInit(guild) => {
-                cache.refreshed(guild.id);
-                guild.update(cache);
-                return;
-            }
-            Self::Hello(_) | Self::HeartbeatAck => return,
-            _ => {}
-        }
-        cache.end_resync();
-        match self {
-            Self::GuildCreate(guild) | Self::GuildJoin(guild) | Self::GuildUpdate(guild) => {
-                guild.update(cache);
-            }
-            Self::GuildDelete(deleted) => cache.remove_guild(deleted.id),
-            Self::InviteCreate(invite) => invite.update(cache),
-            Self::ChannelCreate(channel) => channel.update(cache),
-            Self::PresenceUpdate(update) => update.update(cache),
-            _ => {}
-        }
+        cache.apply(FeedId::DEFAULT, self);
     }
 }
 
@@ -153,48 +151,54 @@ impl UpdateCache for PresenceUpdate {
 }
 
 impl Cache {
-    fn begin_resync(&self) {
-        let held: HashSet<GuildId> = self.guilds.keys().into_iter().collect();
-        let mut stale = self
-            .stale_guilds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *stale = Some(held);
-        self.resyncing.store(true, Ordering::Release);
-    }
-
-    fn refreshed(&self, guild: GuildId) {
-        if let Some(stale) = self
-            .stale_guilds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_mut()
-        {
-            stale.remove(&guild);
+    /// Applies an event that came from `feed` (see [`FeedId`]).
+    pub fn update_from(&self, feed: FeedId, event: &Event) {
+        if !self.config.resources.is_empty() {
+            self.apply(feed, event);
         }
     }
 
-    /// The first live event after READY and its GUILD_INITs: what was not
-    /// refreshed no longer exists for this session.
-    pub(crate) fn end_resync(&self) {
-        if !self.resyncing.load(Ordering::Acquire) {
-            return;
+    pub(crate) fn apply(&self, feed: FeedId, event: &Event) {
+        let guilds = self.wants(ResourceType::GUILD);
+        match event {
+            Event::Ready(user) => {
+                self.feeds.begin_resync(feed);
+                user.update(self);
+                return;
+            }
+            Event::GuildInit(guild) => {
+                if guilds {
+                    self.feeds.refreshed(feed, guild.id);
+                }
+                guild.update(self);
+                return;
+            }
+            Event::Hello(_) | Event::HeartbeatAck => return,
+            _ => {}
         }
-        let stale = {
-            let mut stale = self
-                .stale_guilds
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            self.resyncing.store(false, Ordering::Release);
-            stale.take()
-        };
-        for guild in stale.into_iter().flatten() {
+        // the feed's first event after its GUILD_INITs: what they did not
+        // refresh no longer exists for this session
+        for guild in self.feeds.end_resync(feed) {
             self.remove_guild(guild);
+        }
+        match event {
+            Event::GuildCreate(guild) | Event::GuildJoin(guild) | Event::GuildUpdate(guild) => {
+                if guilds {
+                    self.feeds.link(feed, guild.id);
+                }
+                guild.update(self);
+            }
+            Event::GuildDelete(deleted) => self.remove_guild(deleted.id),
+            Event::InviteCreate(invite) => invite.update(self),
+            Event::ChannelCreate(channel) => channel.update(self),
+            Event::PresenceUpdate(update) => update.update(self),
+            _ => {}
         }
     }
 
     /// Removes a guild and everything that belonged only to it.
     pub(crate) fn remove_guild(&self, id: GuildId) {
+        self.feeds.forget_guild(id);
         let removed = self.guilds.remove(&id);
         for role in removed.iter().flat_map(|g| g.role_ids.iter()) {
             self.roles.remove(role);

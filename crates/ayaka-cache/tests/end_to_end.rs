@@ -2,38 +2,18 @@
 //! with what REST says, also after a reconnect that missed a deletion.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod live;
+
 use std::time::Duration;
 
 use ayaka_cache::Cache;
 use ayaka_gateway::{GatewayEndpoint, Shard, ShardConfig, ShardId};
 use ayaka_http::Client;
 use ayaka_model::gateway::{Encoding, Event};
-use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser};
+use ayaka_model::request::{CreateChannel, CreateGuild};
 use ayaka_model::{ChannelType, GuildId};
-use ayaka_server::{PasswordHashing, Server};
-
-async fn user(server: &Server, name: &str) -> (Client, String) {
-    let anonymous = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap();
-    let user = anonymous
-        .create_user(&CreateUser::new(
-            name,
-            1,
-            format!("{name}@example.com"),
-            "long enough",
-        ))
-        .await
-        .unwrap();
-    let session = user.session_ids.unwrap().remove(0);
-    let client = Client::builder()
-        .base_url(server.rest_url())
-        .session(&session)
-        .build()
-        .unwrap();
-    (client, session)
-}
+use ayaka_server::{Server, testing};
+use live::signed_in;
 
 fn shard(server: &Server, session: &str) -> Shard {
     let config = ShardConfig::builder(session)
@@ -47,7 +27,12 @@ fn shard(server: &Server, session: &str) -> Shard {
 async fn feed_until(shard: &mut Shard, cache: &Cache, done: impl Fn(&Event) -> bool) {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let event = shard.next_event().await.expect("shard running").event;
+            let event = shard
+                .next_event()
+                .await
+                .expect("shard running")
+                .expect("no gateway error")
+                .event;
             cache.update(&event);
             if done(&event) {
                 return;
@@ -93,13 +78,9 @@ async fn assert_matches_rest(cache: &Cache, client: &Client, guilds: &[GuildId])
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shard_fed_cache_matches_rest_and_converges_after_a_reconnect() {
-    let server = Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .spawn()
-        .await
-        .unwrap();
-    let (owner, session) = user(&server, "owner").await;
-    let (friend, _) = user(&server, "friend").await;
+    let server = testing::server().await;
+    let (owner, session) = signed_in(&server, "owner").await;
+    let (friend, _) = signed_in(&server, "friend").await;
     let cache = Cache::new();
 
     let mut connection = shard(&server, &session);

@@ -32,6 +32,43 @@ pub mod close_code {
     pub const SESSION_TIMED_OUT: u16 = 4009;
 }
 
+/// A WebSocket close frame: the code and the reason the peer gave.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CloseFrame {
+    /// The close code, e.g. 4000.
+    pub code: u16,
+    /// The reason text (may be empty).
+    pub reason: String,
+}
+
+impl CloseFrame {
+    /// A close frame with `code` and no reason.
+    pub fn new(code: u16) -> Self {
+        Self {
+            code,
+            reason: String::new(),
+        }
+    }
+
+    /// Whether the server says the client did not keep up: 4000 with a
+    /// reason that mentions it (the local server's is "too slow: event
+    /// queue overflowed"). 4000 also means "unknown error", so the code
+    /// alone does not tell.
+    ///
+    /// ```
+    /// use ayaka_gateway::CloseFrame;
+    /// let kicked = CloseFrame { code: 4000, reason: "too slow: event queue overflowed".into() };
+    /// assert!(kicked.says_too_slow());
+    /// assert!(!CloseFrame::new(4000).says_too_slow());
+    /// ```
+    pub fn says_too_slow(&self) -> bool {
+        self.code == close_code::UNKNOWN_ERROR && {
+            let reason = self.reason.to_ascii_lowercase();
+            reason.contains("slow") || reason.contains("keep up")
+        }
+    }
+}
+
 /// Classifies a close code (`None`: the connection ended without a close
 /// frame, or with a network error).
 ///

@@ -3,9 +3,14 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use ayaka_model::{Presence, gateway::Encoding};
-use tokio::sync::Semaphore;
 
-use crate::{backoff::Backoff, inflate::DEFAULT_MAX_MESSAGE_SIZE};
+use crate::{
+    backoff::Backoff, identify_queue::IdentifyQueue, inflate::DEFAULT_MAX_MESSAGE_SIZE,
+    reconnect_limiter::ReconnectLimiter,
+};
+
+/// Default for [`ShardConfigBuilder::read_ahead`]: 16 MiB per shard.
+pub const DEFAULT_READ_AHEAD: usize = 16 * 1024 * 1024;
 
 /// The deployed gateway.
 pub const DEFAULT_GATEWAY_BASE: &str = "wss://gateway.vincentrps.xyz";
@@ -55,14 +60,17 @@ pub struct ShardConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) ready_timeout: Duration,
     pub(crate) backoff: Backoff,
+    /// `None`: the ping interval.
+    pub(crate) reset_backoff_after: Option<Duration>,
     pub(crate) reconnect: bool,
-    pub(crate) event_queue: usize,
+    pub(crate) read_ahead: usize,
     pub(crate) command_queue: usize,
     pub(crate) max_message_size: usize,
     pub(crate) send_limit: u32,
     pub(crate) send_window: Duration,
     pub(crate) send_reserve: u32,
-    pub(crate) identify_limiter: Option<Arc<Semaphore>>,
+    pub(crate) identify_queue: Option<Arc<dyn IdentifyQueue>>,
+    pub(crate) reconnect_limiter: Option<Arc<ReconnectLimiter>>,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
 }
 
@@ -75,6 +83,7 @@ impl fmt::Debug for ShardConfig {
             .field("ping_interval", &self.ping_interval)
             .field("ping_timeout", &self.ping_timeout)
             .field("reconnect", &self.reconnect)
+            .field("read_ahead", &self.read_ahead)
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +91,9 @@ impl fmt::Debug for ShardConfig {
 impl ShardConfig {
     /// Starts a configuration for `session_id` with the defaults: discovery
     /// on the deployed gateway, json, ping every 15 s (up to 10% early),
-    /// dead after 20 s without Pong, automatic reconnects.
+    /// dead after 20 s without Pong, automatic reconnects whose backoff
+    /// resets after a connection stayed ready for a ping interval, and
+    /// 16 MiB of read-ahead.
     ///
     /// ```
     /// use std::time::Duration;
@@ -110,14 +121,16 @@ impl ShardConfig {
                 connect_timeout: Duration::from_secs(10),
                 ready_timeout: Duration::from_secs(15),
                 backoff: Backoff::default(),
+                reset_backoff_after: None,
                 reconnect: true,
-                event_queue: 256,
+                read_ahead: DEFAULT_READ_AHEAD,
                 command_queue: 32,
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 send_limit: 120,
                 send_window: Duration::from_secs(60),
                 send_reserve: 10,
-                identify_limiter: None,
+                identify_queue: None,
+                reconnect_limiter: None,
                 tls: None,
             },
         }
@@ -131,6 +144,17 @@ impl ShardConfig {
     /// Where the shard connects.
     pub fn endpoint(&self) -> &GatewayEndpoint {
         &self.endpoint
+    }
+
+    /// How long a connection must stay ready before the backoff starts
+    /// over.
+    pub fn reset_backoff_after(&self) -> Duration {
+        self.reset_backoff_after.unwrap_or(self.ping_interval)
+    }
+
+    /// The read-ahead bound, in bytes.
+    pub fn read_ahead(&self) -> usize {
+        self.read_ahead
     }
 }
 
@@ -210,16 +234,40 @@ impl ShardConfigBuilder {
         self
     }
 
+    /// How long a connection must stay up after READY before the backoff
+    /// starts over from its first delay (default: the ping interval, so
+    /// 15 s unless changed).
+    ///
+    /// Until then every reconnect counts as another attempt, so a server
+    /// that sends READY and closes at once gets exponentially rarer
+    /// reconnects (at most a handful a minute once the delays reach their
+    /// cap) rather than one per backoff base.
+    pub fn reset_backoff_after(mut self, uptime: Duration) -> Self {
+        self.config.reset_backoff_after = Some(capped(uptime));
+        self
+    }
+
     /// Whether to reconnect after recoverable failures (default true).
     pub fn reconnect(mut self, reconnect: bool) -> Self {
         self.config.reconnect = reconnect;
         self
     }
 
-    /// How many messages may wait for the consumer before the shard stops
-    /// reading (default 256).
-    pub fn event_queue(mut self, capacity: usize) -> Self {
-        self.config.event_queue = capacity.max(1);
+    /// How many bytes of messages may wait for the consumer before the
+    /// shard stops reading the socket (default 16 MiB).
+    ///
+    /// Below the bound the shard reads, decompresses, parses and queues
+    /// everything the server sends, and answers its pings, however slow
+    /// the consumer is. A message costs its raw JSON plus 128 bytes (the
+    /// typed event built from it takes memory beside that, about as much
+    /// again for most events). Past the bound the shard stops reading, so
+    /// TCP pushes back on the server; it keeps pinging, and neither the
+    /// ping timeout nor the READY timeout counts the pause. A server that
+    /// cannot hold what it has for us meanwhile closes the connection
+    /// (the local server closes with 4000 "too slow", reported as
+    /// [`ErrorKind::TooSlow`](crate::ErrorKind::TooSlow)).
+    pub fn read_ahead(mut self, bytes: usize) -> Self {
+        self.config.read_ahead = bytes.max(1);
         self
     }
 
@@ -246,9 +294,18 @@ impl ShardConfigBuilder {
         self
     }
 
-    /// A semaphore shared by shards so that only so many identify at once.
-    pub fn identify_limiter(mut self, limiter: Arc<Semaphore>) -> Self {
-        self.config.identify_limiter = Some(limiter);
+    /// The queue deciding when the shard may identify, shared with other
+    /// shards (default for a lone shard: none, it identifies at once; a
+    /// [`ShardManager`](crate::ShardManager) gives its own).
+    pub fn identify_queue(mut self, queue: Arc<dyn IdentifyQueue>) -> Self {
+        self.config.identify_queue = Some(queue);
+        self
+    }
+
+    /// A bound on reconnects shared with other shards (default for a lone
+    /// shard: none; a [`ShardManager`](crate::ShardManager) gives its own).
+    pub fn reconnect_limiter(mut self, limiter: Arc<ReconnectLimiter>) -> Self {
+        self.config.reconnect_limiter = Some(limiter);
         self
     }
 

@@ -2,6 +2,8 @@
 
 use std::{error::Error as StdError, fmt, sync::Arc};
 
+use ayaka_model::cause;
+
 /// What went wrong, to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -22,6 +24,11 @@ pub enum ErrorKind {
     Transport,
     /// No Pong arrived in time: the connection is considered dead.
     PingTimeout,
+    /// The server closed the connection because the shard did not read its
+    /// events fast enough (4000, "too slow"): the consumer fell behind by
+    /// more than the read-ahead bound. The shard reconnects; what the
+    /// server dropped meanwhile is lost.
+    TooSlow,
     /// The server closed the connection with a code that forbids reconnecting.
     FatalClose {
         /// The WebSocket close code, e.g. 4002.
@@ -33,6 +40,15 @@ pub enum ErrorKind {
     Timeout,
     /// A command could not be serialised.
     Serialize,
+    /// The [`IdentifyQueue`](crate::IdentifyQueue) could not give a turn
+    /// to identify; the shard tries again after a backoff.
+    IdentifyQueue,
+    /// The shard's task panicked (in code it runs for you, such as an
+    /// [`IdentifyQueue`](crate::IdentifyQueue)); the shard has ended.
+    ShardPanicked,
+    /// A [`Dispatcher`](crate::Dispatcher) listener panicked; the other
+    /// listeners carry on.
+    ListenerPanicked,
 }
 
 /// The error of this crate: a [`kind`](Error::kind) and, where there is one,
@@ -46,11 +62,24 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind) -> Self {
+    /// An error of `kind` without a cause.
+    ///
+    /// The crate makes its own errors; this and
+    /// [`with_source`](Self::with_source) are for code that drives a
+    /// [`ShardMachine`](crate::machine::ShardMachine) and has to tell it
+    /// what went wrong with its socket.
+    pub fn new(kind: ErrorKind) -> Self {
         Self { kind, source: None }
     }
 
-    pub(crate) fn with_source(
+    /// An error of `kind` with its cause.
+    ///
+    /// ```
+    /// use ayaka_gateway::{Error, ErrorKind};
+    /// let error = Error::with_source(ErrorKind::Transport, "connection reset");
+    /// assert_eq!(error.to_string(), "gateway connection failed: connection reset");
+    /// ```
+    pub fn with_source(
         kind: ErrorKind,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
     ) -> Self {
@@ -65,6 +94,29 @@ impl Error {
         self.kind
     }
 
+    /// The underlying cause, if there is one.
+    ///
+    /// Shared rather than boxed: the error is [`Clone`], so that one
+    /// lifecycle report can reach several listeners. Downcast it with
+    /// `source.downcast_ref::<T>()`.
+    pub fn into_source(self) -> Option<Arc<dyn StdError + Send + Sync>> {
+        self.source
+    }
+
+    /// The kind and the underlying cause, taken apart.
+    ///
+    /// ```
+    /// use ayaka_gateway::{ErrorKind, parse_event};
+    ///
+    /// let error = parse_event(b"not json").unwrap_err();
+    /// let (kind, source) = error.into_parts();
+    /// assert_eq!(kind, ErrorKind::Parse);
+    /// assert!(source.is_some());
+    /// ```
+    pub fn into_parts(self) -> (ErrorKind, Option<Arc<dyn StdError + Send + Sync>>) {
+        (self.kind, self.source)
+    }
+
     /// The close code of a [`ErrorKind::FatalClose`].
     pub fn close_code(&self) -> Option<u16> {
         match self.kind {
@@ -77,7 +129,10 @@ impl Error {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::FatalClose { .. } | ErrorKind::InvalidUrl | ErrorKind::Closed
+            ErrorKind::FatalClose { .. }
+                | ErrorKind::InvalidUrl
+                | ErrorKind::Closed
+                | ErrorKind::ShardPanicked
         )
     }
 }
@@ -99,18 +154,19 @@ impl fmt::Display for Error {
             ErrorKind::Closed => f.write_str("the shard is closed")?,
             ErrorKind::Timeout => f.write_str("timed out")?,
             ErrorKind::Serialize => f.write_str("could not serialise a command")?,
+            ErrorKind::TooSlow => {
+                f.write_str("the server closed the connection: events were not read fast enough")?;
+            }
+            ErrorKind::IdentifyQueue => f.write_str("the identify queue gave no turn")?,
+            ErrorKind::ShardPanicked => f.write_str("the shard's task panicked")?,
+            ErrorKind::ListenerPanicked => f.write_str("a listener panicked")?,
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
+        cause::write_suffix(f, self.source.as_deref())
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn StdError + 'static))
+        cause::as_source(self.source.as_deref())
     }
 }

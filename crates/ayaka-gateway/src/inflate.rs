@@ -4,6 +4,12 @@
 //! connection into one zlib stream and ends each message with a sync (or
 //! full) flush, so a complete message ends in `00 00 FF FF`. Frames may split
 //! a message anywhere, including inside that suffix.
+//!
+//! Those four bytes alone do not make a message's end: a stored block's
+//! header or its data may read the same (a block of 0xFF00 bytes starts
+//! `00 00 FF FF`). A message ends where a frame ends with the suffix *and*
+//! the inflater, having consumed the whole frame, stands between two blocks
+//! right after an empty one: the empty stored block a flush writes.
 
 use miniz_oxide::inflate::{
     TINFLStatus,
@@ -29,17 +35,20 @@ const WINDOW: usize = 32 * 1024;
 const COMPACT_AT: usize = 1024 * 1024;
 
 /// Inflate straight into our buffer (no copy through a ring buffer), with
-/// more input to come; the stream's adler32 is never checked since a
-/// gateway stream never ends.
+/// more input to come, stopping at every block's end so that the end of a
+/// message is known; the stream's adler32 is never checked since a gateway
+/// stream never ends.
 const FLAGS: u32 = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
     | inflate_flags::TINFL_FLAG_HAS_MORE_INPUT
     | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
-    | inflate_flags::TINFL_FLAG_IGNORE_ADLER32;
+    | inflate_flags::TINFL_FLAG_IGNORE_ADLER32
+    | inflate_flags::TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY;
 
 /// Inflates one connection's zlib stream, message by message.
 ///
 /// Feed it every binary frame in order; it returns `None` while a message is
-/// partial and the whole decompressed message once its flush suffix arrives.
+/// partial and the whole decompressed message once its flush arrives (the
+/// empty stored block ending in `00 00 FF FF`, as the inflater reads it).
 /// Buffers are reused, so once they have grown to the largest message no
 /// more allocation happens. Call [`reset`](Self::reset) for a new connection.
 ///
@@ -70,6 +79,12 @@ pub struct Decompressor {
     /// The last four compressed bytes seen, across frames.
     tail: [u8; 4],
     tail_len: usize,
+    /// The inflater stands between two blocks, with all input consumed.
+    between_blocks: bool,
+    /// The block that ended last wrote nothing (a flush's empty block).
+    last_block_empty: bool,
+    /// Bytes the current block has written so far.
+    block_written: usize,
     /// A previous error poisoned the stream until the next reset.
     failed: bool,
     max_message_size: usize,
@@ -95,6 +110,9 @@ impl Decompressor {
             delivered: false,
             tail: [0; 4],
             tail_len: 0,
+            between_blocks: false,
+            last_block_empty: false,
+            block_written: 0,
             failed: false,
             max_message_size,
             bytes_in: 0,
@@ -128,7 +146,7 @@ impl Decompressor {
             self.failed = true;
             return Err(error);
         }
-        if self.tail_len == 4 && self.tail == ZLIB_SUFFIX {
+        if self.at_flush() {
             // the suffix belongs to this message only
             self.tail_len = 0;
             self.delivered = true;
@@ -147,6 +165,9 @@ impl Decompressor {
         self.message_start = 0;
         self.delivered = false;
         self.tail_len = 0;
+        self.between_blocks = false;
+        self.last_block_empty = false;
+        self.block_written = 0;
         self.failed = false;
     }
 
@@ -168,6 +189,16 @@ impl Decompressor {
     /// Whether part of a message is buffered, waiting for more frames.
     pub fn has_partial_message(&self) -> bool {
         !self.delivered && (self.filled > self.message_start || self.tail_len > 0)
+    }
+
+    /// Whether the input so far ends with a flush: the suffix is the last
+    /// thing fed (the cheap test, failing on almost every partial frame),
+    /// and the inflater read it as the end of an empty block.
+    fn at_flush(&self) -> bool {
+        self.tail_len == 4
+            && self.tail == ZLIB_SUFFIX
+            && self.between_blocks
+            && self.last_block_empty
     }
 
     fn remember_tail(&mut self, frame: &[u8]) {
@@ -196,6 +227,9 @@ impl Decompressor {
 
     /// Runs the inflater until the frame is consumed and no output is pending.
     fn inflate_all(&mut self, mut input: &[u8]) -> Result<(), Error> {
+        // A block boundary is progress once; twice in a row without
+        // consuming or writing anything it would be a loop.
+        let mut boundary_without_progress = false;
         loop {
             if self.filled == self.output.len() {
                 self.grow()?;
@@ -209,11 +243,26 @@ impl Decompressor {
             );
             input = &input[consumed..];
             self.filled += written;
+            self.block_written += written;
             self.bytes_out += written as u64;
             let progressed = consumed > 0 || written > 0;
+            if progressed {
+                self.between_blocks = false;
+            }
             match status {
+                TINFLStatus::BlockBoundary if progressed || !boundary_without_progress => {
+                    boundary_without_progress = !progressed;
+                    self.last_block_empty = self.block_written == 0;
+                    self.block_written = 0;
+                    if input.is_empty() {
+                        self.between_blocks = true;
+                        return Ok(());
+                    }
+                }
                 TINFLStatus::NeedsMoreInput if input.is_empty() => return Ok(()),
-                TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput if progressed => {}
+                TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput if progressed => {
+                    boundary_without_progress = false;
+                }
                 // The stream ended (zlib trailer): the server never does that
                 // mid-connection, and nothing may follow.
                 TINFLStatus::Done => {
@@ -222,7 +271,9 @@ impl Decompressor {
                         "zlib stream ended before the connection did",
                     ));
                 }
-                TINFLStatus::HasMoreOutput | TINFLStatus::NeedsMoreInput => {
+                TINFLStatus::HasMoreOutput
+                | TINFLStatus::NeedsMoreInput
+                | TINFLStatus::BlockBoundary => {
                     return Err(Error::with_source(
                         ErrorKind::Decompress,
                         "inflate made no progress",

@@ -1,10 +1,11 @@
 //! When to ping, when the connection is dead, and the measured latency.
 //!
-//! Pure state: the shard task feeds it the time and the pongs it reads.
+//! Pure state: the shard's state machine feeds it the time and the pongs
+//! it reads; it never reads a clock.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::time::Instant;
+use crate::latency::Latency;
 
 /// What the shard task should do when the keepalive deadline passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,15 +16,6 @@ pub(crate) enum KeepaliveAction {
     Dead,
     /// Nothing to do yet.
     Wait,
-}
-
-/// Round-trip statistics of one shard.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Latency {
-    /// The last Ping→Pong round trip.
-    pub last: Option<Duration>,
-    /// The mean of the recent round trips.
-    pub average: Option<Duration>,
 }
 
 const SAMPLES: usize = 8;
@@ -54,13 +46,14 @@ pub(crate) struct Keepalive {
 }
 
 impl Keepalive {
-    /// `jitter` is the fraction of `interval` a ping may come early.
-    pub(crate) fn new(interval: Duration, timeout: Duration, jitter: f64) -> Self {
+    /// `jitter` is the fraction of `interval` a ping may come early; `now`
+    /// is only a placeholder until [`start`](Self::start).
+    pub(crate) fn new(interval: Duration, timeout: Duration, jitter: f64, now: Instant) -> Self {
         Self {
             interval,
             timeout,
             jitter: jitter.clamp(0.0, 1.0),
-            next_ping_at: Instant::now(),
+            next_ping_at: now,
             outstanding: None,
             next_payload: 0,
             samples: [Duration::ZERO; SAMPLES],
@@ -188,7 +181,7 @@ mod tests {
     #[test]
     fn pings_come_at_most_an_interval_apart_and_jitter_only_makes_them_earlier() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.2);
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.2, start);
         keepalive.start(start, 0.0);
         assert_eq!(keepalive.deadline(), start + INTERVAL);
         keepalive.start(start, 0.5);
@@ -202,7 +195,7 @@ mod tests {
     #[test]
     fn a_pong_measures_latency_and_reschedules() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0, start);
         keepalive.start(start, 0.0);
         let sent = start + INTERVAL;
         let KeepaliveAction::Ping(payload) = keepalive.poll(sent, 0.0) else {
@@ -228,7 +221,7 @@ mod tests {
     #[test]
     fn no_pong_within_the_timeout_is_a_dead_connection() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0, start);
         keepalive.start(start, 0.0);
         assert!(matches!(
             keepalive.poll(start + INTERVAL, 0.0),
@@ -246,7 +239,7 @@ mod tests {
     #[test]
     fn a_new_connection_forgets_the_unanswered_ping_but_keeps_latency() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0, start);
         keepalive.start(start, 0.0);
         let KeepaliveAction::Ping(payload) = keepalive.poll(start + INTERVAL, 0.0) else {
             panic!("expected a ping");
@@ -261,7 +254,7 @@ mod tests {
     #[test]
     fn a_pause_under_a_millisecond_keeps_the_sample() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0, start);
         keepalive.start(start, 0.0);
         let KeepaliveAction::Ping(payload) = keepalive.poll(start + INTERVAL, 0.0) else {
             panic!("expected a ping");
@@ -276,7 +269,7 @@ mod tests {
     #[test]
     fn a_pause_in_reading_keeps_pinging_and_neither_kills_nor_measures() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0);
+        let mut keepalive = Keepalive::new(INTERVAL, TIMEOUT, 0.0, start);
         keepalive.start(start, 0.0);
         let KeepaliveAction::Ping(first) = keepalive.poll(start + INTERVAL, 0.0) else {
             panic!("expected a ping");

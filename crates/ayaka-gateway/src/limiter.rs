@@ -1,8 +1,9 @@
 //! Rate limiting of outgoing messages that never starves the keepalive.
 
-use std::{collections::VecDeque, time::Duration};
-
-use tokio::time::Instant;
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 /// A sliding window of sends: at most `limit` per `window`, of which
 /// `reserved` can only be used by keepalive traffic.

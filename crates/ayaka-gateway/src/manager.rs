@@ -5,21 +5,30 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use futures_util::Stream;
-use tokio::{
-    sync::{Semaphore, mpsc},
-    task::JoinHandle,
-};
+use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
     config::ShardConfig,
-    keepalive::Latency,
-    message::{GatewayEvent, ShardId, ShardMessage},
-    shard::{ShardHandle, spawn_task},
-    status::ShardState,
+    error::Error,
+    identify_queue::{IdentifyQueue, LocalIdentifyQueue},
+    latency::Latency,
+    manager_assignment::ShardAssignment,
+    read_ahead::{self, Budget, Queued},
+    received::ReceivedEvent,
+    reconnect_limiter::ReconnectLimiter,
+    shard::{ShardHandle, event_or_error, spawn_task},
+    shard_id::ShardId,
+    shard_message::ShardMessage,
+    shard_state::ShardState,
 };
+
+/// Default for [`ShardManagerBuilder::reconnect_rate`]: 16 reconnects per
+/// second across the manager's shards.
+pub const DEFAULT_RECONNECT_RATE: (u32, Duration) = (16, Duration::from_secs(1));
 
 /// A shard as [`ShardManager::shards`] lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +46,13 @@ pub struct ShardInfo {
 ///
 /// Shards can be several session ids, several connections of one session
 /// (each asking `/available` for a port), or both. They are added and
-/// removed at runtime without touching the others, and only so many
-/// identify at once.
+/// removed at runtime without touching the others; a deployment's shards
+/// can be split over several processes, each running its share
+/// ([`ShardManagerBuilder::assignment`]). Only so many identify
+/// at once (through one [`IdentifyQueue`]), and their reconnects together
+/// stay under one [`ReconnectLimiter`] (16 a second unless set). Each
+/// shard keeps its own read-ahead bound in the merged queue, so a flooded
+/// shard pushes back on its own socket only.
 ///
 /// ```no_run
 /// use ayaka_gateway::{GatewayEndpoint, ShardConfig, ShardManager};
@@ -51,8 +65,11 @@ pub struct ShardInfo {
 ///     .connections_per_session(4)
 ///     .identify_concurrency(2)
 ///     .spawn();
-/// while let Some(event) = manager.next_event().await {
-///     println!("{} from {}", event.name(), event.shard_id);
+/// while let Some(item) = manager.next_event().await {
+///     match item {
+///         Ok(received) => println!("{} from {}", received.name(), received.shard_id),
+///         Err(error) => eprintln!("gateway: {error}"),
+///     }
 /// }
 /// # }
 /// ```
@@ -60,8 +77,9 @@ pub struct ShardInfo {
 pub struct ShardManager {
     template: ShardConfig,
     shards: BTreeMap<ShardId, (ShardHandle, JoinHandle<()>)>,
-    sender: mpsc::Sender<ShardMessage>,
-    messages: mpsc::Receiver<ShardMessage>,
+    /// Kept so that the merged queue never ends while the manager lives.
+    sender: mpsc::UnboundedSender<Queued>,
+    messages: mpsc::UnboundedReceiver<Queued>,
     next_id: u32,
 }
 
@@ -73,7 +91,9 @@ pub struct ShardManagerBuilder {
     sessions: Vec<String>,
     connections_per_session: usize,
     identify_concurrency: usize,
-    queue: usize,
+    identify_queue: Option<Arc<dyn IdentifyQueue>>,
+    reconnect_rate: (u32, Duration),
+    assignment: ShardAssignment,
 }
 
 impl ShardManager {
@@ -85,7 +105,9 @@ impl ShardManager {
             sessions: Vec::new(),
             connections_per_session: 1,
             identify_concurrency: 1,
-            queue: 1024,
+            identify_queue: None,
+            reconnect_rate: DEFAULT_RECONNECT_RATE,
+            assignment: ShardAssignment::all(),
         }
     }
 
@@ -100,19 +122,30 @@ impl ShardManager {
     }
 
     /// Adds a shard with its own configuration and starts it. It shares the
-    /// manager's identify limiter unless the configuration has its own.
-    pub fn add_shard_with(&mut self, mut config: ShardConfig) -> ShardHandle {
-        if config.identify_limiter.is_none() {
-            config.identify_limiter = self.template.identify_limiter.clone();
-        }
+    /// manager's identify queue and reconnect limiter unless the
+    /// configuration has its own.
+    pub fn add_shard_with(&mut self, config: ShardConfig) -> ShardHandle {
         let id = ShardId(self.next_id);
         self.next_id += 1;
-        let (handle, task) = spawn_task(id, config, self.sender.clone());
+        self.start_shard(id, config)
+    }
+
+    fn start_shard(&mut self, id: ShardId, mut config: ShardConfig) -> ShardHandle {
+        if config.identify_queue.is_none() {
+            config.identify_queue = self.template.identify_queue.clone();
+        }
+        if config.reconnect_limiter.is_none() {
+            config.reconnect_limiter = self.template.reconnect_limiter.clone();
+        }
+        let sender = read_ahead::Sender::new(self.sender.clone(), Budget::new(config.read_ahead));
+        let (handle, task) = spawn_task(id, config, sender);
         self.shards.insert(id, (handle.clone(), task));
         handle
     }
 
-    /// Closes one shard and waits for its task; the others carry on.
+    /// Closes one shard and waits for its task; the others carry on. Its
+    /// [`ShardMessage::Closed`] is the last the manager yields for it (a
+    /// cache fed from the manager takes it as that shard's session ended).
     /// Returns false if there was no such shard.
     pub async fn remove_shard(&mut self, id: ShardId) -> bool {
         let Some((handle, task)) = self.shards.remove(&id) else {
@@ -155,15 +188,16 @@ impl ShardManager {
     /// The next message of any shard. Cancellation-safe. Never ends while
     /// the manager lives (shards can be added).
     pub async fn next_message(&mut self) -> Option<ShardMessage> {
-        self.messages.recv().await
+        self.messages.recv().await.map(Queued::into_message)
     }
 
-    /// The next event of any shard, skipping lifecycle reports.
-    /// Cancellation-safe.
-    pub async fn next_event(&mut self) -> Option<GatewayEvent> {
+    /// The next event or error of any shard, skipping the other lifecycle
+    /// reports (as [`Shard::next_event`](crate::Shard::next_event): a shard
+    /// that ended by itself yields its error last). Cancellation-safe.
+    pub async fn next_event(&mut self) -> Option<Result<ReceivedEvent, Error>> {
         loop {
-            if let ShardMessage::Event(event) = self.messages.recv().await? {
-                return Some(event);
+            if let Some(item) = event_or_error(self.next_message().await?) {
+                return Some(item);
             }
         }
     }
@@ -184,7 +218,9 @@ impl Stream for ShardManager {
     type Item = ShardMessage;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ShardMessage>> {
-        self.messages.poll_recv(cx)
+        self.messages
+            .poll_recv(cx)
+            .map(|queued| queued.map(Queued::into_message))
     }
 }
 
@@ -220,15 +256,52 @@ impl ShardManagerBuilder {
         self
     }
 
-    /// How many shards may identify at once (default 1).
+    /// How many shards may identify at once, with the in-process
+    /// [`LocalIdentifyQueue`] (default 1).
     pub fn identify_concurrency(mut self, count: usize) -> Self {
         self.identify_concurrency = count.max(1);
         self
     }
 
-    /// How many merged messages may wait for the consumer (default 1024).
-    pub fn queue(mut self, capacity: usize) -> Self {
-        self.queue = capacity.max(1);
+    /// The queue every shard identifies through, instead of a
+    /// [`LocalIdentifyQueue`] of
+    /// [`identify_concurrency`](Self::identify_concurrency) (for one
+    /// shared by several processes, say).
+    pub fn identify_queue(mut self, queue: Arc<dyn IdentifyQueue>) -> Self {
+        self.identify_queue = Some(queue);
+        self
+    }
+
+    /// Which of the deployment's shards this process runs (default: all):
+    /// for shards split over several processes, each building its manager
+    /// with the same sessions in the same order and a share of the shards.
+    /// Shards keep their deployment-wide numbers as their [`ShardId`]s (see
+    /// [`ShardAssignment`]); shards added later are numbered from the
+    /// deployment's total on.
+    ///
+    /// ```no_run
+    /// use ayaka_gateway::{ShardAssignment, ShardConfig, ShardManager};
+    ///
+    /// # async fn run() {
+    /// # let template = ShardConfig::builder("session id").build();
+    /// // This is process 1 of 3 running 2 sessions × 3 connections: it
+    /// // runs shards 2 and 3 (session 0's connection 2, session 1's 0).
+    /// let manager = ShardManager::builder(template)
+    ///     .sessions(["first session", "second session"])
+    ///     .connections_per_session(3)
+    ///     .assignment(ShardAssignment::process(1, 3))
+    ///     .spawn();
+    /// # }
+    /// ```
+    pub fn assignment(mut self, assignment: ShardAssignment) -> Self {
+        self.assignment = assignment;
+        self
+    }
+
+    /// At most `count` reconnects per `per` across every shard (default
+    /// 16 per second); each shard's own backoff comes first.
+    pub fn reconnect_rate(mut self, count: u32, per: Duration) -> Self {
+        self.reconnect_rate = (count, per);
         self
     }
 
@@ -238,11 +311,18 @@ impl ShardManagerBuilder {
     ///
     /// Outside a tokio runtime.
     pub fn spawn(mut self) -> ShardManager {
-        if self.template.identify_limiter.is_none() {
-            self.template.identify_limiter =
-                Some(Arc::new(Semaphore::new(self.identify_concurrency)));
+        if self.template.identify_queue.is_none() {
+            let queue = self
+                .identify_queue
+                .take()
+                .unwrap_or_else(|| Arc::new(LocalIdentifyQueue::new(self.identify_concurrency)));
+            self.template.identify_queue = Some(queue);
         }
-        let (sender, messages) = mpsc::channel(self.queue);
+        if self.template.reconnect_limiter.is_none() {
+            let (count, per) = self.reconnect_rate;
+            self.template.reconnect_limiter = Some(Arc::new(ReconnectLimiter::new(count, per)));
+        }
+        let (sender, messages) = mpsc::unbounded_channel();
         let mut manager = ShardManager {
             template: self.template,
             shards: BTreeMap::new(),
@@ -255,11 +335,29 @@ impl ShardManagerBuilder {
         } else {
             self.sessions
         };
-        for session in sessions {
-            for _ in 0..self.connections_per_session {
-                manager.add_shard(session.clone());
-            }
+        let per_session = self.connections_per_session;
+        let total = u32::try_from(sessions.len().saturating_mul(per_session)).unwrap_or(u32::MAX);
+        if self.assignment.overreaches(total) {
+            tracing::warn!(
+                total,
+                "the shard assignment names shards past the deployment's; they are not run"
+            );
         }
+        for shard in self.assignment.shards(total) {
+            // `shard < total`, so the session exists
+            let Some(session) = usize::try_from(shard)
+                .ok()
+                .and_then(|shard| sessions.get(shard / per_session))
+            else {
+                continue;
+            };
+            let config = ShardConfig {
+                session_id: Arc::from(session.as_str()),
+                ..manager.template.clone()
+            };
+            manager.start_shard(ShardId(shard), config);
+        }
+        manager.next_id = total;
         manager
     }
 }

@@ -1,13 +1,15 @@
 //! The handle to one shard: a pull API over its messages and commands to it.
 
 use std::{
+    any::Any,
+    panic::AssertUnwindSafe,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
 };
 
 use ayaka_model::{Presence, gateway::ClientCommand};
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 use tokio::{
     sync::{mpsc, watch},
     task::JoinHandle,
@@ -16,10 +18,15 @@ use tokio::{
 use crate::{
     config::ShardConfig,
     error::{Error, ErrorKind},
-    keepalive::Latency,
-    message::{GatewayEvent, ShardId, ShardMessage},
+    latency::Latency,
+    machine::ShardMachine,
+    read_ahead::{self, Queued},
+    received::ReceivedEvent,
     runner::{Command, Runner},
-    status::{ShardState, SharedStatus},
+    shard_id::ShardId,
+    shard_message::ShardMessage,
+    shard_state::ShardState,
+    stats::{ShardStats, SharedStatus},
 };
 
 /// Sends commands to a shard and reads its status; cheap to clone.
@@ -49,12 +56,18 @@ impl ShardHandle {
 
     /// Bytes of complete (decompressed) messages received so far.
     pub fn bytes_received(&self) -> u64 {
-        self.status.bytes_received()
+        self.stats().bytes_received
     }
 
     /// Complete messages received so far.
     pub fn messages_received(&self) -> u64 {
-        self.status.messages_received()
+        self.stats().messages_received
+    }
+
+    /// Every figure: received, delivered, buffered, time behind,
+    /// connections.
+    pub fn stats(&self) -> ShardStats {
+        self.status.stats()
     }
 
     /// Sets the user's presence. Waits while the command queue is full;
@@ -108,28 +121,33 @@ impl ShardHandle {
 /// connection alive and reconnects; this handle pulls what it reports.
 /// Dropping the shard asks its task to close.
 ///
-/// ```no_run
-/// use ayaka_gateway::{GatewayEndpoint, Shard, ShardConfig, ShardId, ShardMessage};
+/// Two ways to read: [`next_event`](Self::next_event) yields events and
+/// errors (a shard that ends by itself says why in its last item), and
+/// [`next_message`](Self::next_message) (or the `Stream`) yields every
+/// lifecycle report as well.
 ///
-/// # async fn run() -> Result<(), ayaka_gateway::Error> {
+/// ```no_run
+/// use ayaka_gateway::{GatewayEndpoint, Shard, ShardConfig, ShardId};
+///
+/// # async fn run() {
 /// let config = ShardConfig::builder("my session id")
 ///     .endpoint(GatewayEndpoint::Url("ws://127.0.0.1:9000".into()))
 ///     .build();
 /// let mut shard = Shard::spawn(ShardId(0), config);
-/// while let Some(message) = shard.next_message().await {
-///     match message {
-///         ShardMessage::Event(event) => println!("{}: {}", event.name(), event.raw_str().unwrap_or("")),
-///         ShardMessage::Closed { error, .. } => return error.map_or(Ok(()), Err),
-///         _ => {}
+/// while let Some(item) = shard.next_event().await {
+///     match item {
+///         Ok(received) => println!("{}: {}", received.name(), received.raw_str().unwrap_or("")),
+///         // the shard carries on after most errors; after a fatal one
+///         // (say 4002, an unknown session) nothing more comes
+///         Err(error) => eprintln!("gateway: {error}"),
 ///     }
 /// }
-/// # Ok(())
 /// # }
 /// ```
 #[derive(Debug)]
 pub struct Shard {
     handle: ShardHandle,
-    messages: mpsc::Receiver<ShardMessage>,
+    messages: mpsc::UnboundedReceiver<Queued>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -140,7 +158,7 @@ impl Shard {
     ///
     /// Outside a tokio runtime (as [`tokio::spawn`]).
     pub fn spawn(id: ShardId, config: ShardConfig) -> Self {
-        let (sender, messages) = mpsc::channel(config.event_queue);
+        let (sender, messages) = read_ahead::channel(config.read_ahead);
         let (handle, task) = spawn_task(id, config, sender);
         Self {
             handle,
@@ -164,15 +182,20 @@ impl Shard {
     ///
     /// Cancellation-safe: if the future is dropped, no message is lost.
     pub async fn next_message(&mut self) -> Option<ShardMessage> {
-        self.messages.recv().await
+        self.messages.recv().await.map(Queued::into_message)
     }
 
-    /// The next event, skipping lifecycle reports. `None` once the shard
-    /// has ended. Cancellation-safe.
-    pub async fn next_event(&mut self) -> Option<GatewayEvent> {
+    /// The next event or error, skipping the other lifecycle reports.
+    ///
+    /// `Some(Err(..))` for every error the shard reports: most leave it
+    /// running (a reconnect follows); when it ended by itself (a fatal
+    /// close code, no reconnects allowed, a panic in its task) the error
+    /// why is the last item before `None`. `None` once the shard has ended
+    /// and everything was read. Cancellation-safe.
+    pub async fn next_event(&mut self) -> Option<Result<ReceivedEvent, Error>> {
         loop {
-            if let ShardMessage::Event(event) = self.messages.recv().await? {
-                return Some(event);
+            if let Some(item) = event_or_error(self.next_message().await?) {
+                return Some(item);
             }
         }
     }
@@ -200,7 +223,22 @@ impl Stream for Shard {
     type Item = ShardMessage;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ShardMessage>> {
-        self.messages.poll_recv(cx)
+        self.messages
+            .poll_recv(cx)
+            .map(|queued| queued.map(Queued::into_message))
+    }
+}
+
+/// What [`Shard::next_event`] makes of a message: events and errors, the
+/// rest skipped.
+pub(crate) fn event_or_error(message: ShardMessage) -> Option<Result<ReceivedEvent, Error>> {
+    match message {
+        ShardMessage::Event(received) => Some(Ok(received)),
+        ShardMessage::Error { error, .. }
+        | ShardMessage::Closed {
+            error: Some(error), ..
+        } => Some(Err(error)),
+        _ => None,
     }
 }
 
@@ -211,28 +249,60 @@ impl Drop for Shard {
 }
 
 /// Starts a shard's task, reporting into `sender`.
+///
+/// The task's body runs under `catch_unwind`: it calls code the user gave
+/// it (an [`IdentifyQueue`](crate::IdentifyQueue), a tracing subscriber),
+/// and a panic there must still end the shard with a report rather than
+/// a silent `None`.
 pub(crate) fn spawn_task(
     id: ShardId,
     config: ShardConfig,
-    sender: mpsc::Sender<ShardMessage>,
+    sender: read_ahead::Sender,
 ) -> (ShardHandle, JoinHandle<()>) {
     let (command_sender, commands) = mpsc::channel(config.command_queue);
     let (close_sender, close) = watch::channel(false);
-    let status = Arc::new(SharedStatus::new());
+    let status = Arc::new(SharedStatus::new(Arc::clone(sender.budget())));
     let handle = ShardHandle {
         id,
         commands: command_sender,
         close: Arc::new(close_sender),
         status: Arc::clone(&status),
     };
-    let runner = Runner {
-        shard_id: id,
+    let now = tokio::time::Instant::now().into_std();
+    let machine = ShardMachine::new(id, config.clone(), now, rand::random());
+    let runner = Runner::new(
+        machine,
         config,
-        events: sender,
+        sender.clone(),
         commands,
         close,
-        status,
-    };
-    let task = tokio::spawn(runner.run());
+        Arc::clone(&status),
+    );
+    let task = tokio::spawn(async move {
+        if let Err(panic) = AssertUnwindSafe(runner.run()).catch_unwind().await {
+            let error = Error::with_source(
+                ErrorKind::ShardPanicked,
+                format!(
+                    "the shard's task panicked: {}",
+                    panic_message(panic.as_ref())
+                ),
+            );
+            tracing::error!(shard = id.0, %error, "shard task panicked");
+            status.set_state(ShardState::Closed);
+            sender.push(ShardMessage::Closed {
+                shard_id: id,
+                error: Some(error),
+            });
+        }
+    });
     (handle, task)
+}
+
+/// The text of a panic's payload, when it has one.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use ayaka_gateway::{
-    Dispatcher, ErrorKind, GatewayEvent, Shard, ShardId, ShardManager, ShardMessage, ShardState,
+    Delivery, Dispatcher, ErrorKind, ReceivedEvent, Shard, ShardId, ShardManager, ShardMessage,
+    ShardState,
 };
 use ayaka_model::gateway::EventKind;
 use bytes::Bytes;
@@ -14,7 +15,7 @@ use common::{GUARD, READY, ScriptedGateway, fixture};
 use tokio::sync::mpsc;
 
 fn event(shard: u32, json: &str) -> ShardMessage {
-    ShardMessage::Event(GatewayEvent {
+    ShardMessage::Event(ReceivedEvent {
         shard_id: ShardId(shard),
         event: ayaka_gateway::parse_event(json.as_bytes()).unwrap(),
         raw: Bytes::copy_from_slice(json.as_bytes()),
@@ -23,7 +24,8 @@ fn event(shard: u32, json: &str) -> ShardMessage {
 
 #[tokio::test]
 async fn listeners_get_their_kind_names_raw_and_lifecycle() {
-    let dispatcher = Dispatcher::new();
+    // ordered delivery: the log below is in registration order
+    let dispatcher = Dispatcher::builder().delivery(Delivery::Ordered).build();
     let (sender, mut received) = mpsc::unbounded_channel::<String>();
     let tx = sender.clone();
     dispatcher.on(EventKind::GuildCreate, move |event| {
@@ -57,6 +59,7 @@ async fn listeners_get_their_kind_names_raw_and_lifecycle() {
         .dispatch(ShardMessage::Disconnected {
             shard_id: ShardId(0),
             code: Some(4009),
+            reason: String::new(),
         })
         .await;
     // the listeners hold the other senders: dropping the dispatcher ends the log
@@ -140,9 +143,10 @@ async fn a_dispatcher_runs_over_a_live_shard() {
     assert_eq!(ready.await.unwrap().shard_id(), ShardId(4));
     assert!(guild.await.is_ok());
     let server = tokio::spawn(connection.serve());
-    // the run ends when the shard does
+    // the run ends when the shard does, without error since it was asked to
     handle.request_close();
-    tokio::time::timeout(GUARD, running).await.unwrap().unwrap();
+    let ended = tokio::time::timeout(GUARD, running).await.unwrap().unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
     server.await.unwrap();
 }
 
@@ -175,12 +179,13 @@ async fn the_manager_limits_identify_merges_events_and_rescales() {
 
     let mut ready = Vec::new();
     while ready.len() < 2 {
-        let event = tokio::time::timeout(GUARD, manager.next_event())
+        let received = tokio::time::timeout(GUARD, manager.next_event())
             .await
             .unwrap()
+            .unwrap()
             .unwrap();
-        assert_eq!(event.kind(), EventKind::Ready);
-        ready.push(event.shard_id);
+        assert_eq!(received.kind(), EventKind::Ready);
+        ready.push(received.shard_id);
     }
     ready.sort();
     assert_eq!(ready, [ShardId(0), ShardId(1)]);
@@ -199,12 +204,13 @@ async fn the_manager_limits_identify_merges_events_and_rescales() {
     assert_eq!(closing.await.unwrap(), Some(1000));
     assert!(!manager.remove_shard(ShardId(0)).await);
     kept.text(&fixture("guild_delete")).await;
-    let event = tokio::time::timeout(GUARD, manager.next_event())
+    let received = tokio::time::timeout(GUARD, manager.next_event())
         .await
+        .unwrap()
         .unwrap()
         .unwrap();
     assert_eq!(
-        (event.shard_id, event.kind()),
+        (received.shard_id, received.kind()),
         (ShardId(1), EventKind::GuildDelete)
     );
 
@@ -231,4 +237,211 @@ async fn the_manager_limits_identify_merges_events_and_rescales() {
         server.await.unwrap();
     }
     assert_eq!(added.state(), ShardState::Closed);
+}
+
+/// A listener that panics on every event is reported each time, and the
+/// listener after it still gets every event, in both delivery modes.
+#[tokio::test]
+async fn a_panicking_listener_is_reported_and_the_others_keep_being_called() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    for delivery in [Delivery::Concurrent, Delivery::Ordered] {
+        let dispatcher = Dispatcher::builder().delivery(delivery).build();
+        let panicked = Arc::new(AtomicUsize::new(0));
+        let heard = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&panicked);
+        dispatcher.on(EventKind::GuildDelete, move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async { panic!("listener bug") }
+        });
+        // panics before it even returns a future
+        dispatcher.on_raw(|_| -> std::future::Ready<()> { panic!("synchronous listener bug") });
+        let counter = Arc::clone(&heard);
+        dispatcher.on(EventKind::GuildDelete, move |_| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let (reports, mut reported) = mpsc::unbounded_channel();
+        dispatcher.on_lifecycle(move |message| {
+            let reports = reports.clone();
+            async move {
+                if let ShardMessage::Error { error, shard_id } = message {
+                    reports.send((shard_id, error)).unwrap();
+                }
+            }
+        });
+        for id in 0..3 {
+            let json = format!(r#"{{"t":"GUILD_DELETE","d":{{"id":{id}}}}}"#);
+            dispatcher.dispatch(event(9, &json)).await;
+        }
+        tokio::time::timeout(GUARD, dispatcher.idle())
+            .await
+            .unwrap();
+        assert_eq!(heard.load(Ordering::Relaxed), 3, "{delivery:?}");
+        assert_eq!(panicked.load(Ordering::Relaxed), 3, "{delivery:?}");
+        let mut messages = Vec::new();
+        while let Ok((shard_id, error)) = reported.try_recv() {
+            assert_eq!(shard_id, ShardId(9));
+            assert_eq!(error.kind(), ErrorKind::ListenerPanicked);
+            messages.push(error.to_string());
+        }
+        assert_eq!(messages.len(), 6, "{delivery:?}: {messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("GUILD_DELETE") && m.contains("listener bug"))
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("synchronous listener bug"))
+        );
+    }
+}
+
+/// A lifecycle listener that panics on the panic report itself is only
+/// logged: no loop, and the others still hear of it.
+#[tokio::test]
+async fn a_lifecycle_listener_panicking_on_a_panic_report_does_not_loop() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    let dispatcher = Dispatcher::builder().delivery(Delivery::Ordered).build();
+    dispatcher.on_raw(|_| async { panic!("first") });
+    dispatcher.on_lifecycle(|_| async { panic!("second") });
+    let heard = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&heard);
+    dispatcher.on_lifecycle(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        async {}
+    });
+    dispatcher.dispatch(event(0, READY)).await;
+    // the raw listener's panic, reported to both lifecycle listeners
+    assert_eq!(heard.load(Ordering::Relaxed), 1);
+}
+
+/// Under concurrent delivery a listener stuck in slow work holds up
+/// neither dispatching nor the other listeners; under ordered delivery it
+/// holds up the next message, as documented.
+#[tokio::test]
+async fn a_slow_listener_holds_the_queue_only_under_ordered_delivery() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    for delivery in [Delivery::Concurrent, Delivery::Ordered] {
+        let dispatcher = Dispatcher::builder().delivery(delivery).build();
+        let release = Arc::new(tokio::sync::Notify::new());
+        let gate = Arc::clone(&release);
+        dispatcher.on(EventKind::GuildDelete, move |_| {
+            let gate = Arc::clone(&gate);
+            async move { gate.notified().await }
+        });
+        let heard = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&heard);
+        dispatcher.on_raw(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async {}
+        });
+        let dispatching = {
+            let dispatcher = dispatcher.clone();
+            tokio::spawn(async move {
+                for id in 0..100 {
+                    let json = format!(r#"{{"t":"GUILD_DELETE","d":{{"id":{id}}}}}"#);
+                    dispatcher.dispatch(event(0, &json)).await;
+                }
+            })
+        };
+        match delivery {
+            Delivery::Concurrent => {
+                tokio::time::timeout(GUARD, dispatching)
+                    .await
+                    .expect("dispatching waited for the slow listener")
+                    .unwrap();
+                tokio::time::timeout(GUARD, async {
+                    while heard.load(Ordering::Relaxed) < 100 {
+                        tokio::task::yield_now().await;
+                    }
+                })
+                .await
+                .expect("the fast listener was held up");
+                release.notify_waiters();
+            }
+            _ => {
+                // the raw listener runs first: it saw the first event, and
+                // nothing more can come while the slow one waits
+                let held = tokio::time::timeout(Duration::from_millis(200), async {
+                    while !dispatching.is_finished() {
+                        tokio::task::yield_now().await;
+                    }
+                })
+                .await;
+                assert!(held.is_err(), "ordered delivery did not wait");
+                assert_eq!(heard.load(Ordering::Relaxed), 1);
+                dispatching.abort();
+            }
+        }
+    }
+}
+
+/// Concurrent delivery is bounded: past `max_in_flight` running calls,
+/// dispatching waits for one to finish.
+#[tokio::test]
+async fn concurrent_delivery_waits_past_max_in_flight() {
+    use std::sync::Arc;
+
+    let dispatcher = Dispatcher::builder().max_in_flight(2).build();
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let gate = Arc::clone(&release);
+    dispatcher.on_raw(move |_| {
+        let gate = Arc::clone(&gate);
+        async move {
+            let _ = gate
+                .acquire()
+                .await
+                .map(tokio::sync::SemaphorePermit::forget);
+        }
+    });
+    dispatcher.dispatch(event(0, READY)).await;
+    dispatcher.dispatch(event(0, READY)).await;
+    let third = dispatcher.dispatch(event(0, READY));
+    tokio::pin!(third);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), &mut third)
+            .await
+            .is_err(),
+        "a third call started while two ran"
+    );
+    release.add_permits(1);
+    tokio::time::timeout(GUARD, third).await.unwrap();
+    release.add_permits(2);
+    tokio::time::timeout(GUARD, dispatcher.idle())
+        .await
+        .unwrap();
+}
+
+/// `run` says why a shard ended by itself.
+#[tokio::test]
+async fn run_returns_the_error_a_shard_ended_with() {
+    let mut gateway = ScriptedGateway::start().await;
+    let shard = Shard::spawn(ShardId(0), gateway.config().build());
+    let dispatcher = Dispatcher::new();
+    let running = tokio::spawn({
+        let dispatcher = dispatcher.clone();
+        async move { dispatcher.run(shard).await }
+    });
+    gateway.accept().await.close(4004).await;
+    let ended = tokio::time::timeout(GUARD, running).await.unwrap().unwrap();
+    assert_eq!(
+        ended.unwrap_err().kind(),
+        ErrorKind::FatalClose { code: 4004 }
+    );
 }

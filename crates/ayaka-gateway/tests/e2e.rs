@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use ayaka_gateway::{
-    ErrorKind, GatewayEndpoint, GatewayEvent, Shard, ShardConfig, ShardConfigBuilder, ShardId,
+    ErrorKind, GatewayEndpoint, ReceivedEvent, Shard, ShardConfig, ShardConfigBuilder, ShardId,
     ShardManager, ShardMessage, ShardState,
 };
 use ayaka_model::{
@@ -26,18 +26,19 @@ fn shard_config(server: &Server, session_id: &str) -> ShardConfigBuilder {
     fast(ShardConfig::builder(session_id).endpoint(GatewayEndpoint::Url(server.gateway_url())))
 }
 
-async fn next_event(shard: &mut Shard) -> GatewayEvent {
+async fn next_event(shard: &mut Shard) -> ReceivedEvent {
     tokio::time::timeout(GUARD, shard.next_event())
         .await
         .expect("no event in time")
         .expect("shard ended")
+        .expect("shard reported an error")
 }
 
-async fn expect_kind(shard: &mut Shard, kind: EventKind) -> GatewayEvent {
+async fn expect_kind(shard: &mut Shard, kind: EventKind) -> ReceivedEvent {
     loop {
-        let event = next_event(shard).await;
-        if event.kind() == kind {
-            return event;
+        let received = next_event(shard).await;
+        if received.kind() == kind {
+            return received;
         }
     }
 }
@@ -73,9 +74,9 @@ async fn identify_gets_ready_and_guild_init_in_json_and_zlib() {
         assert_eq!(me.id.get(), user.id);
         let mut seen = Vec::new();
         for _ in 0..2 {
-            let event = next_event(&mut shard).await;
-            assert_eq!(event.kind(), EventKind::GuildInit, "{encoding:?}");
-            seen.push(event.event.guild_id().unwrap().get());
+            let received = next_event(&mut shard).await;
+            assert_eq!(received.kind(), EventKind::GuildInit, "{encoding:?}");
+            seen.push(received.event.guild_id().unwrap().get());
         }
         seen.sort_unstable();
         let mut expected = guilds.to_vec();
@@ -389,13 +390,12 @@ async fn five_hundred_shards_in_one_manager() {
     let users = [rest.create_user().await, rest.create_user().await];
     let template = fast(ShardConfig::builder(&users[0].session_id))
         .endpoint(GatewayEndpoint::Available(server.available_url()))
-        .event_queue(4)
+        .read_ahead(4 * 1024)
         .build();
     let mut manager = ShardManager::builder(template)
         .sessions(users.iter().map(|user| user.session_id.clone()))
         .connections_per_session(SHARDS / 2)
         .identify_concurrency(32)
-        .queue(4096)
         .spawn();
     assert_eq!(manager.len(), SHARDS);
     let mut ready = std::collections::HashSet::new();
@@ -425,9 +425,9 @@ async fn five_hundred_shards_in_one_manager() {
     let mut tagged = std::collections::HashSet::new();
     tokio::time::timeout(GUARD, async {
         while tagged.len() < SHARDS / 2 {
-            let event = manager.next_event().await.unwrap();
-            if event.kind() == EventKind::GuildCreate {
-                tagged.insert(event.shard_id);
+            let received = manager.next_event().await.unwrap().unwrap();
+            if received.kind() == EventKind::GuildCreate {
+                tagged.insert(received.shard_id);
             }
         }
     })

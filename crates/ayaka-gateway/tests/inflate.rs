@@ -11,12 +11,17 @@ use proptest::prelude::*;
 /// Compresses `messages` into one zlib stream, each ending with `flush`.
 /// Returns the compressed bytes of each message.
 fn compress_stream(messages: &[Vec<u8>], flush: MZFlush) -> Vec<Vec<u8>> {
+    compress_stream_at(messages, flush, 6)
+}
+
+/// [`compress_stream`] at a compression level (0: stored blocks only).
+fn compress_stream_at(messages: &[Vec<u8>], flush: MZFlush, level: u8) -> Vec<Vec<u8>> {
     let mut compressor = CompressorOxide::default();
-    compressor.set_format_and_level(DataFormat::Zlib, 6);
+    compressor.set_format_and_level(DataFormat::Zlib, level);
     messages
         .iter()
         .map(|message| {
-            let mut out = vec![0; message.len() * 2 + 64];
+            let mut out = vec![0; message.len() * 2 + 1024];
             let result = deflate(&mut compressor, message, &mut out, flush);
             assert_eq!(result.bytes_consumed, message.len());
             out.truncate(result.bytes_written);
@@ -96,6 +101,175 @@ fn every_split_position_of_every_message_gives_the_same_messages() {
             }
         }
     }
+}
+
+/// A zlib stream of stored blocks (level 0) written by hand, so that block
+/// lengths are ours to choose: each message as blocks of at most `block`
+/// bytes, then the empty stored block of a sync flush. Returns the bytes
+/// of each message.
+fn stored_stream(messages: &[Vec<u8>], block: usize) -> Vec<Vec<u8>> {
+    let mut compressed: Vec<Vec<u8>> = messages
+        .iter()
+        .map(|message| {
+            let mut out = Vec::new();
+            for chunk in message.chunks(block) {
+                let len = u16::try_from(chunk.len()).unwrap();
+                // BFINAL 0, BTYPE 00 (stored), padded to the byte
+                out.push(0x00);
+                out.extend(len.to_le_bytes());
+                out.extend((!len).to_le_bytes());
+                out.extend(chunk);
+            }
+            out.extend([0x00, 0x00, 0x00, 0xFF, 0xFF]);
+            out
+        })
+        .collect();
+    // the zlib header: deflate, 32 KiB window, no dictionary, fastest
+    compressed[0].splice(0..0, [0x78, 0x01]);
+    compressed
+}
+
+/// The block length whose stored-block header reads `00 00 FF FF` (LEN
+/// 0xFF00, then the first byte of NLEN) like the suffix of a flush.
+const HEADER_LIKE_SUFFIX: usize = 0xFF00;
+
+/// Messages for stored-block streams: realistic ones and one exactly
+/// [`HEADER_LIKE_SUFFIX`] long, which [`stored_stream`] writes as one block
+/// whose header reads like the suffix.
+fn stored_block_messages() -> Vec<Vec<u8>> {
+    let mut messages = realistic_messages();
+    let header_like_suffix = format!(
+        r#"{{"t":"X","d":"{}"}}"#,
+        "s".repeat(HEADER_LIKE_SUFFIX - 16)
+    )
+    .into_bytes();
+    assert_eq!(header_like_suffix.len(), HEADER_LIKE_SUFFIX);
+    messages.insert(1, header_like_suffix);
+    messages
+}
+
+/// Level-0 streams of [`stored_block_messages`]: miniz_oxide's with sync
+/// and full flushes, and the hand-written one with 0xFF00-byte blocks.
+fn level_0_streams() -> Vec<(&'static str, Vec<Vec<u8>>)> {
+    let messages = stored_block_messages();
+    vec![
+        (
+            "miniz level 0, sync flush",
+            compress_stream_at(&messages, MZFlush::Sync, 0),
+        ),
+        (
+            "miniz level 0, full flush",
+            compress_stream_at(&messages, MZFlush::Full, 0),
+        ),
+        (
+            "stored blocks of 0xFF00 bytes",
+            stored_stream(&messages, HEADER_LIKE_SUFFIX),
+        ),
+    ]
+}
+
+#[test]
+fn a_stored_block_header_reading_like_the_suffix_is_no_message_end() {
+    let messages = stored_block_messages();
+    let compressed = stored_stream(&messages, HEADER_LIKE_SUFFIX);
+    // the message's block header ends in the suffix's bytes
+    let stored = &compressed[1];
+    assert_eq!(stored[..4], ZLIB_SUFFIX);
+    let mut decompressor = Decompressor::new();
+    assert_eq!(
+        decompressor.decompress(&compressed[0]).unwrap(),
+        Some(&messages[0][..])
+    );
+    assert_eq!(decompressor.decompress(&stored[..4]).unwrap(), None);
+    assert!(decompressor.has_partial_message());
+    assert_eq!(
+        decompressor.decompress(&stored[4..]).unwrap(),
+        Some(&messages[1][..])
+    );
+}
+
+#[test]
+fn stored_data_ending_like_the_suffix_is_no_message_end() {
+    // binary data in a stored block may end in the suffix's bytes: a frame
+    // ending there ends inside the message, not after it
+    let messages = vec![b"{}".to_vec(), [&b"data"[..], &ZLIB_SUFFIX].concat()];
+    let compressed = stored_stream(&messages, 1024);
+    let mut decompressor = Decompressor::new();
+    assert!(decompressor.decompress(&compressed[0]).unwrap().is_some());
+    let data_end = compressed[1].len() - 5;
+    assert_eq!(compressed[1][data_end - 4..data_end], ZLIB_SUFFIX);
+    assert_eq!(
+        decompressor.decompress(&compressed[1][..data_end]).unwrap(),
+        None
+    );
+    assert_eq!(
+        decompressor.decompress(&compressed[1][data_end..]).unwrap(),
+        Some(&messages[1][..])
+    );
+}
+
+#[test]
+fn level_0_streams_split_at_every_position_of_every_message_give_the_same_messages() {
+    let messages = stored_block_messages();
+    let mut decompressor = Decompressor::new();
+    for (stream, compressed) in level_0_streams() {
+        for (index, message) in compressed.iter().enumerate() {
+            for split in 0..=message.len() {
+                decompressor.reset();
+                let before: Vec<&[u8]> = compressed[..index].iter().map(Vec::as_slice).collect();
+                assert_eq!(feed(&mut decompressor, &before), messages[..index]);
+                let (first, second) = message.split_at(split);
+                let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
+                if split == message.len() {
+                    assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
+                    continue;
+                }
+                assert_eq!(
+                    first_result, None,
+                    "{stream}: split at {split} of message {index}"
+                );
+                let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
+                assert_eq!(
+                    second_result.as_deref(),
+                    Some(&messages[index][..]),
+                    "{stream}: split at {split} of message {index}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn level_0_streams_split_into_two_frames_anywhere_give_whole_messages() {
+    let messages = stored_block_messages();
+    let mut decompressor = Decompressor::new();
+    for (stream, compressed) in level_0_streams() {
+        let bytes = compressed.concat();
+        for split in 0..=bytes.len() {
+            decompressor.reset();
+            let (first, second) = bytes.split_at(split);
+            let outputs = feed(&mut decompressor, &[first, second]);
+            assert_whole_messages(&outputs, &messages, &format!("{stream}: split at {split}"));
+        }
+    }
+}
+
+/// Each output is one or more whole messages, in order, and together they
+/// are all of them.
+fn assert_whole_messages(outputs: &[Vec<u8>], messages: &[Vec<u8>], what: &str) {
+    let mut next = 0;
+    for output in outputs {
+        let count = (1..=messages.len() - next)
+            .find(|&count| messages[next..next + count].concat() == *output)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{what}: an output of {} bytes is not whole messages",
+                    output.len()
+                )
+            });
+        next += count;
+    }
+    assert_eq!(next, messages.len(), "{what}: messages missing");
 }
 
 #[test]

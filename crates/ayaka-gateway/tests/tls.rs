@@ -112,11 +112,12 @@ async fn wss_with_a_trusted_private_certificate_gets_ready() {
         .tls_config(trusting(cert))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
-    let event = tokio::time::timeout(GUARD, shard.next_event())
+    let received = tokio::time::timeout(GUARD, shard.next_event())
         .await
         .unwrap()
+        .unwrap()
         .unwrap();
-    assert_eq!(event.kind(), EventKind::Ready);
+    assert_eq!(received.kind(), EventKind::Ready);
     shard.close().await;
 }
 
@@ -147,10 +148,11 @@ async fn https_discovery_uses_the_configured_tls_too() {
         .tls_config(trusting(cert))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
-    let event = tokio::time::timeout(GUARD, shard.next_event())
+    let received = tokio::time::timeout(GUARD, shard.next_event())
         .await
         .unwrap()
+        .unwrap()
         .unwrap();
-    assert_eq!(event.kind(), EventKind::Ready);
+    assert_eq!(received.kind(), EventKind::Ready);
     shard.close().await;
 }

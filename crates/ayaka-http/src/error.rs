@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use ayaka_model::{ErrorBody, ValidationError};
+use ayaka_model::{ErrorBody, ValidationError, cause};
 use bytes::Bytes;
 use http::StatusCode;
 
@@ -42,7 +42,6 @@ struct Inner {
 }
 
 /// What some kinds carry, behind the accessors.
-#[derive(Debug)]
 enum Detail {
     None,
     /// [`ErrorKind::Status`] and [`ErrorKind::Decode`].
@@ -224,6 +223,30 @@ impl Error {
     }
 }
 
+// The raw body by its length only: a `/users/@me` response that failed
+// to decode holds the session id and the email.
+impl fmt::Debug for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Response { status, body, raw } => f
+                .debug_struct("Response")
+                .field("status", status)
+                .field("body", body)
+                .field("raw_len", &raw.len())
+                .finish(),
+            Self::RateLimited {
+                retry_after,
+                limited_responses,
+            } => f
+                .debug_struct("RateLimited")
+                .field("retry_after", retry_after)
+                .field("limited_responses", limited_responses)
+                .finish(),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.inner.kind {
@@ -269,10 +292,7 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner
-            .source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+        cause::as_source(self.inner.source.as_deref())
     }
 }
 
@@ -309,6 +329,7 @@ mod tests {
         assert_eq!(error.body().map(|b| b.code), Some(404));
         let decode = Error::decode(StatusCode::OK, Bytes::from_static(b"secret"), "not JSON");
         assert!(!decode.to_string().contains("secret"));
+        assert!(!format!("{decode:?}").contains("secret"));
         assert_eq!(
             decode.to_string(),
             "could not decode the 200 OK response body (6 bytes)"

@@ -7,12 +7,12 @@ use ayaka_http::ratelimit::{InMemoryRateLimiter, RouteKind};
 use ayaka_http::{Client, ErrorKind};
 use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser, UpdateGuild, UpdateUser};
 use ayaka_model::{ChannelType, GuildId, Notification, NotificationType, User};
-use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, bucket};
+use ayaka_server::testing::{self, TestUser};
+use ayaka_server::{Limit, RateLimits, Server, bucket};
 
 async fn server(limits: RateLimits) -> Server {
-    Server::builder()
+    testing::builder()
         .rate_limits(limits)
-        .password_hashing(PasswordHashing::Fast)
         .spawn()
         .await
         .unwrap()
@@ -25,11 +25,11 @@ fn client(server: &Server) -> Client {
         .unwrap()
 }
 
-/// Creates an account and logs a fresh client in with its first session.
-async fn signed_up(server: &Server, name: &str) -> (Client, User) {
+/// A user of the test server, and a fresh client signed in as it.
+async fn signed_up(server: &Server, name: &str) -> (Client, TestUser) {
+    let user = testing::user_with_session(server, name).await;
     let client = client(server);
-    let user = create_user(&client, name).await;
-    client.set_session(first_session(&user)).unwrap();
+    client.set_session(&user.session).unwrap();
     (client, user)
 }
 
@@ -55,7 +55,10 @@ fn first_session(user: &User) -> &str {
 #[tokio::test]
 async fn every_route() {
     let server = server(RateLimits::off()).await;
-    let (owner, me) = signed_up(&server, "owner").await;
+    // The owner signs up through the client: `create_user` is a route too.
+    let owner = client(&server);
+    let me = create_user(&owner, "owner").await;
+    owner.set_session(first_session(&me)).unwrap();
     assert_eq!(me.username, "owner");
 
     assert_eq!(owner.current_user().await.unwrap().id, me.id);
@@ -128,11 +131,11 @@ async fn every_route_of_the_table_is_served_and_callable() {
         // A fresh limiter per row shows which routes the call used;
         // preconditions go through `owner`, which has its own.
         let limiter = InMemoryRateLimiter::new();
-        let as_user = |user: &User| {
+        let as_user = |user: &TestUser| {
             Client::builder()
                 .base_url(server.rest_url())
                 .ratelimiter(limiter.clone())
-                .session(first_session(user))
+                .session(&user.session)
                 .build()
                 .unwrap()
         };
@@ -338,7 +341,7 @@ async fn two_routes_sharing_a_bucket() {
         .retry_policy(ayaka_http::RetryPolicy::new().max_retries(0))
         .build()
         .unwrap();
-    client.set_session(first_session(&owner_user)).unwrap();
+    client.set_session(&owner_user.session).unwrap();
 
     let start = Instant::now();
     let mut tasks = Vec::new();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ayaka_http::ratelimit::{
     InMemoryRateLimiter, Permit, RateLimitHeaders, RateLimiter, Response, RouteKind,
 };
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 const ROUTE: RouteKind = RouteKind::GetGuild;
@@ -36,6 +37,12 @@ async fn acquire(limiter: &InMemoryRateLimiter, route: RouteKind) -> Permit {
         .acquire(route, Duration::from_secs(60))
         .await
         .unwrap()
+}
+
+/// [`acquire`] on a task of its own, to see whether it waits.
+fn spawn_acquire(limiter: &InMemoryRateLimiter, route: RouteKind) -> JoinHandle<Permit> {
+    let limiter = limiter.clone();
+    tokio::spawn(async move { acquire(&limiter, route).await })
 }
 
 /// A fake server: fixed windows starting at the first request, like the
@@ -77,10 +84,7 @@ impl FakeServer {
 async fn first_request_of_a_route_goes_alone() {
     let limiter = InMemoryRateLimiter::new();
     let blind = acquire(&limiter, ROUTE).await;
-    let second = tokio::spawn({
-        let limiter = limiter.clone();
-        async move { acquire(&limiter, ROUTE).await }
-    });
+    let second = spawn_acquire(&limiter, ROUTE);
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(
         !second.is_finished(),
@@ -99,10 +103,7 @@ async fn first_request_of_a_route_goes_alone() {
 async fn a_lost_blind_request_does_not_wedge_the_route() {
     let limiter = InMemoryRateLimiter::new();
     let blind = acquire(&limiter, ROUTE).await;
-    let next = tokio::spawn({
-        let limiter = limiter.clone();
-        async move { acquire(&limiter, ROUTE).await }
-    });
+    let next = spawn_acquire(&limiter, ROUTE);
     tokio::task::yield_now().await;
     drop(blind); // transport error: no response
     let next = tokio::time::timeout(SECOND, next).await.unwrap().unwrap();
@@ -212,10 +213,7 @@ async fn cancelled_waiters_give_their_turn_away() {
         let limiter = limiter.clone();
         cancelled.push(tokio::spawn(async move { acquire(&limiter, ROUTE).await }));
     }
-    let survivor = tokio::spawn({
-        let limiter = limiter.clone();
-        async move { acquire(&limiter, ROUTE).await }
-    });
+    let survivor = spawn_acquire(&limiter, ROUTE);
     tokio::task::yield_now().await;
     for task in &cancelled {
         task.abort();

@@ -1,6 +1,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use crate::decode_error::DecodeError;
 use crate::request::ValidationError;
 
 /// What went wrong, to match on.
@@ -36,8 +37,10 @@ impl Error {
         }
     }
 
+    /// The source's message is kept without the input's values: it may
+    /// quote a session id or an email (see [`DecodeError`]).
     pub(crate) fn decode(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
-        Self::new(ErrorKind::Decode, source)
+        Self::new(ErrorKind::Decode, DecodeError::new(&*source.into()))
     }
 
     pub(crate) fn encode(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
@@ -83,18 +86,14 @@ impl fmt::Display for Error {
             ErrorKind::Validation => "invalid request body",
             ErrorKind::UnknownCommand => "unknown gateway command",
         };
-        match &self.source {
-            Some(source) => write!(f, "{what}: {source}"),
-            None => f.write_str(what),
-        }
+        f.write_str(what)?;
+        crate::cause::write_suffix(f, self.source.as_deref())
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn StdError + 'static))
+        crate::cause::as_source(self.source.as_deref())
     }
 }
 

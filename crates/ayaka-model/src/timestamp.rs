@@ -87,15 +87,16 @@ impl Timestamp {
     }
 }
 
+// The conversions are `new` and `get` by another name.
 impl From<OffsetDateTime> for Timestamp {
     fn from(at: OffsetDateTime) -> Self {
-        Self(at)
+        Self::new(at)
     }
 }
 
 impl From<Timestamp> for OffsetDateTime {
     fn from(at: Timestamp) -> Self {
-        at.0
+        at.get()
     }
 }
 

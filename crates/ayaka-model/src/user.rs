@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// The documented `password` field is not here: a server never sends it
 /// (it stores only a hash), and this type never reads or writes it.
-/// `Debug` prints `session_ids` redacted.
+/// `Debug` prints `email` and `session_ids` redacted.
 ///
 /// ```
 /// use ayaka_model::User;
@@ -76,7 +76,7 @@ impl fmt::Debug for User {
             .field("banner_url", &self.banner_url)
             .field("flags", &self.flags)
             .field("verified", &self.verified)
-            .field("email", &self.email)
+            .field("email", &self.email.as_ref().map(|_| Redacted(1)))
             .field("system", &self.system)
             .field("email_verified", &self.email_verified)
             .field(

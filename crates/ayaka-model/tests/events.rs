@@ -127,6 +127,48 @@ fn debug_never_shows_session_ids() {
 }
 
 #[test]
+fn debug_never_shows_the_email() {
+    let ready = event("ready.json");
+    assert!(!format!("{ready:?}").contains("ayaka@example.com"));
+    assert!(format!("{ready:?}").contains("email: Some([1 redacted])"));
+}
+
+#[test]
+fn a_malformed_ready_errs_without_quoting_the_session_id_or_email() {
+    // Each value where a different type is expected: serde would quote it.
+    let session = "285790153431875585.Zm9vYmFyYmF6cXV4cXV1eA";
+    let email = "ayaka@example.com";
+    for d in [
+        format!(r#"{{"id": 1, "username": "a", "separator": 1, "session_ids": "{session}"}}"#),
+        format!(r#"{{"id": 1, "username": "a", "separator": 1, "email_verified": "{email}"}}"#),
+        format!(r#"{{"id": "{session}", "username": "a", "separator": 1}}"#),
+    ] {
+        // as an object, and as the JSON string the deployed server may send
+        for d in [d.clone(), serde_json::to_string(&d).unwrap()] {
+            let message = format!(r#"{{"t": "READY", "d": {d}}}"#);
+            // serde_json, and simd-json with that feature
+            let errors = [
+                Event::from_json(message.as_bytes()).unwrap_err(),
+                Event::from_json_mut(&mut message.clone().into_bytes()).unwrap_err(),
+            ];
+            for error in errors {
+                assert_eq!(error.kind(), ErrorKind::Decode);
+                let mut shown = format!("{error} {error:?}");
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    shown += &format!(" {cause} {cause:?}");
+                    source = cause.source();
+                }
+                assert!(
+                    !shown.contains(session) && !shown.contains(email),
+                    "{shown}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn hello_and_ack_from_the_deployed_server() {
     let Event::Hello(hello) = event("quirk_hello.json") else {
         panic!("not hello")

@@ -202,3 +202,12 @@ fn debug_redacts_passwords() {
     let update = UpdateUser::new().password("hunter2-secret");
     assert!(!format!("{update:?}").contains("hunter2"));
 }
+
+#[test]
+fn debug_redacts_emails() {
+    let body = CreateUser::new("ayaka", 1, "ayaka@example.com", "hunter2-secret");
+    assert!(!format!("{body:?}").contains("ayaka@example.com"));
+    let update = UpdateUser::new().email("ayaka@example.com");
+    assert!(!format!("{update:?}").contains("ayaka@example.com"));
+    assert!(format!("{update:?}").contains("email: Some([1 redacted])"));
+}

@@ -1,82 +1,14 @@
-//! Credentials: session ids and password hashes.
+//! Session ids (password hashing is in [`hashing`](crate::hashing)).
 //!
 //! A session id is `<snowflake>.<secret>`: the snowflake names the session,
 //! the secret (128 bits from a CSPRNG, URL-safe base64) makes it unguessable.
 //! The secret is compared in constant time.
 
-use std::sync::Arc;
-
-use argon2::password_hash::{PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
-use tokio::sync::Semaphore;
 
 const SECRET_LEN: usize = 16;
-
-/// How passwords are hashed. Always argon2id; only the cost differs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PasswordHashing {
-    /// OWASP's argon2id parameters (19 MiB, 2 passes): slow on purpose.
-    #[default]
-    Secure,
-    /// The cheapest argon2id parameters (8 KiB, 1 pass). **For tests and
-    /// benchmarks only**: such hashes are easy to brute-force.
-    Fast,
-}
-
-impl PasswordHashing {
-    fn params(self) -> Params {
-        match self {
-            Self::Secure => Params::DEFAULT,
-            // Params::new only fails for out-of-range costs; these are the
-            // documented minimums, so fall back to the default if that ever
-            // changes rather than panic.
-            Self::Fast => Params::new(8, 1, 1, None).unwrap_or(Params::DEFAULT),
-        }
-    }
-}
-
-/// Hashes passwords off the async runtime, a few at a time (each secure
-/// hash holds 19 MiB, so their number is bounded).
-#[derive(Debug, Clone)]
-pub(crate) struct PasswordHasher {
-    mode: PasswordHashing,
-    permits: Arc<Semaphore>,
-}
-
-/// Hashing failed (a worker panicked or argon2 refused its input).
-#[derive(Debug)]
-pub(crate) struct HashError;
-
-impl PasswordHasher {
-    pub(crate) fn new(mode: PasswordHashing) -> Self {
-        let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
-        Self {
-            mode,
-            permits: Arc::new(Semaphore::new(parallelism.max(2))),
-        }
-    }
-
-    /// The PHC string (`$argon2id$v=19$...`) of `password` with a new salt.
-    pub(crate) async fn hash(&self, password: String) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError)?;
-        let params = self.mode.params();
-        tokio::task::spawn_blocking(move || {
-            let mut salt = [0_u8; SECRET_LEN];
-            rand::rng().fill_bytes(&mut salt);
-            let salt = SaltString::encode_b64(&salt).map_err(|_| HashError)?;
-            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|_| HashError)
-        })
-        .await
-        .map_err(|_| HashError)?
-    }
-}
 
 /// A session id: its public name and its secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -172,15 +104,5 @@ mod tests {
         ] {
             assert_eq!(SessionId::parse(&bad), None, "{bad}");
         }
-    }
-
-    #[tokio::test]
-    async fn hashes_are_salted_argon2id() {
-        let hasher = PasswordHasher::new(PasswordHashing::Fast);
-        let a = hasher.hash("correct horse".to_owned()).await.unwrap();
-        let b = hasher.hash("correct horse".to_owned()).await.unwrap();
-        assert!(a.starts_with("$argon2id$v=19$"));
-        assert_ne!(a, b);
-        assert!(!a.contains("correct horse"));
     }
 }

@@ -17,21 +17,26 @@ usage: ayaka-server [options]
   --bind ADDR               REST and /available address (default 127.0.0.1:8080)
   --gateway-ports N         how many gateway ports to open (default 1)
   --gateway-port-base P     first gateway port (default: ephemeral ports)
+  --data PATH               keep everything in this SQLite file (default: memory only)
   --rate-limit off          no rate limits (for benchmarks)
   --rate-limit BUCKET=L/T/PER
                             a bucket's limit, e.g. guilds.create=10/1/minute
                             (repeatable; buckets are listed in docs/server.md)
   --ping-timeout SECS       close silent connections after SECS (default 20)
-  --identify-timeout SECS   time to identify (default 10)
+  --handshake-timeout SECS  time for the WebSocket handshake (default 5)
+  --identify-timeout SECS   time to identify after it (default 10)
   --max-connections N       gateway connections held at once (default 16384)
   --queue-capacity N        events queued per connection (default 1024)
   --password-hashing MODE   secure (default) or fast (tests only)
+  --hashing-concurrency N   password hashes at once (default: the number of cores)
+  --hashing-queue N         hashes waiting beyond those; more get 503 (default 64)
   --quirks                  imitate the deployed server's quirks
   --zlib-under-json         compress even for encoding json (old deployed server)
   --split-zlib N            split each zlib message into N WebSocket messages
   --help                    this text
 
-Logs go to stderr, filtered by RUST_LOG (default info).";
+Logs go to stderr, filtered by RUST_LOG (default info); the WebSocket
+crates are capped at debug, below their frame logging (docs/server.md).";
 
 fn main() -> ExitCode {
     let builder = match parse(std::env::args().skip(1)) {
@@ -46,9 +51,7 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -64,7 +67,29 @@ fn main() -> ExitCode {
     runtime.block_on(run(builder))
 }
 
+/// Caps the WebSocket crates at `debug`: at `trace` tungstenite logs every
+/// frame and message, the clients' identify payloads (session ids) and
+/// READY (emails) among them. The same directives as the client's
+/// `ayaka_gateway::LOG_DIRECTIVES`, which this crate does not depend on.
+const LOG_DIRECTIVES: [&str; 2] = ["tungstenite=debug", "tokio_tungstenite=debug"];
+
+/// `RUST_LOG` (default `info`), then [`LOG_DIRECTIVES`], which override it:
+/// even `RUST_LOG=trace` logs no payload. A more specific directive
+/// (`tungstenite::protocol=trace`) still wins: the explicit way to see
+/// frames, with throwaway sessions.
+fn log_filter() -> EnvFilter {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    LOG_DIRECTIVES
+        .iter()
+        // constants that parse (the binary's log tests fail otherwise)
+        .filter_map(|directive| directive.parse().ok())
+        .fold(filter, EnvFilter::add_directive)
+}
+
 async fn run(builder: ServerBuilder) -> ExitCode {
+    // Listening for signals before anything is printed: whoever reads the
+    // URLs and then sends SIGTERM gets a graceful exit.
+    let signal = Signal::listen();
     let server = match builder.spawn().await {
         Ok(server) => server,
         Err(error) => {
@@ -77,25 +102,38 @@ async fn run(builder: ServerBuilder) -> ExitCode {
     for url in server.gateway_urls() {
         println!("gateway:   {url}");
     }
-    wait_for_signal().await;
+    signal.wait().await;
     tracing::info!("shutting down");
     server.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// Ctrl-C, and SIGTERM on Unix.
+struct Signal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signal {
+    fn listen() -> Self {
+        Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
+        }
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut terminate) = self.terminate {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = terminate.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The builder the arguments describe; `None` for `--help`.
@@ -110,6 +148,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<ServerBuilder>
             "--bind" => builder.bind(number(&flag, &value()?)?),
             "--gateway-ports" => builder.gateway_ports(number(&flag, &value()?)?),
             "--gateway-port-base" => builder.gateway_port_base(number(&flag, &value()?)?),
+            "--data" => builder.data_file(value()?),
             "--rate-limit" => {
                 let rule = value()?;
                 limits = if rule == "off" {
@@ -122,6 +161,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<ServerBuilder>
                 builder
             }
             "--ping-timeout" => builder.ping_timeout(seconds(&flag, &value()?)?),
+            "--handshake-timeout" => builder.handshake_timeout(seconds(&flag, &value()?)?),
             "--identify-timeout" => builder.identify_timeout(seconds(&flag, &value()?)?),
             "--max-connections" => builder.max_connections(number(&flag, &value()?)?),
             "--queue-capacity" => builder.queue_capacity(number(&flag, &value()?)?),
@@ -130,6 +170,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<ServerBuilder>
                 "fast" => builder.password_hashing(PasswordHashing::Fast),
                 other => return Err(format!("unknown password hashing `{other}`")),
             },
+            "--hashing-concurrency" => builder.hashing_concurrency(number(&flag, &value()?)?),
+            "--hashing-queue" => builder.hashing_queue(number(&flag, &value()?)?),
             "--quirks" => builder.quirks(true),
             "--zlib-under-json" => builder.zlib_under_json(true),
             "--split-zlib" => builder.split_zlib_messages(number(&flag, &value()?)?),

@@ -8,14 +8,15 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::PasswordHasher;
-use crate::config::{GatewaySettings, ServerBuilder, Settings};
+use crate::builder::{GatewaySettings, ServerBuilder, Settings};
 use crate::data::ServerData;
-use crate::error::{Error, ErrorKind};
+use crate::error::{AddressError, Error, ErrorKind};
 use crate::gateway::{self, hub::Hub};
+use crate::hashing::PasswordHasher;
 use crate::ratelimit::RateLimiter;
 use crate::rest;
 use crate::state::Store;
+use crate::stats::{Counters, Stats};
 
 /// What every task shares.
 pub(crate) struct Shared {
@@ -26,6 +27,7 @@ pub(crate) struct Shared {
     pub(crate) gateway: GatewaySettings,
     /// The addresses clients connect to, per gateway port.
     pub(crate) gateway_addrs: Vec<SocketAddr>,
+    pub(crate) counters: Counters,
 }
 
 /// A running server: its addresses, and the way to stop it.
@@ -49,22 +51,6 @@ pub struct Server {
     tasks: TaskTracker,
 }
 
-/// Counts of what the server holds, for monitoring and leak tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Accounts.
-    pub users: usize,
-    /// Guilds.
-    pub guilds: usize,
-    /// Live invite codes.
-    pub invites: usize,
-    /// Users who are a member of at least one guild.
-    pub users_in_guilds: usize,
-    /// Open gateway connections, identified or not.
-    pub connections: usize,
-}
-
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared").finish_non_exhaustive()
@@ -84,8 +70,14 @@ impl Server {
         let ids = Generator::builder()
             .worker_id(worker_id)
             .build()
-            .map_err(|error| Error::with_source(ErrorKind::Config, "bad worker id", error))?;
+            .map_err(|error| Error::with_source(ErrorKind::Config, error))?;
 
+        // The data first: a refused file must not leave ports bound.
+        let store = match (settings.data.take(), &settings.data_file) {
+            (Some(data), _) => data.0,
+            (None, Some(path)) => Arc::new(Store::open(path, ids)?),
+            (None, None) => Arc::new(Store::new(ids)),
+        };
         let rest_listener = bind(settings.bind).await?;
         let rest_addr = local_addr(&rest_listener)?;
         let mut gateway_listeners = Vec::new();
@@ -98,15 +90,17 @@ impl Server {
         }
 
         let shared = Arc::new(Shared {
-            store: settings
-                .data
-                .take()
-                .map_or_else(|| Arc::new(Store::new(ids)), |data| data.0),
+            store,
             hub: Arc::new(Hub::new(gateway_listeners.len(), settings.gateway.quirks)),
             limiter: RateLimiter::new(settings.rate_limits),
-            hasher: PasswordHasher::new(settings.password_hashing),
+            hasher: PasswordHasher::with_bounds(
+                settings.password_hashing,
+                settings.hashing_concurrency,
+                settings.hashing_queue,
+            ),
             gateway: settings.gateway,
             gateway_addrs: gateway_addrs.clone(),
+            counters: Counters::default(),
         });
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -180,16 +174,24 @@ impl Server {
         ServerData(Arc::clone(&self.shared.store))
     }
 
-    /// What the server holds right now.
+    /// What the server holds and has done so far (also served as JSON at
+    /// `GET /_local/stats`).
     pub fn stats(&self) -> Stats {
-        let (guilds, invites, users_in_guilds) = self.shared.store.guild_counts();
-        Stats {
-            users: self.shared.store.user_count(),
-            guilds,
-            invites,
-            users_in_guilds,
-            connections: self.shared.hub.open_connections(),
-        }
+        Stats::of(&self.shared)
+    }
+
+    /// Opens another session of `user` and returns its id (no route does;
+    /// a login route would). For tests, through
+    /// [`testing::another_session`](crate::testing::another_session).
+    #[cfg(feature = "testing")]
+    pub(crate) fn open_another_session(&self, user: ayaka_snowflake::UserId) -> Option<String> {
+        self.shared.store.open_another_session(user)
+    }
+
+    /// Waits until the data file has every change so far.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn shared_sync(&self) {
+        let _ = self.shared.store.sync().await;
     }
 
     /// Stops accepting, closes gateway connections with 1001, lets
@@ -209,14 +211,21 @@ impl Drop for Server {
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, Error> {
     TcpListener::bind(address).await.map_err(|error| {
-        Error::with_source(ErrorKind::Bind, format!("cannot bind {address}"), error)
+        let address = Some(address);
+        Error::with_source(ErrorKind::Bind, AddressError { address, error })
     })
 }
 
 fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Error> {
-    listener
-        .local_addr()
-        .map_err(|error| Error::with_source(ErrorKind::Bind, "no local address", error))
+    listener.local_addr().map_err(|error| {
+        Error::with_source(
+            ErrorKind::Bind,
+            AddressError {
+                address: None,
+                error,
+            },
+        )
+    })
 }
 
 /// The address clients use: a listener on every interface is reached on

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use ayaka_server::Limit;
+use ayaka_server::{Limit, Server};
 use bytes::Bytes;
-use common::{Gateway, NextMessage, Received, create_guild, create_user, spawn};
+use common::{Gateway, NextMessage, Received, TestUser, create_guild, create_user, spawn};
 use futures_util::SinkExt as _;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -184,6 +184,20 @@ async fn silence_closes_with_4009_and_pings_keep_alive() {
     server.shutdown().await;
 }
 
+/// A guild of two users, `slow` (its owner) and "fast", each connected and
+/// past its GUILD_INIT: the slow one's connection, the fast user and theirs.
+async fn slow_and_fast(server: &Server, slow: &str) -> (Gateway, TestUser, Gateway) {
+    let slow = create_user(server, slow).await;
+    let fast = create_user(server, "fast").await;
+    let guild = create_guild(server, &slow, "g").await;
+    common::join(server, guild, &slow, &fast).await;
+    let (mut slow_gateway, _) = Gateway::identify(server, &slow, "json").await;
+    slow_gateway.expect("GUILD_INIT").await;
+    let (mut fast_gateway, _) = Gateway::identify(server, &fast, "json").await;
+    fast_gateway.expect("GUILD_INIT").await;
+    (slow_gateway, fast, fast_gateway)
+}
+
 #[tokio::test]
 async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
     let server = common::builder()
@@ -192,14 +206,7 @@ async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
         .spawn()
         .await
         .unwrap();
-    let slow = create_user(&server, "slow").await;
-    let fast = create_user(&server, "fast").await;
-    let guild = create_guild(&server, &slow, "g").await;
-    common::join(&server, guild, &slow, &fast).await;
-    let (mut slow_gateway, _) = Gateway::identify(&server, &slow, "json").await;
-    slow_gateway.expect("GUILD_INIT").await;
-    let (mut fast_gateway, _) = Gateway::identify(&server, &fast, "json").await;
-    fast_gateway.expect("GUILD_INIT").await;
+    let (mut slow_gateway, fast, mut fast_gateway) = slow_and_fast(&server, "slow").await;
 
     // The slow client reads nothing while ~30 MB of presences are fanned out
     // to it: socket buffers fill, its queue overflows, and it is kicked.
@@ -229,14 +236,7 @@ async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
         .spawn()
         .await
         .unwrap();
-    let stuck = create_user(&server, "stuck").await;
-    let fast = create_user(&server, "fast").await;
-    let guild = create_guild(&server, &stuck, "g").await;
-    common::join(&server, guild, &stuck, &fast).await;
-    let (mut stuck_gateway, _) = Gateway::identify(&server, &stuck, "json").await;
-    stuck_gateway.expect("GUILD_INIT").await;
-    let (mut fast_gateway, _) = Gateway::identify(&server, &fast, "json").await;
-    fast_gateway.expect("GUILD_INIT").await;
+    let (mut stuck_gateway, _, mut fast_gateway) = slow_and_fast(&server, "stuck").await;
 
     // Enough to fill the socket buffers, never enough to overflow the queue.
     let big = "z".repeat(60_000);
@@ -326,5 +326,82 @@ async fn text_frames_that_are_not_utf8_close_with_their_codes() {
     let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
     gateway.send(invalid_utf8_text()).await;
     assert_eq!(gateway.close_code().await, Some(4004));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_other_sessions_with_4002() {
+    let server = common::spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let alice_id = ayaka_snowflake::UserId::new(alice.id);
+    // Two more sessions of alice, as a login would open them.
+    let mut old_gateways = Vec::new();
+    let mut old_sessions = Vec::new();
+    for encoding in ["json", "zlib"] {
+        let session = ayaka_server::testing::another_session(&server, alice_id).await;
+        let mut gateway = Gateway::connect(&server.gateway_url()).await;
+        gateway
+            .send_json(json!({"session_id": session, "encoding": encoding}))
+            .await;
+        gateway.expect("READY").await;
+        old_gateways.push(gateway);
+        old_sessions.push(session);
+    }
+    let (mut kept_gateway, _) = Gateway::identify(&server, &alice, "zlib").await;
+    let other = common::create_user(&server, "bob").await;
+
+    let change = json!({"password": "a brand new password"});
+    let response = common::request(
+        &server,
+        http::Method::PATCH,
+        "/users/@me",
+        Some(&alice.session),
+        Some(change),
+    )
+    .await;
+    assert_eq!(response.status, http::StatusCode::OK);
+    // The other sessions' connections close with 4002, and the sessions
+    // are gone everywhere.
+    for mut gateway in old_gateways {
+        assert_eq!(gateway.close_code().await, Some(4002));
+    }
+    for session in &old_sessions {
+        let me = common::request(
+            &server,
+            http::Method::GET,
+            "/users/@me",
+            Some(session),
+            None,
+        )
+        .await;
+        assert_eq!(me.status, http::StatusCode::UNAUTHORIZED);
+        let mut again = Gateway::connect(&server.gateway_url()).await;
+        again.send_json(json!({"session_id": session})).await;
+        assert_eq!(again.close_code().await, Some(4002));
+    }
+    // The session that made the change keeps working, on REST and on the
+    // gateway.
+    assert_eq!(response.body["session_ids"], json!([alice.session]));
+    let me = common::request(
+        &server,
+        http::Method::GET,
+        "/users/@me",
+        Some(&alice.session),
+        None,
+    )
+    .await;
+    assert_eq!(me.status, http::StatusCode::OK);
+    common::mark(&server, &alice, "still here").await;
+    common::expect_marker(&mut kept_gateway, "still here").await;
+    // Another user's sessions are untouched.
+    let bob = common::request(
+        &server,
+        http::Method::GET,
+        "/users/@me",
+        Some(&other.session),
+        None,
+    )
+    .await;
+    assert_eq!(bob.status, http::StatusCode::OK);
     server.shutdown().await;
 }

@@ -233,3 +233,61 @@ async fn garbage_on_either_port_hurts_nobody() {
     drop(bystander);
     server.shutdown().await;
 }
+
+/// Waits (bounded) until `stream` is closed by the server.
+async fn closed_by_server(stream: &mut TcpStream) {
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the server never closed the connection");
+}
+
+#[tokio::test]
+async fn connections_count_against_the_limit_from_the_tcp_accept() {
+    let server = common::builder()
+        .max_connections(3)
+        .handshake_timeout(Duration::from_secs(3_600))
+        .identify_timeout(Duration::from_secs(3_600))
+        .spawn()
+        .await
+        .unwrap();
+    // Three TCP connections that never even start their handshake.
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(TcpStream::connect(server.gateway_addrs()[0]).await.unwrap());
+    }
+    connections_become(&server, 3).await;
+    // They hold every slot: a fourth that stays silent is let go within
+    // the short refusal bound, never counted, not kept for the long
+    // handshake timeout.
+    let mut fourth = TcpStream::connect(server.gateway_addrs()[0]).await.unwrap();
+    closed_by_server(&mut fourth).await;
+    assert_eq!(server.stats().connections, 3);
+    // One that does its handshake is told why.
+    let mut refused = Gateway::connect(&server.gateway_url()).await;
+    assert_eq!(refused.close_code().await, Some(4003));
+    // A freed slot is usable again.
+    drop(silent.pop());
+    connections_become(&server, 2).await;
+    still_serving(&server).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_handshake_has_its_own_timeout() {
+    let server = common::builder()
+        .handshake_timeout(Duration::from_millis(200))
+        .identify_timeout(Duration::from_secs(3_600))
+        .spawn()
+        .await
+        .unwrap();
+    let mut silent = TcpStream::connect(server.gateway_addrs()[0]).await.unwrap();
+    closed_by_server(&mut silent).await;
+    connections_become(&server, 0).await;
+    // The identify timeout runs from the end of the handshake, and a
+    // handshake done in time is not cut by the handshake timeout.
+    let mut upgraded = raw_upgrade(&server).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(server.stats().connections, 1);
+    drop(upgraded.shutdown().await);
+    server.shutdown().await;
+}

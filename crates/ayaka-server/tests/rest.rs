@@ -21,7 +21,7 @@ async fn users_create_get_and_update() {
     assert!(name.parse::<u64>().is_ok());
     assert!(secret.len() >= 22, "128 bits of secret");
 
-    let me = request(&server, Method::GET, "/users/@me", Some(session), None).await;
+    let me = common::me(&server, session).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["id"], alice.id);
     assert_eq!(me.body["session_ids"][0], session.as_str());
@@ -110,6 +110,59 @@ async fn validation_names_every_bad_field() {
     .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert!(response.body["errors"]["name"].is_string());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
+    let server = spawn().await;
+    let body = json!({"username": 7, "separator": "one", "bio": ["x"], "password": "short"});
+    let response = request(&server, Method::POST, "/users/@me", None, Some(body)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    let errors = response.body["errors"].as_object().unwrap();
+    let mut fields: Vec<_> = errors.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["bio", "email", "password", "separator", "username"]
+    );
+    assert_eq!(errors["email"], "is required");
+
+    let alice = create_user(&server, "alice").await;
+    for body in [
+        json!({"name": "nul\u{0}inside"}),
+        json!({"name": "line\nbreak", "description": 5}),
+    ] {
+        let response = request(
+            &server,
+            Method::POST,
+            "/guilds",
+            Some(&alice.session),
+            Some(body),
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+        assert!(
+            response.body["errors"]["name"].is_string(),
+            "{}",
+            response.body
+        );
+    }
+    let channel = json!({"name": 1, "position": "first"});
+    let guild = create_guild(&server, &alice, "g").await;
+    let response = request(
+        &server,
+        Method::POST,
+        &format!("/guilds/{guild}/channels"),
+        Some(&alice.session),
+        Some(channel),
+    )
+    .await;
+    let errors = response.body["errors"].as_object().unwrap();
+    let mut fields: Vec<_> = errors.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["name", "position", "type"]);
+    assert_eq!(server.stats().guilds, 1);
     server.shutdown().await;
 }
 
@@ -611,6 +664,35 @@ async fn rate_limits_send_headers_and_429() {
 }
 
 #[tokio::test]
+async fn local_stats_count_requests_and_429s() {
+    let limits = RateLimits::default().limit(bucket::GUILDS_GET, Limit::per_minute(1));
+    let server = common::builder().rate_limits(limits).spawn().await.unwrap();
+    for _ in 0..3 {
+        request(&server, Method::GET, "/guilds/1/preview", None, None).await;
+    }
+    create_user(&server, "counted").await;
+    let stats = request(&server, Method::GET, "/_local/stats", None, None).await;
+    assert_eq!(stats.status, StatusCode::OK);
+    // The stats route itself is neither counted nor rate limited.
+    assert!(stats.headers.get("x-ratelimit-bucket").is_none());
+    assert_eq!(stats.body["requests"], 4, "{}", stats.body);
+    assert_eq!(stats.body["rate_limited"], 2);
+    assert_eq!(stats.body["connections"], 0);
+    assert_eq!(stats.body["identifying"], 0);
+    assert_eq!(stats.body["identifying_peak"], 0);
+    assert_eq!(stats.body["users"], 1);
+    assert_eq!(stats.body["hashing"]["completed"], 1);
+    assert_eq!(stats.body["hashing"]["running"], 0);
+    assert_eq!(stats.body["hashing"]["queued"], 0);
+    let in_process = server.stats();
+    assert_eq!((in_process.requests, in_process.rate_limited), (4, 2));
+    let wrong = request(&server, Method::POST, "/_local/stats", None, None).await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.body["code"], 405);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn rate_limits_off_sends_no_headers() {
     let server = spawn().await;
     let response = request(&server, Method::GET, "/available", None, None).await;
@@ -651,5 +733,152 @@ async fn quirks_mode_answers_deployed_error_bodies() {
         response.body,
         json!({"message": "404: Not Found", "code": 0})
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn taken_emails_and_handles_are_field_errors() {
+    let server = spawn().await;
+    let alice = create_user(&server, "alice").await;
+    let sign_up = |username: &str, separator: u16, email: &str| {
+        json!({"username": username, "separator": separator, "email": email,
+               "password": "correct horse"})
+    };
+    let same_email = sign_up("other", 1, "ALICE@example.com");
+    let response = request(&server, Method::POST, "/users/@me", None, Some(same_email)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.body["errors"]["email"], "is already taken");
+    assert!(response.body["errors"].get("username").is_none());
+
+    let same_handle = sign_up("alice", 1, "new@example.com");
+    let response = request(&server, Method::POST, "/users/@me", None, Some(same_handle)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(response.body["errors"]["username"].is_string());
+    assert!(response.body["errors"]["separator"].is_string());
+
+    // Another separator is another handle.
+    let other_separator = sign_up("alice", 2, "new@example.com");
+    let response = request(
+        &server,
+        Method::POST,
+        "/users/@me",
+        None,
+        Some(other_separator),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+
+    // PATCH cannot take them either.
+    let bob = create_user(&server, "bob").await;
+    let steal = json!({"email": "alice@example.com"});
+    let response = request(
+        &server,
+        Method::PATCH,
+        "/users/@me",
+        Some(&bob.session),
+        Some(steal),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.body["errors"]["email"], "is already taken");
+    let own = json!({"email": "alice@example.com", "username": "alice", "separator": 1});
+    let response = request(
+        &server,
+        Method::PATCH,
+        "/users/@me",
+        Some(&alice.session),
+        Some(own),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(server.stats().users, 3);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_guild_is_404_before_any_201() {
+    let server = spawn().await;
+    let owner = create_user(&server, "owner").await;
+    let stranger = create_user(&server, "stranger").await;
+    let guild = create_guild(&server, &owner, "g").await;
+    for method in [Method::PATCH, Method::DELETE] {
+        for session in [None, Some("9.bogus"), Some(stranger.session.as_str())] {
+            let body = (method == Method::PATCH).then(|| json!({"name": "x"}));
+            let unknown =
+                request(&server, method.clone(), "/guilds/1", session, body.clone()).await;
+            assert_eq!(
+                unknown.status,
+                StatusCode::NOT_FOUND,
+                "{method} {session:?}"
+            );
+            assert_eq!(unknown.body["code"], 404);
+            let known = request(
+                &server,
+                method.clone(),
+                &format!("/guilds/{guild}"),
+                session,
+                body,
+            )
+            .await;
+            assert_eq!(known.status, StatusCode::CREATED, "{method} {session:?}");
+        }
+    }
+    // A non-member's bad body is still a 201: membership is checked first.
+    let bad = request(
+        &server,
+        Method::PATCH,
+        &format!("/guilds/{guild}"),
+        Some(&stranger.session),
+        Some(json!({"name": ""})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::CREATED);
+    server.shutdown().await;
+}
+
+/// Sends raw bytes and reads the whole answer (the server closes).
+async fn raw_exchange(server: &ayaka_server::Server, bytes: &[u8]) -> String {
+    let mut stream = tokio::net::TcpStream::connect(server.rest_addr())
+        .await
+        .unwrap();
+    // The server may answer and close before reading everything. Then the
+    // client says it is done, so that the server's draining read ends.
+    let _ = stream.write_all(bytes).await;
+    let _ = stream.shutdown().await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(common::WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered in time");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn requests_hyper_refuses_still_get_json_errors() {
+    let server = spawn().await;
+    // Exactly the 16 KiB limit and not a byte more, so that the server has
+    // read everything when it refuses (unread bytes would make its close a
+    // reset, which may destroy the answer before it is read).
+    let head_limit = 16 * 1024;
+    let long_uri = format!("GET /{}", "a".repeat(head_limit - 5));
+    let big_headers = {
+        let start = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ";
+        format!("{start}{}", "a".repeat(head_limit - start.len()))
+    };
+    let cases: [(&[u8], u16); 4] = [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n", 400),
+        (long_uri.as_bytes(), 431),
+        (big_headers.as_bytes(), 431),
+    ];
+    for (bytes, code) in cases {
+        let answer = raw_exchange(&server, bytes).await;
+        assert!(answer.starts_with(&format!("HTTP/1.1 {code} ")), "{answer}");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["code"], code);
+        assert!(body["message"].is_string());
+    }
+    create_user(&server, "still-serving").await;
     server.shutdown().await;
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use http::{Method, StatusCode};
+use http::StatusCode;
 
 #[tokio::test]
 async fn a_restart_with_the_same_data_keeps_sessions_and_guilds() {
@@ -26,14 +26,7 @@ async fn a_restart_with_the_same_data_keeps_sessions_and_guilds() {
     assert_eq!(second.rest_addr(), rest);
     assert_eq!(second.gateway_addrs()[0], gateway);
 
-    let me = request(
-        &second,
-        Method::GET,
-        "/users/@me",
-        Some(&owner.session),
-        None,
-    )
-    .await;
+    let me = common::me(&second, &owner.session).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["id"].as_u64(), Some(owner.id));
 
@@ -53,14 +46,7 @@ async fn without_the_data_a_restart_starts_empty() {
     first.shutdown().await;
 
     let second = builder().bind(rest).spawn().await.unwrap();
-    let me = request(
-        &second,
-        Method::GET,
-        "/users/@me",
-        Some(&owner.session),
-        None,
-    )
-    .await;
+    let me = common::me(&second, &owner.session).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     second.shutdown().await;
 }

@@ -63,6 +63,30 @@ async fn stats_count_what_exists() {
 }
 
 #[tokio::test]
+async fn identifying_counts_connections_until_their_ready() {
+    let server = common::spawn().await;
+    let alice = common::create_user(&server, "alice").await;
+    // Connected, not identified: counted until it is.
+    let waiting = common::Gateway::connect(&server.gateway_url()).await;
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while server.stats().identifying == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never counted");
+        tokio::task::yield_now().await;
+    }
+    let (_ready, _) = common::Gateway::identify(&server, &alice, "json").await;
+    let stats = server.stats();
+    // Two at once at the peak; the identified one is no longer counted.
+    assert_eq!((stats.identifying, stats.identifying_peak), (1, 2));
+    drop(waiting);
+    while server.stats().identifying > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never uncounted");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(server.stats().identifying_peak, 2);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn rest_connections_over_the_cap_are_dropped() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;

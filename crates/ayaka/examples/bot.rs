@@ -28,6 +28,15 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    // RUST_LOG (default warn), then the directives that keep the session id
+    // out of tungstenite's frame logging, even under RUST_LOG=trace.
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    for directive in ayaka::LOG_DIRECTIVES {
+        filter = filter.add_directive(directive.parse()?);
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
     let configured = (
         std::env::var("AYAKA_API_URL"),
         std::env::var("AYAKA_GATEWAY_URL"),
@@ -50,10 +59,10 @@ fn start_bot(api: &str, gateway: &str, session: &str) -> Result<(Dispatcher, Sha
     let http = Arc::new(Client::builder().base_url(api).session(session).build()?);
     let dispatcher = Dispatcher::new();
 
-    dispatcher.on(EventKind::ChannelCreate, move |event| {
+    dispatcher.on(EventKind::ChannelCreate, move |received| {
         let http = Arc::clone(&http);
         async move {
-            let Event::ChannelCreate(channel) = &event.event else {
+            let Event::ChannelCreate(channel) = &received.event else {
                 return;
             };
             let (Some("ping"), Some(guild)) = (channel.name(), channel.guild_id()) else {
@@ -80,17 +89,12 @@ fn start_bot(api: &str, gateway: &str, session: &str) -> Result<(Dispatcher, Sha
     Ok((dispatcher, Shard::spawn(ShardId(0), config)))
 }
 
-/// Feeds every shard message to the dispatcher until the shard closes.
-async fn run_shard(mut shard: Shard, dispatcher: Dispatcher) -> Result<(), BoxError> {
-    while let Some(message) = shard.next_message().await {
-        if let ShardMessage::Closed {
-            error: Some(error), ..
-        } = &message
-        {
-            return Err(error.clone().into());
-        }
-        dispatcher.dispatch(message).await;
-    }
+/// Feeds every shard message to the dispatcher until the shard ends; a
+/// shard that ended by itself (a fatal close code) says why. Listeners run
+/// on their own tasks, so a slow REST call in one holds up nothing else,
+/// and a panic in one is caught and reported to the lifecycle listeners.
+async fn run_shard(shard: Shard, dispatcher: Dispatcher) -> Result<(), BoxError> {
+    dispatcher.run(shard).await?;
     Ok(())
 }
 
@@ -160,7 +164,7 @@ async fn demo() -> Result<(), BoxError> {
         |message| {
             message
                 .as_event()
-                .is_some_and(|event| matches!(&event.event, Event::Notification(_)))
+                .is_some_and(|received| matches!(&received.event, Event::Notification(_)))
         },
         Duration::from_secs(10),
     );
@@ -179,8 +183,8 @@ async fn demo() -> Result<(), BoxError> {
         .await?;
     println!("demo: the owner created #ping");
     let message = pong.await?;
-    if let Some(event) = message.as_event() {
-        println!("demo: the owner got {}", event.raw_str().unwrap_or("?"));
+    if let Some(received) = message.as_event() {
+        println!("demo: the owner got {}", received.raw_str().unwrap_or("?"));
     }
 
     runner.abort();

@@ -11,6 +11,7 @@
 //! - `AYAKA_ENCODING`: `json` (default) or `zlib`.
 //!
 //! Events go to stdout, one per line; errors to stderr, with a non-zero exit.
+//! `RUST_LOG` turns on logs, to stderr.
 //! Ctrl-C ends it cleanly.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -32,6 +33,17 @@ async fn main() -> ExitCode {
 }
 
 async fn listen() -> Result<(), String> {
+    // Logs only with RUST_LOG, to stderr (stdout is for events), and never
+    // tungstenite's frames: the identify frame holds the session id.
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+    for directive in ayaka::LOG_DIRECTIVES {
+        filter = filter.add_directive(directive.parse().map_err(|e| format!("{e}"))?);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let url = std::env::var("AYAKA_GATEWAY_URL").map_err(|_| "set AYAKA_GATEWAY_URL")?;
     let session = std::env::var("AYAKA_SESSION").map_err(|_| "set AYAKA_SESSION")?;
     let encoding = match std::env::var("AYAKA_ENCODING").as_deref() {
@@ -59,8 +71,8 @@ async fn listen() -> Result<(), String> {
             }
         };
         match message {
-            Some(ShardMessage::Event(event)) => {
-                let line = event
+            Some(ShardMessage::Event(received)) => {
+                let line = received
                     .raw_str()
                     .map(str::trim)
                     .ok_or("the gateway sent a message that is not UTF-8")?;
@@ -69,6 +81,9 @@ async fn listen() -> Result<(), String> {
                     .map_err(|e| format!("writing to stdout: {e}"))?;
             }
             Some(ShardMessage::Error { error, .. }) => eprintln!("listen: {error}"),
+            Some(ShardMessage::Disconnected { code, reason, .. }) => {
+                eprintln!("listen: disconnected (code {code:?}, {reason:?})");
+            }
             Some(ShardMessage::Reconnecting { delay, .. }) => {
                 eprintln!("listen: reconnecting in {delay:?}");
             }

@@ -11,12 +11,12 @@
 //!
 //! With `AYAKA_API_URL`, `AYAKA_GATEWAY_URL` (a `ws://`/`wss://` URL) and
 //! `AYAKA_SESSION` set, it uses that server and session instead.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::Duration;
 
 use ayaka::cache::Cache;
-use ayaka::gateway::{GatewayEndpoint, Shard, ShardConfig, ShardId, ShardMessage};
+use ayaka::gateway::{GatewayEndpoint, Shard, ShardConfig, ShardId};
 use ayaka::http::Client;
 use ayaka::model::gateway::{Encoding, Event};
 use ayaka::model::request::{CreateChannel, CreateGuild, CreateUser};
@@ -36,11 +36,14 @@ struct Target {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    // RUST_LOG (default warn), then the directives that keep the session id
+    // out of tungstenite's frame logging, even under RUST_LOG=trace.
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    for directive in ayaka::LOG_DIRECTIVES {
+        filter = filter.add_directive(directive.parse()?);
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).init();
 
     let target = target().await?;
     let client = Client::builder()
@@ -168,24 +171,27 @@ async fn target() -> Result<Target, BoxError> {
     })
 }
 
-/// The next event, or an error if the shard ends or nothing comes in 10 s.
+/// The next event. Errors the shard carries on after are printed; if it
+/// ends, its last error is returned (or a timeout after 10 s of silence).
 async fn next_event(shard: &mut Shard) -> Result<Event, BoxError> {
     let wait = Duration::from_secs(10);
+    let mut last_error = None;
     loop {
-        let message = tokio::time::timeout(wait, shard.next_message())
+        let item = tokio::time::timeout(wait, shard.next_event())
             .await
             .map_err(|_| "no event from the gateway within 10 s")?;
-        match message {
-            Some(ShardMessage::Event(event)) => return Ok(event.event),
-            Some(ShardMessage::Closed { error, .. }) => {
-                return Err(match error {
+        match item {
+            Some(Ok(received)) => return Ok(received.event),
+            Some(Err(error)) => {
+                eprintln!("gateway error: {error}");
+                last_error = Some(error);
+            }
+            None => {
+                return Err(match last_error {
                     Some(error) => error.into(),
                     None => "the shard closed".into(),
                 });
             }
-            Some(ShardMessage::Error { error, .. }) => eprintln!("gateway error: {error}"),
-            Some(_) => {}
-            None => return Err("the shard ended".into()),
         }
     }
 }

@@ -3,18 +3,12 @@
 //! tests, next to the test binaries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// `target/<profile>/examples/<name>`, from `target/<profile>/deps/<test>`.
-fn example(name: &str) -> PathBuf {
-    let test = std::env::current_exe().unwrap();
-    let profile_dir = test.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
+use common::example;
 
 /// Runs an example with no `AYAKA_*` configuration, failing after 60 s.
 fn run(name: &str) -> Output {
@@ -90,27 +84,13 @@ async fn listen_prints_each_event_as_one_json_line() {
     use std::io::{BufRead, BufReader};
 
     use ayaka::http::Client;
-    use ayaka::model::request::{CreateGuild, CreateUser};
+    use ayaka::model::request::CreateGuild;
+    use ayaka_server::testing;
 
-    let server = ayaka_server::Server::builder()
-        .password_hashing(ayaka_server::PasswordHashing::Fast)
-        .spawn()
+    let server = testing::server().await;
+    let session = testing::user_with_session(&server, "listener")
         .await
-        .unwrap();
-    let anonymous = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap();
-    let user = anonymous
-        .create_user(&CreateUser::new(
-            "listener",
-            7,
-            "l@example.com",
-            "long enough",
-        ))
-        .await
-        .unwrap();
-    let session = user.session_ids.unwrap().remove(0);
+        .session;
 
     // Discovery through the REST base's /available, zlib on the wire.
     let mut child = Command::new(example("listen"))

@@ -30,7 +30,7 @@ pub const GUARD: Duration = Duration::from_secs(10);
 
 pub fn fixture(name: &str) -> String {
     let path = format!(
-        "{}/../ayaka-model/tests/fixtures/event/{name}.json",
+        "{}/tests/fixtures/event/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))

@@ -1,116 +1,71 @@
-//! Just enough REST to make the real server emit events.
+//! Just enough REST, through ayaka-http, to make the real server emit
+//! events.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::TokioExecutor,
+use ayaka_http::Client;
+use ayaka_model::{
+    ChannelType, GuildId,
+    request::{CreateChannel, CreateGuild, CreateUser},
 };
-use serde_json::{Value, json};
 
 pub struct Rest {
     base: String,
-    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 pub struct User {
     pub id: u64,
     pub session_id: String,
+    client: Client,
 }
 
 static NEXT_USER: AtomicU32 = AtomicU32::new(0);
 
 impl Rest {
     pub fn new(base: String) -> Self {
-        Self {
-            base,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-
-    pub async fn post(&self, path: &str, session_id: Option<&str>, body: Value) -> (u16, Value) {
-        let mut request = http::Request::post(format!("{}{path}", self.base))
-            .header(http::header::CONTENT_TYPE, "application/json");
-        if let Some(session_id) = session_id {
-            request = request.header(http::header::AUTHORIZATION, session_id);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(body.to_string())))
-            .unwrap();
-        let response = self.client.request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        let value = if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&body).unwrap()
-        };
-        (status, value)
+        Self { base }
     }
 
     pub async fn create_user(&self) -> User {
         let n = NEXT_USER.fetch_add(1, Ordering::Relaxed);
-        let (status, user) = self
-            .post(
-                "/users/@me",
-                None,
-                json!({
-                    "username": format!("user{n}"),
-                    "separator": n % 10_000,
-                    "email": format!("user{n}@example.com"),
-                    "password": "correct horse battery",
-                }),
-            )
-            .await;
-        assert_eq!(status, 201, "{user}");
+        let anonymous = Client::builder().base_url(&self.base).build().unwrap();
+        let body = CreateUser::new(
+            format!("user{n}"),
+            (n % 10_000) as u16,
+            format!("user{n}@example.com"),
+            "correct horse battery",
+        );
+        let user = anonymous.create_user(&body).await.unwrap();
+        let session_id = user.session_ids.unwrap().remove(0);
+        let client = Client::builder()
+            .base_url(&self.base)
+            .session(&session_id)
+            .build()
+            .unwrap();
         User {
-            id: user["id"].as_u64().unwrap(),
-            session_id: user["session_ids"][0].as_str().unwrap().to_owned(),
+            id: user.id.get(),
+            session_id,
+            client,
         }
     }
 
     pub async fn create_guild(&self, user: &User, name: &str) -> u64 {
-        let (status, guild) = self
-            .post("/guilds", Some(&user.session_id), json!({ "name": name }))
-            .await;
-        assert_eq!(status, 201, "{guild}");
-        guild["id"].as_u64().unwrap()
+        let guild = user.client.create_guild(&CreateGuild::new(name)).await;
+        guild.unwrap().id.get()
     }
 
     pub async fn create_channel(&self, user: &User, guild: u64, name: &str) -> u64 {
-        let (status, channel) = self
-            .post(
-                &format!("/guilds/{guild}/channels"),
-                Some(&user.session_id),
-                json!({ "name": name, "type": 2 }),
-            )
-            .await;
-        assert_eq!(status, 201, "{channel}");
-        channel["id"].as_u64().unwrap()
+        let body = CreateChannel::new(name, ChannelType::Text);
+        let channel = user.client.create_channel(GuildId::new(guild), &body).await;
+        channel.unwrap().id().get()
     }
 
     pub async fn create_invite(&self, user: &User, guild: u64) -> String {
-        let (status, invite) = self
-            .post(
-                &format!("/guilds/{guild}/invites"),
-                Some(&user.session_id),
-                json!({}),
-            )
-            .await;
-        assert_eq!(status, 201, "{invite}");
-        invite["code"].as_str().unwrap().to_owned()
+        let invite = user.client.create_invite(GuildId::new(guild)).await;
+        invite.unwrap().code
     }
 
     pub async fn join(&self, user: &User, code: &str) {
-        let (status, member) = self
-            .post(
-                &format!("/invites/{code}"),
-                Some(&user.session_id),
-                json!({}),
-            )
-            .await;
-        assert_eq!(status, 200, "{member}");
+        user.client.join_invite(code).await.unwrap();
     }
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use ayaka_server::testing::{self, TlsPair};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
@@ -95,29 +96,15 @@ pub fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Full
         .unwrap()
 }
 
-/// A self-signed certificate for `localhost` and a TLS acceptor using it.
-pub fn self_signed() -> (rustls::pki_types::CertificateDer<'static>, TlsAcceptor) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = certified.cert.der().clone();
-    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.clone()], key.into())
-    .unwrap();
-    (cert, TlsAcceptor::from(Arc::new(config)))
+/// A self-signed pair for `localhost`: `ayaka_server::testing`'s, as
+/// `(what the client trusts, the server's acceptor)`.
+pub fn self_signed() -> (TlsPair, TlsAcceptor) {
+    let pair = testing::tls_pair();
+    let acceptor = pair.acceptor.clone();
+    (pair, acceptor)
 }
 
-/// A client TLS configuration trusting only `cert`.
-pub fn trusting(cert: rustls::pki_types::CertificateDer<'static>) -> rustls::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
+/// A client TLS configuration trusting only `pair`'s certificate.
+pub fn trusting(pair: TlsPair) -> rustls::ClientConfig {
+    (*pair.client_config).clone()
 }

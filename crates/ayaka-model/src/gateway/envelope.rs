@@ -155,7 +155,7 @@ impl<'de> Visitor<'de> for ReadyUser {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<User, E> {
-        serde_json::from_str(text).map_err(E::custom)
+        crate::json::from_str(text).map_err(E::custom)
     }
 }
 

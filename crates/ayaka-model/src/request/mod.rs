@@ -36,7 +36,7 @@ pub mod rules {
 
 /// `POST /users/@me`: create an account.
 ///
-/// `Debug` redacts the password.
+/// `Debug` redacts the email and the password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateUser {
     /// 1 to 32 characters.
@@ -94,7 +94,7 @@ impl fmt::Debug for CreateUser {
             .field("username", &self.username)
             .field("separator", &self.separator)
             .field("bio", &self.bio)
-            .field("email", &self.email)
+            .field("email", &Redacted(1))
             .field("password", &Redacted(1))
             .finish()
     }
@@ -102,6 +102,8 @@ impl fmt::Debug for CreateUser {
 
 /// `PATCH /users/@me`: change some fields of the current user; absent
 /// fields stay as they are.
+///
+/// `Debug` redacts the email and the password.
 ///
 /// ```
 /// use ayaka_model::request::UpdateUser;
@@ -195,7 +197,7 @@ impl fmt::Debug for UpdateUser {
             .field("username", &self.username)
             .field("separator", &self.separator)
             .field("bio", &self.bio)
-            .field("email", &self.email)
+            .field("email", &self.email.as_ref().map(|_| Redacted(1)))
             .field("password", &self.password.as_ref().map(|_| Redacted(1)))
             .finish()
     }

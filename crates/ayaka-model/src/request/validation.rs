@@ -51,6 +51,8 @@ pub enum Violation {
     },
     /// Not a plausible email address.
     Email,
+    /// A name holding a control character (NUL, newline, escape...).
+    ControlCharacter,
     /// Anything else, described in words.
     Invalid(String),
 }
@@ -65,6 +67,7 @@ impl fmt::Display for Violation {
                 write!(f, "must be between {min} and {max} (got {actual})")
             }
             Self::Email => f.write_str("must be a valid email address"),
+            Self::ControlCharacter => f.write_str("must not contain control characters"),
             Self::Invalid(reason) => f.write_str(reason),
         }
     }
@@ -187,9 +190,19 @@ fn chars_between(text: &str, min: usize, max: usize) -> Result<(), Violation> {
     }
 }
 
-/// A username: 1 to 32 characters.
+/// Names are shown on one line: no control characters at all.
+fn no_control(value: &str) -> Result<(), Violation> {
+    if value.chars().any(char::is_control) {
+        Err(Violation::ControlCharacter)
+    } else {
+        Ok(())
+    }
+}
+
+/// A username: 1 to 32 characters, none of them a control character.
 pub fn username(value: &str) -> Result<(), Violation> {
-    chars_between(value, USERNAME_MIN_CHARS, USERNAME_MAX_CHARS)
+    chars_between(value, USERNAME_MIN_CHARS, USERNAME_MAX_CHARS)?;
+    no_control(value)
 }
 
 /// A separator: 0 to 9999.
@@ -210,9 +223,11 @@ pub fn bio(value: &str) -> Result<(), Violation> {
     chars_between(value, 0, BIO_MAX_CHARS)
 }
 
-/// A guild or channel name: 1 to 100 characters.
+/// A guild or channel name: 1 to 100 characters, none of them a control
+/// character.
 pub fn name(value: &str) -> Result<(), Violation> {
-    chars_between(value, NAME_MIN_CHARS, NAME_MAX_CHARS)
+    chars_between(value, NAME_MIN_CHARS, NAME_MAX_CHARS)?;
+    no_control(value)
 }
 
 /// A guild or channel description: at most 1000 characters.
@@ -246,5 +261,29 @@ pub fn email(value: &str) -> Result<(), Violation> {
         Ok(())
     } else {
         Err(Violation::Email)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_refuse_control_characters() {
+        for bad in [
+            "a\0b",
+            "line\nbreak",
+            "tab\t",
+            "\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            assert_eq!(name(bad), Err(Violation::ControlCharacter), "{bad:?}");
+            assert_eq!(username(bad), Err(Violation::ControlCharacter), "{bad:?}");
+        }
+        assert_eq!(name("Ayaka ✨ guild"), Ok(()));
+        assert_eq!(username("ayaka"), Ok(()));
+        // Length is reported first, as before.
+        assert!(matches!(name(""), Err(Violation::Length { .. })));
     }
 }

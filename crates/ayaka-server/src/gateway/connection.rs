@@ -17,9 +17,11 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
+use super::hub::LoadGuard;
 use super::outbound::Outbound;
 use super::protocol::{self, Action, CloseReason, Frame, Inbound};
 use crate::server::Shared;
+use crate::stats::Identifying;
 
 type Socket = WebSocketStream<TcpStream>;
 
@@ -33,6 +35,11 @@ const BATCH: usize = 64;
 enum End {
     /// Close with this reason.
     Close(CloseReason),
+    /// The client's queue overflowed: close with 4000 (too slow). Its close
+    /// frame goes out behind the events already in the socket's buffers,
+    /// so the client gets as long as any write may take (the ping timeout)
+    /// to read them, and learns why it was dropped instead of seeing a reset.
+    Kicked,
     /// The peer sent a close frame: answer it (tungstenite queued the
     /// reply) and let go.
     PeerClosed,
@@ -40,24 +47,47 @@ enum End {
     Drop,
 }
 
+/// The WebSocket buffers, sized on purpose: clients send small messages
+/// (identify, presence), so a 4 KiB read buffer (tungstenite's default is
+/// 128 KiB, allocated up front) keeps an idle connection small; writes
+/// gather up to 8 KiB before a syscall, and every batch is flushed anyway.
+fn websocket_config(max_message_size: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size))
+}
+
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 8 * 1024;
+/// How long a connection over the limit has to finish its handshake and
+/// receive its 4003.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Tells a connection over the limit so with 4003, within a short bound.
+pub(crate) async fn refuse(stream: TcpStream) {
+    let accept = tokio_tungstenite::accept_async_with_config(stream, Some(websocket_config(128)));
+    if let Ok(Ok(mut socket)) = timeout(REFUSAL_TIMEOUT, accept).await {
+        close(&mut socket, CloseReason::TooManySessions).await;
+    }
+}
+
 pub(crate) async fn run(
     stream: TcpStream,
-    port_index: usize,
+    _slot: LoadGuard,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
-    let _load = shared.hub.connect(port_index);
     let settings = &shared.gateway;
-    let deadline = Instant::now() + settings.identify_timeout;
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(settings.max_message_size))
-        .max_frame_size(Some(settings.max_message_size));
+    let identifying = Identifying::start(&shared.counters);
+    let config = websocket_config(settings.max_message_size);
     let accept = tokio_tungstenite::accept_async_with_config(stream, Some(config));
     // Shutdown must not wait for a client that never finishes its
-    // handshake (the identify timeout may be long).
+    // handshake.
     let handshake = tokio::select! {
         () = shutdown.cancelled() => return,
-        handshake = tokio::time::timeout_at(deadline, accept) => handshake,
+        handshake = timeout(settings.handshake_timeout, accept) => handshake,
     };
     let mut socket = match handshake {
         Ok(Ok(socket)) => socket,
@@ -67,13 +97,16 @@ pub(crate) async fn run(
         }
         Err(_) => return,
     };
-    if shared.hub.open_connections() > settings.max_connections {
-        close(&mut socket, CloseReason::TooManySessions).await;
-        return;
-    }
+    let deadline = Instant::now() + settings.identify_timeout;
     let end = match identify(&mut socket, deadline, &shutdown).await {
-        Ok(identify) => match shared.store.authenticate(&identify.session_id) {
-            Some(user) => session(&mut socket, &shared, user, &identify, &shutdown).await,
+        Ok(identify) => match shared.store.authenticate_session(&identify.session_id) {
+            Some((user, name)) => {
+                let you = Identified {
+                    user,
+                    session: name,
+                };
+                session(&mut socket, &shared, you, &identify, &shutdown, identifying).await
+            }
             None => End::Close(CloseReason::InvalidAuth),
         },
         Err(end) => end,
@@ -86,6 +119,18 @@ pub(crate) async fn run(
                 "closing a gateway connection"
             );
             close(&mut socket, reason).await;
+        }
+        End::Kicked => {
+            let reason = CloseReason::TooSlow;
+            tracing::debug!(
+                code = reason.code(),
+                "closing a client too slow for its events"
+            );
+            let wait = settings.ping_timeout.max(CLOSE_TIMEOUT);
+            tokio::select! {
+                () = close_within(&mut socket, reason, wait) => {}
+                () = shutdown.cancelled() => {}
+            }
         }
         End::PeerClosed => {
             // Flushing writes the queued reply, completing the handshake.
@@ -153,21 +198,40 @@ fn read(message: Option<Result<Message, WsError>>) -> Result<Incoming, End> {
 }
 
 /// An identified connection, from READY to its end.
+/// Who a connection identified as.
+struct Identified {
+    user: UserId,
+    /// The session's name.
+    session: u64,
+}
+
 async fn session(
     socket: &mut Socket,
     shared: &Shared,
-    user: UserId,
+    you: Identified,
     identify: &Identify,
     shutdown: &CancellationToken,
+    identifying: Identifying<'_>,
 ) -> End {
     let settings = &shared.gateway;
     // Registered before the snapshot is read, so nothing that happens in
     // between is missed (at worst it arrives twice, which caches absorb).
-    let (_registration, mut queue, kick) = shared.hub.register(
+    let Identified { user, session } = you;
+    let (_registration, mut queue, kick, ended) = shared.hub.register(
         user,
+        session,
         settings.queue_capacity,
         identify.presences.unwrap_or(true),
     );
+    // A password change between identify and registering ended the
+    // session without this connection to tell.
+    if shared
+        .store
+        .authenticate_session(&identify.session_id)
+        .is_none()
+    {
+        return End::Close(CloseReason::SessionEnded);
+    }
     let zlib = identify.encoding() == Encoding::Zlib || settings.zlib_under_json;
     let mut writer = Writer {
         socket,
@@ -179,8 +243,13 @@ async fn session(
     let Some(greeting) = greeting(shared, user) else {
         return End::Close(CloseReason::Internal);
     };
-    for json in greeting {
-        if let Err(end) = writer.send(json).await {
+    // No longer counted before READY goes out: a client that waits for
+    // READY before letting the next one identify never overlaps with it.
+    drop(identifying);
+    // In batches, so that GUILD_INITs share the zlib dictionary.
+    let mut greeting = greeting.into_iter();
+    while let Some(first) = greeting.next() {
+        if let Err(end) = writer.send_batch(first, || greeting.next()).await {
             return end;
         }
     }
@@ -192,7 +261,8 @@ async fn session(
         let step = tokio::select! {
             biased;
             () = shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
-            () = kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
+            () = kick.cancelled() => Err(End::Kicked),
+            () = ended.cancelled() => Err(End::Close(CloseReason::SessionEnded)),
             () = sleep_until(deadline) => Err(End::Close(CloseReason::TimedOut)),
             message = writer.socket.next() => {
                 deadline = Instant::now() + settings.ping_timeout;
@@ -301,18 +371,24 @@ impl Writer<'_> {
         let Self {
             socket, outbound, ..
         } = self;
+        // Taken before writing, so that the zlib stream knows which event
+        // ends the batch (and lets go of its compressor).
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match more() {
+                Some(json) => batch.push(json),
+                None => break,
+            }
+        }
         let write = async move {
-            let mut next = Some(first);
-            let mut written = 0;
-            while let Some(json) = next {
+            let count = batch.len();
+            for (index, json) in batch.into_iter().enumerate() {
                 let messages = outbound
-                    .messages(json)
+                    .messages(json, index + 1 == count)
                     .map_err(|_| End::Close(CloseReason::Internal))?;
                 for message in messages {
                     socket.feed(message).await.map_err(|_| End::Drop)?;
                 }
-                written += 1;
-                next = if written < BATCH { more() } else { None };
             }
             socket.flush().await.map_err(|_| End::Drop)
         };
@@ -323,7 +399,7 @@ impl Writer<'_> {
         // no partial frame behind.
         tokio::select! {
             result = write => result,
-            () = self.kick.cancelled() => Err(End::Close(CloseReason::TooSlow)),
+            () = self.kick.cancelled() => Err(End::Kicked),
             () = self.shutdown.cancelled() => Err(End::Close(CloseReason::GoingAway)),
             () = tokio::time::sleep(self.write_timeout) => Err(End::Close(CloseReason::TooSlow)),
         }
@@ -334,6 +410,11 @@ impl Writer<'_> {
 /// discarding) what it still sends so that the close frame is not lost to
 /// a TCP reset.
 async fn close(socket: &mut Socket, reason: CloseReason) {
+    close_within(socket, reason, CLOSE_TIMEOUT).await;
+}
+
+/// [`close`], waiting at most `wait`.
+async fn close_within(socket: &mut Socket, reason: CloseReason, wait: Duration) {
     let frame = CloseFrame {
         code: CloseCode::from(reason.code()),
         reason: Utf8Bytes::from_static(reason.reason()),
@@ -344,7 +425,7 @@ async fn close(socket: &mut Socket, reason: CloseReason) {
         }
         while let Some(Ok(_)) = socket.next().await {}
     };
-    let _ = timeout(CLOSE_TIMEOUT, drain).await;
+    let _ = timeout(wait, drain).await;
 }
 
 fn now_ms() -> u64 {

@@ -24,6 +24,10 @@ struct Peer {
     kick: CancellationToken,
     /// Whether the client wants PRESENCE_UPDATE (identify's `presences`).
     presences: bool,
+    /// The session it identified with (its name).
+    session: u64,
+    /// Cancelled when that session ended (closed with 4002).
+    revoked: CancellationToken,
 }
 
 /// The registry of connections.
@@ -82,16 +86,26 @@ impl Hub {
         }
     }
 
-    /// Counts a new connection on a port.
-    pub(crate) fn connect(self: &Arc<Self>, port_index: usize) -> LoadGuard {
+    /// Counts a new connection on a port, unless `max` are open already:
+    /// called at the TCP accept, so that a connection costs nothing before
+    /// it is counted.
+    pub(crate) fn try_connect(
+        self: &Arc<Self>,
+        port_index: usize,
+        max: usize,
+    ) -> Option<LoadGuard> {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()?;
         if let Some(load) = self.loads.get(port_index) {
             load.fetch_add(1, Ordering::Relaxed);
         }
-        self.open.fetch_add(1, Ordering::Relaxed);
-        LoadGuard {
+        Some(LoadGuard {
             hub: Arc::clone(self),
             port_index,
-        }
+        })
     }
 
     /// Open connections, identified or not.
@@ -108,28 +122,48 @@ impl Hub {
             .map_or(0, |(index, _)| index)
     }
 
-    /// Registers an identified connection of `user`.
+    /// Registers a connection of `user` identified with `session`. Returns
+    /// its queue, the token cancelled when it is kicked for being slow, and
+    /// the one cancelled when its session ends.
     pub(crate) fn register(
         self: &Arc<Self>,
         user: UserId,
+        session: u64,
         capacity: usize,
         presences: bool,
-    ) -> (Registration, mpsc::Receiver<Utf8Bytes>, CancellationToken) {
+    ) -> (
+        Registration,
+        mpsc::Receiver<Utf8Bytes>,
+        CancellationToken,
+        CancellationToken,
+    ) {
         let (queue, receiver) = mpsc::channel(capacity.max(1));
-        let kick = CancellationToken::new();
+        let (kick, revoked) = (CancellationToken::new(), CancellationToken::new());
         let id = self.next_peer.fetch_add(1, Ordering::Relaxed);
         self.peers.entry(user).or_default().push(Peer {
             id,
             queue,
             kick: kick.clone(),
             presences,
+            session,
+            revoked: revoked.clone(),
         });
         let registration = Registration {
             hub: Arc::clone(self),
             user,
             peer: id,
         };
-        (registration, receiver, kick)
+        (registration, receiver, kick, revoked)
+    }
+
+    /// Closes (with 4002) every connection of `user` identified with one
+    /// of `sessions`.
+    pub(crate) fn end_sessions(&self, user: UserId, sessions: &[u64]) {
+        if let Some(peers) = self.peers.get(&user) {
+            for peer in peers.iter().filter(|peer| sessions.contains(&peer.session)) {
+                peer.revoked.cancel();
+            }
+        }
     }
 
     /// Encodes an event as its JSON envelope (with the quirk fields when
@@ -201,8 +235,8 @@ mod tests {
     fn a_full_queue_kicks_only_its_connection() {
         let hub = Arc::new(Hub::new(1, false));
         let (slow_user, other_user) = (UserId::new(1), UserId::new(2));
-        let (_slow, mut slow_queue, slow_kick) = hub.register(slow_user, 1, true);
-        let (_other, mut other_queue, other_kick) = hub.register(other_user, 8, true);
+        let (_slow, mut slow_queue, slow_kick, _) = hub.register(slow_user, 1, 1, true);
+        let (_other, mut other_queue, other_kick, _) = hub.register(other_user, 2, 8, true);
         hub.send([slow_user, other_user], &event());
         hub.send([slow_user, other_user], &event());
         assert!(slow_kick.is_cancelled());
@@ -218,11 +252,14 @@ mod tests {
     #[test]
     fn dropping_registrations_and_loads_leaves_nothing() {
         let hub = Arc::new(Hub::new(2, false));
-        let first = hub.connect(0);
+        let first = hub.try_connect(0, 1).unwrap();
+        assert!(hub.try_connect(1, 1).is_none(), "over the limit");
         assert_eq!(hub.least_loaded(), 1);
         let user = UserId::new(1);
-        let (a, _queue_a, _) = hub.register(user, 4, true);
-        let (b, mut queue_b, _) = hub.register(user, 4, false);
+        let (a, _queue_a, _, a_ended) = hub.register(user, 1, 4, true);
+        let (b, mut queue_b, _, b_ended) = hub.register(user, 2, 4, false);
+        hub.end_sessions(user, &[1]);
+        assert!(a_ended.is_cancelled() && !b_ended.is_cancelled());
         drop(a);
         hub.send([user], &event());
         assert!(queue_b.try_recv().is_ok());
@@ -236,7 +273,7 @@ mod tests {
     fn presence_opt_out_is_honoured_and_quirks_add_a_sequence() {
         let hub = Arc::new(Hub::new(1, true));
         let user = UserId::new(1);
-        let (_quiet, mut quiet, _) = hub.register(user, 4, false);
+        let (_quiet, mut quiet, _, _) = hub.register(user, 1, 4, false);
         let presence = Event::PresenceUpdate(ayaka_model::PresenceUpdate {
             user_id: UserId::new(2),
             presence: ayaka_model::Presence::new(ayaka_model::PresenceType::Online),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -23,6 +24,9 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
     tasks: TaskTracker,
 ) {
+    // Connections over the limit are told so (4003) a few at a time; past
+    // that they are dropped at once, so a flood costs no handshakes.
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     loop {
         let stream = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -35,12 +39,28 @@ pub(crate) async fn serve(
                 }
             },
         };
+        let max = shared.gateway.max_connections;
+        let Some(slot) = shared.hub.try_connect(port_index, max) else {
+            if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+                tasks.spawn(async move {
+                    connection::refuse(stream).await;
+                    drop(permit);
+                });
+            } else {
+                tracing::debug!("too many gateway connections, dropping one");
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         tasks.spawn(connection::run(
             stream,
-            port_index,
+            slot,
             Arc::clone(&shared),
             shutdown.clone(),
         ));
     }
 }
+
+/// How many connections over the limit may be in their (short) refusal at
+/// once.
+const MAX_REFUSALS: usize = 64;

@@ -25,12 +25,17 @@ impl Outbound {
         }
     }
 
-    /// The messages carrying one event.
-    pub(crate) fn messages(&mut self, json: Utf8Bytes) -> Result<Vec<Message>, CompressError> {
+    /// The messages carrying one event; `last` ends a batch of events
+    /// written together (see [`ZlibStream::compress`]).
+    pub(crate) fn messages(
+        &mut self,
+        json: Utf8Bytes,
+        last: bool,
+    ) -> Result<Vec<Message>, CompressError> {
         let Some(zlib) = &mut self.zlib else {
             return Ok(vec![Message::Text(json)]);
         };
-        let compressed = bytes::Bytes::from(zlib.compress(json.as_bytes())?);
+        let compressed = bytes::Bytes::from(zlib.compress(json.as_bytes(), last)?);
         let piece = if self.parts > 1 {
             compressed.len().div_ceil(self.parts).max(1)
         } else {
@@ -64,7 +69,7 @@ mod tests {
     fn json_stays_one_text_message() {
         let mut outbound = Outbound::new(false, false, 4);
         let messages = outbound
-            .messages(Utf8Bytes::from_static(r#"{"t":"X"}"#))
+            .messages(Utf8Bytes::from_static(r#"{"t":"X"}"#), true)
             .unwrap();
         assert_eq!(messages, [Message::text(r#"{"t":"X"}"#)]);
     }
@@ -73,7 +78,7 @@ mod tests {
     fn zlib_messages_split_into_parts_ending_with_the_marker() {
         let mut outbound = Outbound::new(true, false, 3);
         let text = format!(r#"{{"t":"X","d":"{}"}}"#, "0123456789".repeat(50));
-        let messages = outbound.messages(Utf8Bytes::from(text)).unwrap();
+        let messages = outbound.messages(Utf8Bytes::from(text), true).unwrap();
         assert_eq!(messages.len(), 3);
         let Message::Binary(last) = &messages[2] else {
             panic!("binary expected")
@@ -94,7 +99,7 @@ mod tests {
                 char::from(b'!' + (state % 90) as u8)
             })
             .collect();
-        let messages = outbound.messages(Utf8Bytes::from(noise)).unwrap();
+        let messages = outbound.messages(Utf8Bytes::from(noise), true).unwrap();
         let sizes = sizes(&messages);
         assert!(sizes.len() > 1);
         assert!(sizes[..sizes.len() - 1].iter().all(|size| *size == 1024));

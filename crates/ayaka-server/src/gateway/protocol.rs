@@ -21,6 +21,9 @@ pub(crate) enum CloseReason {
     InvalidAuth,
     /// 4002: a binary frame (clients send text only).
     BinaryFrame,
+    /// 4002: the session ended (its user changed the password on another
+    /// session).
+    SessionEnded,
     /// 4003: the server holds as many connections as it accepts.
     TooManySessions,
     /// 4004: an unknown encoding.
@@ -47,7 +50,7 @@ impl CloseReason {
         match self {
             Self::TooSlow | Self::Internal => 4000,
             Self::WrongType => 4001,
-            Self::InvalidAuth | Self::BinaryFrame => 4002,
+            Self::InvalidAuth | Self::BinaryFrame | Self::SessionEnded => 4002,
             Self::TooManySessions => 4003,
             Self::InvalidEncoding | Self::InvalidEvent => 4004,
             Self::RateLimited => 4008,
@@ -66,6 +69,7 @@ impl CloseReason {
             Self::WrongType => "identify field of the wrong type",
             Self::InvalidAuth => "invalid authorization or payload type",
             Self::BinaryFrame => "binary frames are not accepted",
+            Self::SessionEnded => "session ended: the password was changed",
             Self::TooManySessions => "too many sessions",
             Self::InvalidEncoding => "invalid encoding",
             Self::InvalidEvent => "invalid event",

@@ -9,21 +9,12 @@ use ayaka_snowflake::{GuildId, UserId};
 use http::{HeaderMap, Request, StatusCode, header};
 use hyper::body::Incoming;
 
-use super::reply::{ApiError, Reply, decode, read_body};
+use super::body::decode;
+use super::reply::{ApiError, Reply, read_body};
 use super::route::Route;
+use crate::hashing::HashError;
 use crate::server::Shared;
-use crate::state::Denied;
-
-const USER_FIELDS: &[&str] = &["username", "separator", "bio", "email", "password"];
-const GUILD_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "banner",
-    "invite_banner",
-    "vanity_url",
-];
-const CHANNEL_FIELDS: &[&str] = &["name", "description", "type", "inside_of", "position"];
-const NOTIFICATION_FIELDS: &[&str] = &["type", "excerpt"];
+use crate::state::{Denied, Taken};
 
 pub(super) async fn dispatch(
     shared: &Shared,
@@ -34,7 +25,7 @@ pub(super) async fn dispatch(
     let headers = &parts.headers;
     match route {
         Route::CreateUser => {
-            let body: CreateUser = decode(&read_body(headers, body, true).await?, USER_FIELDS)?;
+            let body: CreateUser = decode(&read_body(headers, body, true).await?)?;
             create_user(shared, body).await
         }
         Route::GetCurrentUser => {
@@ -46,20 +37,19 @@ pub(super) async fn dispatch(
             Reply::json(StatusCode::OK, &user)
         }
         Route::UpdateCurrentUser => {
-            let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: UpdateUser = decode(&read_body(headers, body, true).await?, USER_FIELDS)?;
-            update_user(shared, user, body).await
+            let session =
+                authenticate_session(shared, headers).ok_or_else(ApiError::unauthorized)?;
+            let body: UpdateUser = decode(&read_body(headers, body, true).await?)?;
+            update_user(shared, session, body).await
         }
         Route::NotifyUser(target) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: Notification =
-                decode(&read_body(headers, body, true).await?, NOTIFICATION_FIELDS)?;
+            let body: Notification = decode(&read_body(headers, body, true).await?)?;
             notify(shared, user, target, body)
         }
         Route::CreateGuild => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: CreateGuild = decode(&read_body(headers, body, true).await?, GUILD_FIELDS)?;
-            body.validate().map_err(|error| ApiError::invalid(&error))?;
+            let body: CreateGuild = decode(&read_body(headers, body, true).await?)?;
             let guild = shared.store.create_guild(user, body);
             if let Some(full) = shared.store.full_guild(guild.id) {
                 shared.hub.send([user], &Event::GuildCreate(Box::new(full)));
@@ -75,9 +65,16 @@ pub(super) async fn dispatch(
             Reply::json(StatusCode::OK, &guild)
         }
         Route::UpdateGuild(guild) => {
+            // 404 before 201: an unknown guild is unknown whoever asks.
+            if !shared.store.guild_exists(guild) {
+                return Err(ApiError::not_found("guild"));
+            }
             let user = authenticate(shared, headers).ok_or_else(ApiError::not_a_member)?;
-            let body: UpdateGuild = decode(&read_body(headers, body, true).await?, GUILD_FIELDS)?;
-            body.validate().map_err(|error| ApiError::invalid(&error))?;
+            shared
+                .store
+                .guild_for(guild, user)
+                .map_err(|denied| refusal(denied, "MANAGE_GUILD", true))?;
+            let body: UpdateGuild = decode(&read_body(headers, body, true).await?)?;
             let guild = shared
                 .store
                 .update_guild(guild, user, body, |guild, members| {
@@ -88,6 +85,9 @@ pub(super) async fn dispatch(
             Reply::json(StatusCode::OK, &guild)
         }
         Route::DeleteGuild(guild) => {
+            if !shared.store.guild_exists(guild) {
+                return Err(ApiError::not_found("guild"));
+            }
             let user = authenticate(shared, headers).ok_or_else(ApiError::not_a_member)?;
             let members = shared
                 .store
@@ -115,16 +115,14 @@ pub(super) async fn dispatch(
         }
         Route::CreateChannel(guild) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
-            let body: CreateChannel =
-                decode(&read_body(headers, body, true).await?, CHANNEL_FIELDS)?;
-            body.validate().map_err(|error| ApiError::invalid(&error))?;
+            let body: CreateChannel = decode(&read_body(headers, body, true).await?)?;
             create_channel(shared, guild, user, body)
         }
         Route::CreateInvite(guild) => {
             let user = authenticate(shared, headers).ok_or_else(ApiError::unauthorized)?;
             let bytes = read_body(headers, body, false).await?;
             if !bytes.is_empty() {
-                decode::<CreateInvite>(&bytes, &[])?;
+                decode::<CreateInvite>(&bytes)?;
             }
             let invite = shared
                 .store
@@ -165,8 +163,27 @@ pub(super) async fn dispatch(
 
 /// The user whose session id is in `Authorization` (the raw value).
 fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<UserId> {
+    authenticate_session(shared, headers).map(|(user, _)| user)
+}
+
+/// The user and the session's name.
+fn authenticate_session(shared: &Shared, headers: &HeaderMap) -> Option<(UserId, u64)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    shared.store.authenticate(value.trim())
+    shared.store.authenticate_session(value.trim())
+}
+
+/// The 400 of a taken email or username and separator.
+fn taken(taken: Taken) -> ApiError {
+    let mut errors = std::collections::BTreeMap::new();
+    if taken.email {
+        errors.insert("email".to_owned(), "is already taken".to_owned());
+    }
+    if taken.handle {
+        let reason = "this username and separator are already taken";
+        errors.insert("username".to_owned(), reason.to_owned());
+        errors.insert("separator".to_owned(), reason.to_owned());
+    }
+    ApiError::fields(errors)
 }
 
 /// The status of a refused guild operation. `documented` routes
@@ -184,35 +201,50 @@ fn refusal(denied: Denied, permission: &str, documented: bool) -> ApiError {
     }
 }
 
-async fn create_user(shared: &Shared, body: CreateUser) -> Result<Reply, ApiError> {
-    body.validate().map_err(|error| ApiError::invalid(&error))?;
-    let hash = shared
+/// Retry-After of a 503 when hashing is saturated: a queue's worth of
+/// hashes takes about this long to drain.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+async fn hash(shared: &Shared, password: &str) -> Result<String, ApiError> {
+    shared
         .hasher
-        .hash(body.password.clone())
+        .hash(password.to_owned())
         .await
-        .map_err(|_| ApiError::internal())?;
-    let user = shared.store.create_user(body, hash);
+        .map_err(|error| match error {
+            HashError::Busy => ApiError::busy(BUSY_RETRY_AFTER_SECS),
+            HashError::Failed => ApiError::internal(),
+        })
+}
+
+async fn create_user(shared: &Shared, body: CreateUser) -> Result<Reply, ApiError> {
+    shared.store.check_free(&body).map_err(taken)?;
+    let hash = hash(shared, &body.password).await?;
+    let user = shared.store.create_user(body, hash).map_err(taken)?;
     tracing::info!(user = %user.id, "user created");
     Reply::json(StatusCode::CREATED, &user)
 }
 
-async fn update_user(shared: &Shared, user: UserId, body: UpdateUser) -> Result<Reply, ApiError> {
-    body.validate().map_err(|error| ApiError::invalid(&error))?;
+/// Applies the update; a new password ends every other session of the
+/// user, whose gateway connections close with 4002.
+async fn update_user(
+    shared: &Shared,
+    (user, session): (UserId, u64),
+    body: UpdateUser,
+) -> Result<Reply, ApiError> {
     let hash = match &body.password {
-        Some(password) => Some(
-            shared
-                .hasher
-                .hash(password.clone())
-                .await
-                .map_err(|_| ApiError::internal())?,
-        ),
+        Some(password) => Some(hash(shared, password).await?),
         None => None,
     };
-    let user = shared
+    let (updated, ended) = shared
         .store
-        .update_user(user, body, hash)
+        .update_user(user, body, hash, session)
+        .map_err(taken)?
         .ok_or_else(ApiError::unauthorized)?;
-    Reply::json(StatusCode::OK, &user)
+    if !ended.is_empty() {
+        shared.hub.end_sessions(user, &ended);
+        tracing::info!(user = %user, sessions = ended.len(), "password changed, other sessions ended");
+    }
+    Reply::json(StatusCode::OK, &updated)
 }
 
 fn notify(

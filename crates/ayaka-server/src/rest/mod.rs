@@ -1,12 +1,17 @@
 //! The REST API on hyper: routing, rate limits, bodies, errors.
 
+mod body;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing;
 mod handlers;
+mod rejections;
 mod reply;
 mod route;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -29,6 +34,9 @@ use route::Resolved;
 
 /// How long a client may take to send request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest request line and headers together: more is a 431 (a
+/// session id is 40 bytes; hyper's default would be about 400 KiB).
+const MAX_HEAD: usize = 16 * 1024;
 /// How long in-flight requests get to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -63,8 +71,16 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let shutdown = shutdown.clone();
+        shared
+            .counters
+            .rest_connections
+            .fetch_add(1, Ordering::Relaxed);
         tasks.spawn(async move {
-            serve_connection(stream, peer, shared, shutdown).await;
+            serve_connection(stream, peer, Arc::clone(&shared), shutdown).await;
+            shared
+                .counters
+                .rest_connections
+                .fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
     }
@@ -76,6 +92,7 @@ async fn serve_connection(
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
+    let stream = rejections::JsonRejections::new(stream, shared.gateway.quirks);
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(handle(&shared, peer.ip(), request).await) }
@@ -83,6 +100,10 @@ async fn serve_connection(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        .max_header_size(MAX_HEAD)
+        // One buffer per response, so that `JsonRejections` sees hyper's
+        // own answers whole.
+        .writev(false)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
@@ -106,8 +127,40 @@ fn now_ms() -> u64 {
         })
 }
 
+/// The server's own statistics (an extension, outside the route table and
+/// its rate limits, and not counted in `requests`).
+const LOCAL_STATS: &str = "/_local/stats";
+
 /// Answers one request; never fails (errors are JSON responses).
 async fn handle(
+    shared: &Shared,
+    client: IpAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    if request.uri().path() == LOCAL_STATS {
+        return local_stats(shared, request.method());
+    }
+    let response = answer(shared, client, request).await;
+    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    if response.status() == http::StatusCode::TOO_MANY_REQUESTS {
+        shared.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+    response
+}
+
+fn local_stats(shared: &Shared, method: &http::Method) -> Response<Full<Bytes>> {
+    let outcome = if method == http::Method::GET {
+        Reply::json(http::StatusCode::OK, &crate::stats::to_json(shared))
+    } else {
+        Err(ApiError::method_not_allowed("GET"))
+    };
+    match outcome {
+        Ok(reply) => respond(reply),
+        Err(error) => error_response(shared, &error),
+    }
+}
+
+async fn answer(
     shared: &Shared,
     client: IpAddr,
     request: Request<Incoming>,
@@ -127,27 +180,43 @@ async fn handle(
         )),
         (_, Resolved::NotFound) => Err(ApiError::not_found("route")),
         (_, Resolved::MethodNotAllowed(allow)) => Err(ApiError::method_not_allowed(allow)),
-        (_, Resolved::Route(route)) => handlers::dispatch(shared, route, request).await,
+        (_, Resolved::Route(route)) => {
+            let outcome = handlers::dispatch(shared, route, request).await;
+            // Nothing leaves before what it acknowledges (or shows) is in
+            // the data file.
+            match shared.store.sync().await {
+                Ok(()) => outcome,
+                Err(_) => Err(ApiError::storage_unavailable()),
+            }
+        }
     };
     let mut response = match outcome {
         Ok(reply) => respond(reply),
         Err(error) => {
             tracing::debug!(status = %error.status, "request refused");
-            let allow = error.allow();
-            let mut response = respond(Reply {
-                status: error.status,
-                body: Some(error.body(shared.gateway.quirks)),
-            });
-            if let Some(allow) = allow {
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static(allow));
-            }
-            response
+            error_response(shared, &error)
         }
     };
     if let Some(decision) = decision {
         add_rate_limit_headers(response.headers_mut(), &decision, client, bucket_name);
+    }
+    response
+}
+
+fn error_response(shared: &Shared, error: &ApiError) -> Response<Full<Bytes>> {
+    let mut response = respond(Reply {
+        status: error.status,
+        body: Some(error.body(shared.gateway.quirks)),
+    });
+    if let Some(allow) = error.allow() {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if let Some(secs) = error.retry_after_header() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
 }

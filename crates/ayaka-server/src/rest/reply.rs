@@ -9,8 +9,6 @@ use http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 /// Largest accepted request body.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -89,6 +87,29 @@ impl ApiError {
         }
     }
 
+    /// A 400 naming each bad field with its reason.
+    pub(crate) fn fields(errors: BTreeMap<String, String>) -> Self {
+        Self {
+            errors: Some(errors),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid request body")
+        }
+    }
+
+    /// The fields a 400 names, sorted.
+    #[cfg(test)]
+    pub(crate) fn field_names(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .flat_map(|errors| errors.keys().cloned())
+            .collect()
+    }
+
+    /// The reasons of a 400, by field.
+    #[cfg(test)]
+    pub(crate) fn field_reasons(&self) -> BTreeMap<String, String> {
+        self.errors.clone().unwrap_or_default()
+    }
+
     pub(crate) fn invalid(error: &ValidationError) -> Self {
         Self {
             errors: Some(error.to_map()),
@@ -106,6 +127,26 @@ impl ApiError {
         }
     }
 
+    /// 503: every hashing worker is busy and the queue is full.
+    pub(crate) fn busy(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs as f64),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many password hashes at once, retry later",
+            )
+        }
+    }
+
+    /// The standard `Retry-After` header's seconds, for a 503 (a 429's
+    /// comes with the rate-limit headers).
+    pub(crate) fn retry_after_header(&self) -> Option<u64> {
+        (self.status == StatusCode::SERVICE_UNAVAILABLE)
+            .then_some(self.retry_after)
+            .flatten()
+            .map(|secs| secs.ceil() as u64)
+    }
+
     pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
         Self {
             allow: Some(allow),
@@ -114,6 +155,14 @@ impl ApiError {
                 "method not allowed on this route",
             )
         }
+    }
+
+    /// 503: the data file can no longer be written (see the journal).
+    pub(crate) fn storage_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server cannot write its data file; it must be restarted",
+        )
     }
 
     pub(crate) fn internal() -> Self {
@@ -206,93 +255,19 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Decodes a JSON object into `T`. On a type error, names the field(s) at
-/// fault among `fields` (the body's known fields) by removing each in turn
-/// and seeing whether the error changes: at most `fields.len()` extra
-/// decodes, only on the error path.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fields: &[&str]) -> Result<T, ApiError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|error| ApiError::bad_field("body", format!("not valid JSON: {error}")))?;
-    // Checked first: serde would also read a struct from an array.
-    let Value::Object(object) = &value else {
-        return Err(ApiError::bad_field("body", "must be a JSON object"));
-    };
-    let first = match T::deserialize(&value) {
-        Ok(decoded) => return Ok(decoded),
-        Err(error) => error.to_string(),
-    };
-    if let Some(missing) = missing_field(&first) {
-        return Err(ApiError::bad_field(missing, "is required"));
-    }
-    let mut errors = BTreeMap::new();
-    for field in fields.iter().filter(|field| object.contains_key(**field)) {
-        let mut without: Map<String, Value> = object.clone();
-        without.remove(*field);
-        let changed = match T::deserialize(&Value::Object(without)) {
-            Ok(_) => true,
-            Err(error) => error.to_string() != first,
-        };
-        if changed {
-            errors.insert((*field).to_owned(), first.clone());
-        }
-    }
-    if errors.is_empty() {
-        errors.insert("body".to_owned(), first);
-    }
-    Err(ApiError {
-        errors: Some(errors),
-        ..ApiError::new(StatusCode::BAD_REQUEST, "invalid request body")
-    })
-}
-
-fn missing_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("missing field `")?;
-    rest.split('`').next()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use ayaka_model::request::CreateUser;
-
     use super::*;
-
-    const FIELDS: &[&str] = &["username", "separator", "bio", "email", "password"];
-
-    fn fields_of(error: ApiError) -> Vec<String> {
-        error.errors.unwrap().into_keys().collect()
-    }
-
-    #[test]
-    fn decode_names_the_bad_field() {
-        let wrong_type =
-            br#"{"username": "a", "separator": "x", "email": "a@b.c", "password": "12345678"}"#;
-        let error = decode::<CreateUser>(wrong_type, FIELDS).unwrap_err();
-        assert_eq!(error.status, StatusCode::BAD_REQUEST);
-        assert_eq!(fields_of(error), ["separator"]);
-
-        let missing = br#"{"username": "a", "separator": 1, "password": "12345678"}"#;
-        assert_eq!(
-            fields_of(decode::<CreateUser>(missing, FIELDS).unwrap_err()),
-            ["email"]
-        );
-
-        for bad in [&b"{"[..], b"[]", b"\"x\"", b""] {
-            assert_eq!(
-                fields_of(decode::<CreateUser>(bad, FIELDS).unwrap_err()),
-                ["body"]
-            );
-        }
-    }
 
     #[test]
     fn error_bodies_have_both_shapes() {
         let error = ApiError::bad_field("name", "too long");
-        let normal: Value = serde_json::from_slice(&error.body(false)).unwrap();
+        let normal: serde_json::Value = serde_json::from_slice(&error.body(false)).unwrap();
         assert_eq!(normal["code"], 400);
         assert_eq!(normal["errors"]["name"], "too long");
-        let quirky: Value =
+        let quirky: serde_json::Value =
             serde_json::from_slice(&ApiError::not_found("guild").body(true)).unwrap();
         assert_eq!(
             quirky,

@@ -12,20 +12,33 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
+use super::journal::{Change, GuildRow};
 use super::{Denied, Store};
 
 /// A guild as stored. `guild.channels` and `guild.members` stay `None`:
 /// they are filled in from `channels` and `members` when sent.
 pub(crate) struct GuildRecord {
-    guild: Guild,
-    members: HashMap<UserId, MemberRecord>,
-    channels: Vec<Channel>,
-    invite_codes: Vec<String>,
+    pub(super) guild: Guild,
+    pub(super) members: HashMap<UserId, MemberRecord>,
+    pub(super) channels: Vec<Channel>,
+    pub(super) invite_codes: Vec<String>,
 }
 
-struct MemberRecord {
-    joined_at: Timestamp,
-    roles: Vec<RoleId>,
+pub(super) struct MemberRecord {
+    pub(super) joined_at: Timestamp,
+    pub(super) roles: Vec<RoleId>,
+}
+
+impl MemberRecord {
+    /// The membership's row.
+    fn change(&self, guild: GuildId, user: UserId) -> Change {
+        Change::Member {
+            guild,
+            user,
+            joined_at: self.joined_at.to_string(),
+            roles: serde_json::to_string(&self.roles).unwrap_or_else(|_| "[]".to_owned()),
+        }
+    }
 }
 
 /// Tells the members about a change, called while the guild is still
@@ -38,6 +51,32 @@ pub(crate) trait Announce<T>: FnOnce(&T, &mut dyn Iterator<Item = UserId>) {}
 impl<T, F: FnOnce(&T, &mut dyn Iterator<Item = UserId>)> Announce<T> for F {}
 
 impl GuildRecord {
+    /// The guild's row (its roles included).
+    fn change(&self) -> Change {
+        let roles = self
+            .guild
+            .roles
+            .iter()
+            .map(|role| {
+                (
+                    role.id.get(),
+                    serde_json::to_string(role).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let guild = Guild {
+            roles: Vec::new(),
+            channels: None,
+            members: None,
+            ..self.guild.clone()
+        };
+        Change::Guild(GuildRow {
+            id: self.guild.id,
+            json: serde_json::to_string(&guild).unwrap_or_default(),
+            roles,
+        })
+    }
+
     pub(crate) fn member_ids(&self) -> impl Iterator<Item = UserId> + '_ {
         self.members.keys().copied()
     }
@@ -113,8 +152,23 @@ impl Store {
         // concurrent delete sees both or neither.
         let entry = self.guilds.entry(id).or_insert(record);
         self.memberships.entry(owner).or_default().insert(id);
+        self.record(|| {
+            let mut changes = vec![entry.change()];
+            changes.extend(
+                entry
+                    .members
+                    .iter()
+                    .map(|(user, member)| member.change(id, *user)),
+            );
+            changes
+        });
         drop(entry);
         guild
+    }
+
+    /// Whether the guild exists.
+    pub(crate) fn guild_exists(&self, id: GuildId) -> bool {
+        self.guilds.contains_key(&id)
     }
 
     /// The guild, if `user` is a member.
@@ -204,6 +258,7 @@ impl Store {
         if let Some(vanity_url) = body.vanity_url {
             guild.vanity_url = Some(vanity_url);
         }
+        self.record(|| vec![record.change()]);
         announce(&record.guild, &mut record.member_ids());
         Ok(record.guild.clone())
     }
@@ -221,6 +276,9 @@ impl Store {
             }
         }
         let (_, record) = self.guilds.remove(&id).ok_or(Denied::NoGuild)?;
+        // Recorded as the guild goes: a change to it recorded earlier (under
+        // its lock) is before this one, and none can come after.
+        self.record(|| vec![Change::GuildDeleted(id)]);
         for code in &record.invite_codes {
             self.invites.remove(code);
         }
@@ -296,6 +354,15 @@ impl Store {
         };
         channel.set_guild_id(id);
         record.channels.push(channel.clone());
+        let ordinal = record.channels.len() - 1;
+        self.record(|| {
+            vec![Change::Channel {
+                guild: id,
+                id: channel_id.get(),
+                ordinal,
+                json: serde_json::to_string(&channel).unwrap_or_default(),
+            }]
+        });
         announce(&channel, &mut record.member_ids());
         Ok(channel)
     }
@@ -318,6 +385,12 @@ impl Store {
         };
         record.invite_codes.push(invite.code.clone());
         self.invites.insert(invite.code.clone(), id);
+        self.record(|| {
+            vec![Change::Invite {
+                code: invite.code.clone(),
+                guild: id,
+            }]
+        });
         announce(&invite, &mut record.member_ids());
         Ok(invite)
     }
@@ -346,6 +419,9 @@ impl Store {
             }
         });
         let (joined_at, roles) = (member.joined_at, member.roles.clone());
+        if joined {
+            self.record(|| vec![member.change(guild_id, user)]);
+        }
         // Indexed under the guild entry: see `create_guild`.
         self.memberships.entry(user).or_default().insert(guild_id);
         if joined {
@@ -375,7 +451,7 @@ mod tests {
     use ayaka_snowflake::Generator;
 
     use super::*;
-    use crate::state::quiet;
+    use crate::state::{quiet, test_user};
 
     /// Gives `user` a new role with `permissions` (no REST route does: the
     /// documents have none).
@@ -396,14 +472,14 @@ mod tests {
     fn guild_with_owner() -> (Store, UserId, GuildId) {
         let store = Store::new(Generator::new());
         let body = CreateUser::new("o", 1, "o@example.com", "password1");
-        let owner = store.create_user(body, String::new()).id;
+        let owner = store.create_user(body, String::new()).unwrap().id;
         let guild = store.create_guild(owner, CreateGuild::new("g")).id;
         (store, owner, guild)
     }
 
     fn member(store: &Store, guild: GuildId, owner: UserId, name: &str) -> UserId {
         let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
-        let user = store.create_user(body, String::new()).id;
+        let user = store.create_user(body, String::new()).unwrap().id;
         let invite = store.create_invite(guild, owner, quiet).unwrap();
         store.join(&invite.code, user, |_| {}).unwrap();
         user
@@ -456,8 +532,13 @@ mod tests {
             let invite = store.create_invite(guild, owner, quiet).unwrap();
             let users: Vec<UserId> = (0..64)
                 .map(|i| {
-                    let body = CreateUser::new(format!("u{i}"), 1, "u@example.com", "password1");
-                    store.create_user(body, String::new()).id
+                    let body = CreateUser::new(
+                        format!("u{i}"),
+                        1,
+                        format!("u{i}@example.com"),
+                        "password1",
+                    );
+                    store.create_user(body, String::new()).unwrap().id
                 })
                 .collect();
             std::thread::scope(|scope| {
@@ -479,11 +560,13 @@ mod tests {
     #[test]
     fn nothing_is_announced_after_the_guild_is_deleted() {
         use std::sync::Mutex;
+        use std::sync::atomic::{AtomicUsize, Ordering};
 
         for _ in 0..20 {
             let (store, owner, guild) = guild_with_owner();
             // What a member's queue would receive, in order.
             let log = Mutex::new(Vec::new());
+            let next_user = AtomicUsize::new(0);
             let record = |event: &'static str| log.lock().unwrap().push(event);
             std::thread::scope(|scope| {
                 for _ in 0..4 {
@@ -497,8 +580,15 @@ mod tests {
                                 record("INVITE_CREATE");
                             });
                             if let Ok(invite) = invite {
-                                let body = CreateUser::new("u", 1, "u@example.com", "password1");
-                                let user = store.create_user(body, String::new()).id;
+                                // Sign-ups need their own email and handle.
+                                let n = next_user.fetch_add(1, Ordering::Relaxed);
+                                let body = CreateUser::new(
+                                    format!("u{n}"),
+                                    1,
+                                    format!("u{n}@example.com"),
+                                    "password1",
+                                );
+                                let user = store.create_user(body, String::new()).unwrap().id;
                                 store.join(&invite.code, user, |_| record("GUILD_JOIN"));
                             }
                         }
@@ -517,5 +607,104 @@ mod tests {
             let deleted = log.iter().position(|event| *event == "GUILD_DELETE");
             assert_eq!(deleted, Some(log.len() - 1), "{log:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn permissions_gate_guild_changes() {
+        let store = Store::new(Generator::new());
+        let (owner, _) = test_user(&store, "owner").await;
+        let (member, _) = test_user(&store, "member").await;
+        let (stranger, _) = test_user(&store, "stranger").await;
+        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
+        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
+        // GUILD_JOIN is announced only to a new member.
+        let joined = |store: &Store| {
+            let mut joined = false;
+            store
+                .join(&invite.code, member.id, |_| joined = true)
+                .unwrap();
+            joined
+        };
+        assert!(joined(&store));
+        assert!(!joined(&store));
+
+        let rename = || UpdateGuild::new().name("renamed");
+        assert_eq!(
+            store
+                .update_guild(guild.id, member.id, rename(), quiet)
+                .unwrap_err(),
+            Denied::Forbidden
+        );
+        assert_eq!(
+            store
+                .update_guild(guild.id, stranger.id, rename(), quiet)
+                .unwrap_err(),
+            Denied::NotMember
+        );
+        assert_eq!(
+            store
+                .update_guild(GuildId::new(1), owner.id, rename(), quiet)
+                .unwrap_err(),
+            Denied::NoGuild
+        );
+        let mut members = Vec::new();
+        let renamed = store
+            .update_guild(guild.id, owner.id, rename(), |_, ids| members.extend(ids))
+            .unwrap();
+        assert_eq!(renamed.name, "renamed");
+        assert_eq!(members.len(), 2);
+
+        // @everyone may invite, not create channels
+        assert!(store.create_invite(guild.id, member.id, quiet).is_ok());
+        let text = || CreateChannel::new("general", ChannelType::Text);
+        assert_eq!(
+            store
+                .create_channel(guild.id, member.id, text(), quiet)
+                .unwrap_err(),
+            Denied::Forbidden
+        );
+        let bogus_parent = text().inside_of(ayaka_snowflake::ChannelId::new(3));
+        assert_eq!(
+            store
+                .create_channel(guild.id, owner.id, bogus_parent, quiet)
+                .unwrap_err(),
+            Denied::NoCategory
+        );
+        assert!(store.share_a_guild(owner.id, member.id));
+        assert!(!store.share_a_guild(owner.id, stranger.id));
+        assert_eq!(
+            store.neighbours(owner.id).into_iter().collect::<Vec<_>>(),
+            [member.id]
+        );
+        assert_eq!(
+            store.delete_guild(guild.id, member.id).unwrap_err(),
+            Denied::Forbidden
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_guild_leaves_nothing_behind() {
+        let store = Store::new(Generator::new());
+        let (owner, _) = test_user(&store, "owner").await;
+        let (member, _) = test_user(&store, "member").await;
+        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
+        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
+        store.join(&invite.code, member.id, |_| {}).unwrap();
+        store
+            .create_channel(
+                guild.id,
+                owner.id,
+                CreateChannel::new("c", ChannelType::Category),
+                quiet,
+            )
+            .unwrap();
+        assert_eq!(store.guild_counts(), (1, 1, 2));
+
+        let mut members = store.delete_guild(guild.id, owner.id).unwrap();
+        members.sort();
+        assert_eq!(members, [owner.id, member.id]);
+        assert_eq!(store.guild_counts(), (0, 0, 0));
+        assert!(store.join(&invite.code, member.id, |_| {}).is_none());
+        assert!(store.guilds_of(member.id).is_empty());
     }
 }

@@ -1,21 +1,41 @@
 //! The server's state: users, sessions, guilds and invites, in
-//! concurrent maps (no global lock).
+//! concurrent maps (no global lock), kept in memory only or also in a
+//! SQLite file ([`Backing`]). The REST and gateway code see one [`Store`]
+//! either way: reads come from memory, and every change is recorded for
+//! the file, which [`Store::sync`] waits for before a response leaves.
 //!
 //! Lock order, to stay deadlock-free: an entry of `guilds` may be held while
-//! touching `memberships`, `invites` or `users`, never the other way round,
-//! and no entry of `users` is held while touching any other map.
+//! touching `memberships`, `invites` or `users`; an entry of `users` while
+//! touching `sessions`, `emails` or `handles`; the journal's queue is taken
+//! last of all. Never the other way round.
 
 mod guilds;
+mod journal;
+mod restore;
+mod sqlite;
 mod users;
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use ayaka_model::UserId;
 use ayaka_snowflake::{ChannelId, Generator, GuildId, RoleId};
 use dashmap::DashMap;
 
 pub(crate) use guilds::GuildRecord;
-pub(crate) use users::UserRecord;
+pub(crate) use journal::Unavailable;
+pub(crate) use users::{Taken, UserRecord};
+
+use crate::error::{Error, ErrorKind};
+use journal::{Change, Journal};
+
+/// Where the state lives besides memory.
+enum Backing {
+    /// Nowhere: gone with the process (the default; fast tests).
+    Memory,
+    /// A SQLite file, written before every response.
+    File(Journal),
+}
 
 /// Why a guild operation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +61,15 @@ pub(crate) struct Store {
     invites: DashMap<String, GuildId>,
     /// User → the guilds they are a member of.
     memberships: DashMap<UserId, HashSet<GuildId>>,
+    /// Email key → its user (see [`users::email_key`]).
+    emails: DashMap<String, UserId>,
+    /// Username key and separator → its user.
+    handles: DashMap<(String, u16), UserId>,
+    backing: Backing,
 }
 
 impl Store {
+    /// An empty store in memory only.
     pub(crate) fn new(ids: Generator) -> Self {
         Self {
             ids,
@@ -52,6 +78,46 @@ impl Store {
             guilds: DashMap::new(),
             invites: DashMap::new(),
             memberships: DashMap::new(),
+            emails: DashMap::new(),
+            handles: DashMap::new(),
+            backing: Backing::Memory,
+        }
+    }
+
+    /// The store kept in the SQLite file at `path`: what it holds is
+    /// loaded, and every change is written to it from now on.
+    ///
+    /// # Errors
+    ///
+    /// The data file's kinds of [`ErrorKind`] (see [`sqlite`]).
+    pub(crate) fn open(path: &Path, ids: Generator) -> Result<Self, Error> {
+        let database = sqlite::Database::open(path)?;
+        let mut store = Self::new(ids);
+        store.restore(database.snapshot()?)?;
+        let journal = Journal::start(database)
+            .map_err(|error| Error::with_source(ErrorKind::DataUnavailable, error))?;
+        store.backing = Backing::File(journal);
+        Ok(store)
+    }
+
+    /// Records the changes `changes` makes, for the file (nothing is built
+    /// in memory-only mode). Called under the lock of what changed.
+    fn record(&self, changes: impl FnOnce() -> Vec<Change>) {
+        if let Backing::File(journal) = &self.backing {
+            journal.record(changes());
+        }
+    }
+
+    /// Waits until every change recorded so far is in the file (at once
+    /// in memory-only mode).
+    ///
+    /// # Errors
+    ///
+    /// When the file can no longer be written.
+    pub(crate) async fn sync(&self) -> Result<(), Unavailable> {
+        match &self.backing {
+            Backing::Memory => Ok(()),
+            Backing::File(journal) => journal.sync().await,
         }
     }
 
@@ -106,141 +172,25 @@ impl Store {
 #[cfg(test)]
 pub(crate) fn quiet<T>(_: &T, _: &mut dyn Iterator<Item = UserId>) {}
 
+/// A new user of `store` with a real (fast) hash, and its session id.
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) async fn test_user(store: &Store, name: &str) -> (ayaka_model::User, String) {
+    use ayaka_model::request::CreateUser;
 
-    use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser, UpdateGuild};
-    use ayaka_model::{ChannelType, User};
+    use crate::hashing::{PasswordHasher, PasswordHashing};
 
-    use super::*;
-    use crate::auth::{PasswordHasher, PasswordHashing};
-
-    async fn user(store: &Store, name: &str) -> (User, String) {
-        let hash = PasswordHasher::new(PasswordHashing::Fast)
-            .hash("password1".to_owned())
-            .await
-            .unwrap();
-        let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
-        let user = store.create_user(body, hash);
-        let session = user.session_ids.clone().unwrap().remove(0);
-        (user, session)
-    }
-
-    #[tokio::test]
-    async fn users_authenticate_by_session_only() {
-        let store = Store::new(Generator::new());
-        let (alice, session) = user(&store, "alice").await;
-        assert_eq!(store.authenticate(&session), Some(alice.id));
-        let mut forged = session.clone();
-        forged.pop();
-        forged.push(if session.ends_with('A') { 'B' } else { 'A' });
-        assert_eq!(store.authenticate(&forged), None);
-        assert_eq!(store.authenticate(&alice.id.to_string()), None);
-
-        let record = store.users.get(&alice.id).unwrap();
-        assert!(record.password_hash().starts_with("$argon2id$"));
-        assert!(!record.password_hash().contains("password1"));
-        let public = store.public_user(alice.id).unwrap();
-        assert_eq!((public.email, public.session_ids), (None, None));
-    }
-
-    #[tokio::test]
-    async fn permissions_gate_guild_changes() {
-        let store = Store::new(Generator::new());
-        let (owner, _) = user(&store, "owner").await;
-        let (member, _) = user(&store, "member").await;
-        let (stranger, _) = user(&store, "stranger").await;
-        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
-        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
-        // GUILD_JOIN is announced only to a new member.
-        let joined = |store: &Store| {
-            let mut joined = false;
-            store
-                .join(&invite.code, member.id, |_| joined = true)
-                .unwrap();
-            joined
-        };
-        assert!(joined(&store));
-        assert!(!joined(&store));
-
-        let rename = || UpdateGuild::new().name("renamed");
-        assert_eq!(
-            store
-                .update_guild(guild.id, member.id, rename(), quiet)
-                .unwrap_err(),
-            Denied::Forbidden
-        );
-        assert_eq!(
-            store
-                .update_guild(guild.id, stranger.id, rename(), quiet)
-                .unwrap_err(),
-            Denied::NotMember
-        );
-        assert_eq!(
-            store
-                .update_guild(GuildId::new(1), owner.id, rename(), quiet)
-                .unwrap_err(),
-            Denied::NoGuild
-        );
-        let mut members = Vec::new();
-        let renamed = store
-            .update_guild(guild.id, owner.id, rename(), |_, ids| members.extend(ids))
-            .unwrap();
-        assert_eq!(renamed.name, "renamed");
-        assert_eq!(members.len(), 2);
-
-        // @everyone may invite, not create channels
-        assert!(store.create_invite(guild.id, member.id, quiet).is_ok());
-        let text = || CreateChannel::new("general", ChannelType::Text);
-        assert_eq!(
-            store
-                .create_channel(guild.id, member.id, text(), quiet)
-                .unwrap_err(),
-            Denied::Forbidden
-        );
-        let bogus_parent = text().inside_of(ayaka_snowflake::ChannelId::new(3));
-        assert_eq!(
-            store
-                .create_channel(guild.id, owner.id, bogus_parent, quiet)
-                .unwrap_err(),
-            Denied::NoCategory
-        );
-        assert!(store.share_a_guild(owner.id, member.id));
-        assert!(!store.share_a_guild(owner.id, stranger.id));
-        assert_eq!(
-            store.neighbours(owner.id).into_iter().collect::<Vec<_>>(),
-            [member.id]
-        );
-        assert_eq!(
-            store.delete_guild(guild.id, member.id).unwrap_err(),
-            Denied::Forbidden
-        );
-    }
-
-    #[tokio::test]
-    async fn deleting_a_guild_leaves_nothing_behind() {
-        let store = Store::new(Generator::new());
-        let (owner, _) = user(&store, "owner").await;
-        let (member, _) = user(&store, "member").await;
-        let guild = store.create_guild(owner.id, CreateGuild::new("g"));
-        let invite = store.create_invite(guild.id, owner.id, quiet).unwrap();
-        store.join(&invite.code, member.id, |_| {}).unwrap();
-        store
-            .create_channel(
-                guild.id,
-                owner.id,
-                CreateChannel::new("c", ChannelType::Category),
-                quiet,
-            )
-            .unwrap();
-        assert_eq!(store.guild_counts(), (1, 1, 2));
-
-        let mut members = store.delete_guild(guild.id, owner.id).unwrap();
-        members.sort();
-        assert_eq!(members, [owner.id, member.id]);
-        assert_eq!(store.guild_counts(), (0, 0, 0));
-        assert!(store.join(&invite.code, member.id, |_| {}).is_none());
-        assert!(store.guilds_of(member.id).is_empty());
-    }
+    let hash = PasswordHasher::new(PasswordHashing::Fast)
+        .hash("password1".to_owned())
+        .await
+        .unwrap_or_default();
+    let body = CreateUser::new(name, 1, format!("{name}@example.com"), "password1");
+    let user = store
+        .create_user(body, hash)
+        .unwrap_or_else(|_| panic!("{name} is taken"));
+    let session = user
+        .session_ids
+        .clone()
+        .and_then(|mut ids| ids.pop())
+        .unwrap_or_default();
+    (user, session)
 }

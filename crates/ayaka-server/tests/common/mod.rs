@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ayaka_server::{PasswordHashing, RateLimits, Server, ServerBuilder};
+use ayaka_server::{Server, ServerBuilder, testing};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use miniz_oxide::inflate::stream::{InflateState, inflate};
 use miniz_oxide::{DataFormat, MZFlush};
 use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -22,13 +23,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A builder for tests: cheap hashing, no rate limits.
 pub fn builder() -> ServerBuilder {
-    Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .rate_limits(RateLimits::off())
+    testing::builder()
 }
 
 pub async fn spawn() -> Server {
-    builder().spawn().await.unwrap()
+    testing::server().await
 }
 
 /// A response, its body parsed as JSON (`Null` when empty).
@@ -58,7 +57,18 @@ pub async fn raw_request(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Response {
-    let stream = TcpStream::connect(server.rest_addr()).await.unwrap();
+    raw_request_at(server.rest_addr(), method, path, headers, body).await
+}
+
+/// One request to the REST address `address` on a fresh connection.
+pub async fn raw_request_at(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Response {
+    let stream = TcpStream::connect(address).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();
@@ -66,7 +76,7 @@ pub async fn raw_request(
     let mut request = Request::builder()
         .method(method)
         .uri(path)
-        .header("host", server.rest_addr().to_string());
+        .header("host", address.to_string());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -99,6 +109,22 @@ pub async fn request(
     session: Option<&str>,
     body: Option<Value>,
 ) -> Response {
+    request_at(server.rest_addr(), method, path, session, body).await
+}
+
+/// `GET /users/@me` as `session`.
+pub async fn me(server: &Server, session: &str) -> Response {
+    request(server, Method::GET, "/users/@me", Some(session), None).await
+}
+
+/// A JSON request to the REST address `address`.
+pub async fn request_at(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    session: Option<&str>,
+    body: Option<Value>,
+) -> Response {
     let mut headers = vec![];
     if let Some(session) = session {
         headers.push(("authorization", session));
@@ -110,7 +136,32 @@ pub async fn request(
         }
         None => Bytes::new(),
     };
-    raw_request(server, method, path, &headers, body).await
+    raw_request_at(address, method, path, &headers, body).await
+}
+
+/// The sign-up body of user number `index`.
+pub fn sign_up(index: usize) -> Value {
+    json!({
+        "username": format!("user{index}"),
+        "separator": 1,
+        "email": format!("user{index}@example.com"),
+        "password": "correct horse battery",
+    })
+}
+
+/// Sends the sign-up of user number `index` and hangs up without waiting
+/// for the answer.
+pub async fn abandoned_sign_up(server: &Server, index: usize) {
+    let body = sign_up(index).to_string();
+    let head = format!(
+        "POST /users/@me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(server.rest_addr()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    drop(stream);
 }
 
 /// A user and their first session id.
@@ -346,4 +397,33 @@ pub async fn expect_marker(gateway: &mut Gateway, marker: &str) {
         "expected the marker, got {event}"
     );
     assert_eq!(event["excerpt"]["marker"], marker, "{event}");
+}
+
+/// A fresh directory under the system's temporary directory, removed on
+/// drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let unique = format!(
+            "ayaka-server-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(unique);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    pub fn file(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
