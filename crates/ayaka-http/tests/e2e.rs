@@ -406,3 +406,81 @@ async fn without_the_limiter_429s_are_retried() {
     );
     server.shutdown().await;
 }
+
+/// The first window of a per-minute bucket, under the load of many callers
+/// on many routes at once (whose first requests go blind, and whose answers
+/// overtake each other): every slot is used, none is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_guilds_uses_every_slot_of_its_first_minute() {
+    const CALLERS: usize = 200;
+    // The default limits: `guilds.create` allows 20 a minute.
+    let server = server(RateLimits::default()).await;
+    let limiter = InMemoryRateLimiter::new();
+    let client = Client::builder()
+        .base_url(server.rest_url())
+        .ratelimiter(limiter.clone())
+        .retry_policy(
+            ayaka_http::RetryPolicy::new()
+                .max_retries(0)
+                .max_wait(Duration::from_secs(5)),
+        )
+        .build()
+        .unwrap();
+    let user = create_user(&client, "creator").await;
+    client.set_session(first_session(&user)).unwrap();
+    // Not a guild of ours: answered 404, with the headers all the same.
+    let elsewhere = GuildId::new(1);
+    let mut creators = Vec::new();
+    let mut others = Vec::new();
+    for i in 0..CALLERS {
+        let creator = client.clone();
+        creators.push(tokio::spawn(async move {
+            creator
+                .create_guild(&CreateGuild::new(format!("g{i}")))
+                .await
+        }));
+        let client = client.clone();
+        others.push(tokio::spawn(async move {
+            let result = match i % 5 {
+                0 => client.current_user().await.map(drop),
+                1 => client
+                    .update_current_user(&UpdateUser::new().bio("x"))
+                    .await
+                    .map(drop),
+                2 => client.guild(elsewhere).await.map(drop),
+                3 => client.guild_preview(elsewhere).await.map(drop),
+                _ => client.guild_channels(elsewhere).await.map(drop),
+            };
+            result.err().map(|e| e.kind())
+        }));
+    }
+    let mut created = 0;
+    let mut errors = Vec::new();
+    for task in creators {
+        let result = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("every caller finishes")
+            .unwrap();
+        match result {
+            Ok(_) => created += 1,
+            Err(error) => errors.push(error),
+        }
+    }
+    for task in others {
+        let kind = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("every caller finishes")
+            .unwrap();
+        assert_ne!(kind, Some(ErrorKind::RateLimited));
+    }
+    let snapshot = limiter.bucket(RouteKind::CreateGuild).unwrap();
+    assert_eq!(snapshot.limited_responses, 0, "{snapshot:?}");
+    assert_eq!(created, 20, "{snapshot:?}");
+    // The rest gave up at once: the bucket is spent for the minute.
+    assert!(errors.iter().all(|e| {
+        e.kind() == ErrorKind::RateLimited
+            && e.retry_after()
+                .is_some_and(|wait| wait > Duration::from_secs(5))
+    }));
+    server.shutdown().await;
+}
