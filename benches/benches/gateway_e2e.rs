@@ -110,21 +110,14 @@ fn e2e(c: &mut Criterion) {
         });
         group.bench_function(format!("shard_{}", encoding.as_str()), |b| {
             b.iter_custom(|iters| {
-                runtime.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let receive = async {
-                            let mut received = 0;
-                            while received < EVENTS {
-                                let event = shard.next_event().await.unwrap().unwrap();
-                                if event.kind() == EventKind::PresenceUpdate {
-                                    received += 1;
-                                }
-                            }
-                        };
-                        tokio::join!(send_shard(&sender_shard), receive);
+                rounds(&runtime, iters, &sender_shard, async || {
+                    let mut received = 0;
+                    while received < EVENTS {
+                        let event = shard.next_event().await.unwrap().unwrap();
+                        if event.kind() == EventKind::PresenceUpdate {
+                            received += 1;
+                        }
                     }
-                    start.elapsed()
                 })
             });
         });
@@ -139,22 +132,15 @@ fn e2e(c: &mut Criterion) {
         .unwrap();
     group.bench_function("baseline_raw_websocket_json", |b| {
         b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let receive = async {
-                        let mut received = 0;
-                        while received < EVENTS {
-                            if let Message::Text(text) = raw.next().await.unwrap().unwrap()
-                                && text.contains("PRESENCE_UPDATE")
-                            {
-                                received += 1;
-                            }
-                        }
-                    };
-                    tokio::join!(send_shard(&sender_shard), receive);
+            rounds(&runtime, iters, &sender_shard, async || {
+                let mut received = 0;
+                while received < EVENTS {
+                    if let Message::Text(text) = raw.next().await.unwrap().unwrap()
+                        && text.contains("PRESENCE_UPDATE")
+                    {
+                        received += 1;
+                    }
                 }
-                start.elapsed()
             })
         });
     });
@@ -164,6 +150,23 @@ fn e2e(c: &mut Criterion) {
         let _ = drainer.await;
         server.shutdown().await;
     });
+}
+
+/// How long `iters` rounds take, each [`EVENTS`] presence updates sent
+/// through `sender` while `receive` takes them in.
+fn rounds(
+    runtime: &Runtime,
+    iters: u64,
+    sender: &ayaka_gateway::ShardHandle,
+    mut receive: impl AsyncFnMut(),
+) -> Duration {
+    runtime.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            tokio::join!(send_shard(sender), receive());
+        }
+        start.elapsed()
+    })
 }
 
 async fn send_shard(sender: &ayaka_gateway::ShardHandle) {

@@ -13,27 +13,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use ayaka_benches::limiter::{CONTENDED, permit, runtime};
 use ayaka_http::Client;
-use ayaka_http::ratelimit::{
-    InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
-};
+use ayaka_http::ratelimit::{InMemoryRateLimiter, RateLimitHeaders};
 use ayaka_server::{Limit, RateLimits, Server, testing};
 use criterion::{Criterion, Throughput, criterion_group};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
-
-const CONTENDED: u64 = 64;
-const ROUTE: RouteKind = RouteKind::GetCurrentUser;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// The server and two logged-in clients: with and without the limiter.
 fn setup(rt: &Runtime) -> (Server, Client, Client) {
@@ -120,16 +107,7 @@ fn permits(c: &mut Criterion) {
     };
     let headers = Arc::new(headers);
     let semaphore = Arc::new(tokio::sync::Semaphore::new(1 << 20));
-    rt.block_on(async {
-        let permit = limiter
-            .acquire(ROUTE, Duration::from_secs(1))
-            .await
-            .unwrap();
-        permit.complete(Response {
-            limited: false,
-            headers: &headers,
-        });
-    });
+    rt.block_on(permit(&limiter, &headers));
 
     let mut group = c.benchmark_group("http_ratelimiter/permit");
     group.throughput(Throughput::Elements(1));
@@ -138,16 +116,7 @@ fn permits(c: &mut Criterion) {
             .iter(|| async { drop(semaphore.acquire().await.unwrap()) });
     });
     group.bench_function("in-memory limiter", |b| {
-        b.to_async(&rt).iter(|| async {
-            let permit = limiter
-                .acquire(ROUTE, Duration::from_secs(1))
-                .await
-                .unwrap();
-            permit.complete(Response {
-                limited: false,
-                headers: &headers,
-            });
-        });
+        b.to_async(&rt).iter(|| permit(&limiter, &headers));
     });
     group.finish();
 
@@ -168,16 +137,7 @@ fn permits(c: &mut Criterion) {
             let mut tasks = JoinSet::new();
             for _ in 0..CONTENDED {
                 let (limiter, headers) = (limiter.clone(), Arc::clone(&headers));
-                tasks.spawn(async move {
-                    let permit = limiter
-                        .acquire(ROUTE, Duration::from_secs(1))
-                        .await
-                        .unwrap();
-                    permit.complete(Response {
-                        limited: false,
-                        headers: &headers,
-                    });
-                });
+                tasks.spawn(async move { permit(&limiter, &headers).await });
             }
             while tasks.join_next().await.is_some() {}
         });

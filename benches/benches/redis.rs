@@ -19,32 +19,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ayaka_http::ratelimit::{
-    InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
-};
+use ayaka_benches::limiter::{CONTENDED, permit, runtime};
+use ayaka_http::ratelimit::{InMemoryRateLimiter, RateLimitHeaders, RateLimiter};
 use ayaka_redis::broker::StartAt;
 use ayaka_redis::testing::TestRedis;
 use ayaka_redis::{Namespace, RedisEventBroker, RedisRateLimiter};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group};
 use redis::aio::MultiplexedConnection;
-use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
-const CONTENDED: u64 = 64;
-const ROUTE: RouteKind = RouteKind::GetCurrentUser;
 /// Events per broker iteration.
 const EVENTS: usize = 1_000;
 /// About how many events a stream keeps, for ours and the baseline alike.
 const MAX_LEN: usize = 100_000;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn start_redis() -> Option<TestRedis> {
     match TestRedis::start() {
@@ -67,17 +55,6 @@ fn headers() -> Arc<RateLimitHeaders> {
         retry_after: Some(0.0),
         ..RateLimitHeaders::default()
     })
-}
-
-async fn permit(limiter: &dyn RateLimiter, headers: &RateLimitHeaders) {
-    let permit = limiter
-        .acquire(ROUTE, Duration::from_secs(10))
-        .await
-        .unwrap();
-    permit.complete(Response {
-        limited: false,
-        headers,
-    });
 }
 
 async fn permits_at_once(limiter: &Arc<dyn RateLimiter>, headers: &Arc<RateLimitHeaders>) {

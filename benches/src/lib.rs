@@ -1,10 +1,12 @@
-//! Shared fixtures for the benches: a realistic recorded gateway session.
+//! Shared fixtures for the benches: a realistic recorded gateway session,
+//! and the runtime and permit of the rate-limiter benches ([`limiter`]).
 //!
 //! The session is what one user in many guilds receives: READY, a
 //! GUILD_INIT per guild (channels, roles, emojis, members), then live
 //! traffic dominated by presence updates, as on any chat platform.
 
 pub mod inflate;
+pub mod limiter;
 mod rwlock_cache;
 
 pub use rwlock_cache::{RwLockCache, parsed_session};

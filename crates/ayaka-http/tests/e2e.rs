@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ayaka_http::ratelimit::{InMemoryRateLimiter, RouteKind};
 use ayaka_http::{Client, ErrorKind};
 use ayaka_model::request::{CreateChannel, CreateGuild, CreateUser, UpdateGuild, UpdateUser};
-use ayaka_model::{ChannelType, GuildId, Notification, NotificationType, User};
+use ayaka_model::{ChannelType, Guild, GuildId, Notification, NotificationType, User};
 use ayaka_server::testing::{self, TestUser};
 use ayaka_server::{Limit, RateLimits, Server, bucket};
 
@@ -42,6 +42,19 @@ async fn create_user(client: &Client, name: &str) -> User {
         "correct horse battery",
     );
     client.create_user(&body).await.unwrap()
+}
+
+/// Creates a guild named `name`, owned by `client`'s user.
+async fn create_guild(client: &Client, name: &str) -> Guild {
+    client.create_guild(&CreateGuild::new(name)).await.unwrap()
+}
+
+/// A notification to send: what it holds does not matter to these tests.
+fn notification() -> Notification {
+    Notification {
+        kind: NotificationType::Guild,
+        excerpt: serde_json::json!({"text": "hi"}),
+    }
 }
 
 fn first_session(user: &User) -> &str {
@@ -98,11 +111,7 @@ async fn every_route() {
     let joined = member.join_invite(&invite.code).await.unwrap();
     assert_eq!(joined.user.id, them.id);
 
-    let notification = Notification {
-        kind: NotificationType::Guild,
-        excerpt: serde_json::json!({"text": "hi"}),
-    };
-    owner.notify(them.id, &notification).await.unwrap();
+    owner.notify(them.id, &notification()).await.unwrap();
 
     owner.delete_guild(guild.id).await.unwrap();
     let gone = owner.guild(guild.id).await.unwrap_err();
@@ -118,14 +127,8 @@ async fn every_route_of_the_table_is_served_and_callable() {
     let server = server(RateLimits::default()).await;
     let (owner, me) = signed_up(&server, "owner").await;
     let (_, them) = signed_up(&server, "member").await;
-    let guild = owner
-        .create_guild(&CreateGuild::new("Table"))
-        .await
-        .unwrap();
-    let notification = Notification {
-        kind: NotificationType::Guild,
-        excerpt: serde_json::json!({"text": "hi"}),
-    };
+    let guild = create_guild(&owner, "Table").await;
+    let notification = notification();
 
     for kind in RouteKind::ALL {
         // A fresh limiter per row shows which routes the call used;
@@ -160,10 +163,7 @@ async fn every_route_of_the_table_is_served_and_callable() {
                 .await
                 .map(drop),
             RouteKind::DeleteGuild => {
-                let doomed = owner
-                    .create_guild(&CreateGuild::new("Doomed"))
-                    .await
-                    .unwrap();
+                let doomed = create_guild(&owner, "Doomed").await;
                 client.delete_guild(doomed.id).await
             }
             RouteKind::GetGuildPreview => client.guild_preview(guild.id).await.map(drop),
@@ -199,10 +199,7 @@ async fn documented_error_codes_are_typed() {
     let server = server(RateLimits::off()).await;
     let (owner, _) = signed_up(&server, "owner").await;
     let (stranger, _) = signed_up(&server, "stranger").await;
-    let guild = owner
-        .create_guild(&CreateGuild::new("Guild"))
-        .await
-        .unwrap();
+    let guild = create_guild(&owner, "Guild").await;
 
     // 201: not a member.
     let error = stranger
@@ -330,10 +327,7 @@ async fn two_routes_sharing_a_bucket() {
     let limits = RateLimits::off().limit(bucket::GUILDS_GET, Limit::per_second(4));
     let server = server(limits).await;
     let (owner, owner_user) = signed_up(&server, "sharer").await;
-    let guild = owner
-        .create_guild(&CreateGuild::new("Shared"))
-        .await
-        .unwrap();
+    let guild = create_guild(&owner, "Shared").await;
     let limiter = InMemoryRateLimiter::new();
     let client = Client::builder()
         .base_url(server.rest_url())
@@ -410,5 +404,83 @@ async fn without_the_limiter_429s_are_retried() {
             .all(|e| matches!(e.kind(), ErrorKind::RateLimited)),
         "{errors:?}"
     );
+    server.shutdown().await;
+}
+
+/// The first window of a per-minute bucket, under the load of many callers
+/// on many routes at once (whose first requests go blind, and whose answers
+/// overtake each other): every slot is used, none is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_guilds_uses_every_slot_of_its_first_minute() {
+    const CALLERS: usize = 200;
+    // The default limits: `guilds.create` allows 20 a minute.
+    let server = server(RateLimits::default()).await;
+    let limiter = InMemoryRateLimiter::new();
+    let client = Client::builder()
+        .base_url(server.rest_url())
+        .ratelimiter(limiter.clone())
+        .retry_policy(
+            ayaka_http::RetryPolicy::new()
+                .max_retries(0)
+                .max_wait(Duration::from_secs(5)),
+        )
+        .build()
+        .unwrap();
+    let user = create_user(&client, "creator").await;
+    client.set_session(first_session(&user)).unwrap();
+    // Not a guild of ours: answered 404, with the headers all the same.
+    let elsewhere = GuildId::new(1);
+    let mut creators = Vec::new();
+    let mut others = Vec::new();
+    for i in 0..CALLERS {
+        let creator = client.clone();
+        creators.push(tokio::spawn(async move {
+            creator
+                .create_guild(&CreateGuild::new(format!("g{i}")))
+                .await
+        }));
+        let client = client.clone();
+        others.push(tokio::spawn(async move {
+            let result = match i % 5 {
+                0 => client.current_user().await.map(drop),
+                1 => client
+                    .update_current_user(&UpdateUser::new().bio("x"))
+                    .await
+                    .map(drop),
+                2 => client.guild(elsewhere).await.map(drop),
+                3 => client.guild_preview(elsewhere).await.map(drop),
+                _ => client.guild_channels(elsewhere).await.map(drop),
+            };
+            result.err().map(|e| e.kind())
+        }));
+    }
+    let mut created = 0;
+    let mut errors = Vec::new();
+    for task in creators {
+        let result = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("every caller finishes")
+            .unwrap();
+        match result {
+            Ok(_) => created += 1,
+            Err(error) => errors.push(error),
+        }
+    }
+    for task in others {
+        let kind = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("every caller finishes")
+            .unwrap();
+        assert_ne!(kind, Some(ErrorKind::RateLimited));
+    }
+    let snapshot = limiter.bucket(RouteKind::CreateGuild).unwrap();
+    assert_eq!(snapshot.limited_responses, 0, "{snapshot:?}");
+    assert_eq!(created, 20, "{snapshot:?}");
+    // The rest gave up at once: the bucket is spent for the minute.
+    assert!(errors.iter().all(|e| {
+        e.kind() == ErrorKind::RateLimited
+            && e.retry_after()
+                .is_some_and(|wait| wait > Duration::from_secs(5))
+    }));
     server.shutdown().await;
 }

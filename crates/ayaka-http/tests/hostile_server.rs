@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use ayaka_http::ratelimit::InMemoryRateLimiter;
+use ayaka_http::ratelimit::{InMemoryRateLimiter, RouteKind};
 use ayaka_http::{Client, ErrorKind, RetryPolicy};
 use ayaka_model::GuildId;
-use ayaka_model::request::UpdateGuild;
+use ayaka_model::request::{CreateGuild, UpdateGuild, UpdateUser};
+use support::hostile::{Hostile, HostileServer, Lie};
 use support::{Seen, reply, serve};
 
 const USER: &str = r#"{"id": 1, "username": "ayaka", "separator": 1}"#;
@@ -448,4 +449,402 @@ async fn a_429_saying_retry_after_zero_still_waits() {
         "{:?}",
         start.elapsed()
     );
+}
+
+// ---------------------------------------------------------------------------
+// The limiter against a server that enforces a true limit per bucket and
+// lies about it: 200 callers, 429s counted at the server.
+// ---------------------------------------------------------------------------
+
+/// Short windows keep the runs fast; the server spells them in the bucket
+/// name as decimal seconds (`5/0.25/second`).
+const WINDOW: Duration = Duration::from_millis(250);
+const LIMIT: u32 = 5;
+const CALLERS: usize = 200;
+const LOAD: Duration = Duration::from_secs(3);
+
+/// Eight routes in six true buckets: `users.me` and `guilds.get` hold two
+/// routes each.
+const LOAD_ROUTES: [RouteKind; 8] = [
+    RouteKind::GetCurrentUser,
+    RouteKind::UpdateCurrentUser,
+    RouteKind::CreateGuild,
+    RouteKind::UpdateGuild,
+    RouteKind::GetGuild,
+    RouteKind::GetGuildPreview,
+    RouteKind::DeleteGuild,
+    RouteKind::GetGuildChannels,
+];
+
+async fn call(client: &Client, route: RouteKind) -> Result<(), ayaka_http::Error> {
+    let id = GuildId::new(1);
+    match route {
+        RouteKind::GetCurrentUser => client.current_user().await.map(drop),
+        RouteKind::UpdateCurrentUser => client
+            .update_current_user(&UpdateUser::new().bio("hostile"))
+            .await
+            .map(drop),
+        RouteKind::CreateGuild => client.create_guild(&CreateGuild::new("g")).await.map(drop),
+        RouteKind::UpdateGuild => client
+            .update_guild(id, &UpdateGuild::new().name("g"))
+            .await
+            .map(drop),
+        RouteKind::GetGuild => client.guild(id).await.map(drop),
+        RouteKind::GetGuildPreview => client.guild_preview(id).await.map(drop),
+        RouteKind::DeleteGuild => client.delete_guild(id).await,
+        RouteKind::GetGuildChannels => client.guild_channels(id).await.map(drop),
+        other => unreachable!("{other} is not in the load"),
+    }
+}
+
+/// A client that waits for the limiter but never retries a 429, so each
+/// 429 the server sends is one the limiter failed to prevent.
+fn load_client(addr: std::net::SocketAddr) -> Client {
+    client(addr)
+        .retry_policy(
+            RetryPolicy::new()
+                .max_retries(0)
+                .max_wait(Duration::from_secs(5)),
+        )
+        .build()
+        .unwrap()
+}
+
+/// `CALLERS` callers, spread evenly over `LOAD_ROUTES`, each sending one
+/// request after another until `until`.
+async fn load(client: &Client, until: Instant) {
+    let mut tasks = Vec::new();
+    for caller in 0..CALLERS {
+        let route = LOAD_ROUTES[caller % LOAD_ROUTES.len()];
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            // Cancelled at the end, waiting or in flight, like a caller
+            // that gives up.
+            let deadline = tokio::time::Instant::from_std(until);
+            while Instant::now() < until {
+                let call = tokio::time::timeout_at(deadline, call(&client, route));
+                if let Ok(Err(error)) = call.await
+                    && let Some(wait) = error.retry_after()
+                {
+                    // Told to wait longer than the caller would: come back then.
+                    tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + wait))
+                        .await;
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        tokio::time::timeout(LOAD + GUARD, task)
+            .await
+            .expect("every caller stops")
+            .unwrap();
+    }
+}
+
+/// What the server saw of a bucket between two instants.
+#[derive(Debug)]
+struct BucketReport {
+    bucket: &'static str,
+    /// Windows that opened and ended in the span.
+    windows: usize,
+    /// Allowed requests over what those windows allowed.
+    used: f64,
+    /// Allowed requests over `limit` per window length of time, from the
+    /// first window's opening to the last one's end: what the stalls
+    /// between windows cost on top.
+    rate: f64,
+    /// The longest time from one window's end to the next one's opening.
+    longest_stall: Duration,
+    refused: u32,
+}
+
+fn report(server: &HostileServer, since: Instant, until: Instant) -> Vec<BucketReport> {
+    let mut reports: Vec<_> = server
+        .windows()
+        .into_iter()
+        .map(|(bucket, windows)| {
+            let rule = server.rule(bucket);
+            let windows: Vec<_> = windows
+                .into_iter()
+                .filter(|w| w.opened >= since && w.opened < until)
+                .collect();
+            let complete: Vec<_> = windows
+                .iter()
+                .filter(|w| w.opened + rule.window <= until)
+                .collect();
+            let allowed: u32 = complete.iter().map(|w| w.allowed).sum();
+            let span = match (complete.first(), complete.last()) {
+                (Some(first), Some(last)) => last.opened + rule.window - first.opened,
+                _ => rule.window,
+            };
+            let windows_of_time = span.as_secs_f64() / rule.window.as_secs_f64();
+            let longest_stall = windows
+                .windows(2)
+                .map(|pair| {
+                    pair[1]
+                        .opened
+                        .saturating_duration_since(pair[0].opened + rule.window)
+                })
+                .max()
+                .unwrap_or_default();
+            BucketReport {
+                bucket,
+                windows: complete.len(),
+                used: f64::from(allowed) / f64::from(rule.limit * complete.len().max(1) as u32),
+                rate: f64::from(allowed) / (f64::from(rule.limit) * windows_of_time),
+                longest_stall,
+                refused: windows.iter().map(|w| w.refused).sum(),
+            }
+        })
+        .filter(|report| report.windows > 0 || report.refused > 0)
+        .collect();
+    reports.sort_by_key(|r| r.bucket);
+    reports
+}
+
+/// The longest time each route of the load went without an allowed request.
+fn route_gaps(
+    server: &HostileServer,
+    since: Instant,
+    until: Instant,
+) -> Vec<(RouteKind, Duration)> {
+    let events = server.events();
+    LOAD_ROUTES
+        .into_iter()
+        .map(|route| {
+            let mut last = since;
+            let mut longest = Duration::ZERO;
+            let allowed = events
+                .iter()
+                .filter(|e| e.route == route && e.allowed && e.at >= since && e.at < until);
+            for event in allowed {
+                longest = longest.max(event.at - last);
+                last = event.at;
+            }
+            (route, longest.max(until.saturating_duration_since(last)))
+        })
+        .collect()
+}
+
+/// What a pattern must achieve, the issue's goal by default: no 429 the
+/// limiter could have avoided, no stall longer than one window, at least
+/// 0.95 of the allowed throughput on every bucket, and every route served
+/// within a few windows (25 callers per route, up to 50 on a bucket of 5 a
+/// window, each waiting its turn).
+///
+/// The server opens a window with the first request after the last one
+/// ended, so what it allows is `limit` per window it opened (`used`); over
+/// time (`rate`) the round trip between two windows costs a little more,
+/// and how much depends on the machine's load: that bound is looser.
+#[derive(Debug, Clone, Copy)]
+struct Goal {
+    max_refused: usize,
+    min_used: f64,
+    min_rate: f64,
+    max_stall: Duration,
+    max_route_gap: Duration,
+}
+
+impl Default for Goal {
+    fn default() -> Self {
+        Self {
+            max_refused: 0,
+            min_used: 0.95,
+            min_rate: 0.8,
+            max_stall: WINDOW,
+            max_route_gap: WINDOW * 4,
+        }
+    }
+}
+
+fn assert_holds(server: &HostileServer, since: Instant, until: Instant, goal: Goal, pattern: &str) {
+    let reports = report(server, since, until);
+    let refused = server.refused_since(since);
+    let gaps = route_gaps(server, since, until);
+    let trace = || {
+        let refusals: Vec<_> = server
+            .events()
+            .iter()
+            .filter(|e| !e.allowed && e.at >= since)
+            .map(|e| (e.route, e.at - since))
+            .collect();
+        format!("{pattern}: {refused} refused {refusals:?}\n{reports:#?}\nlongest gaps {gaps:?}")
+    };
+    eprintln!("{}", trace());
+    assert!(refused <= goal.max_refused, "{}", trace());
+    for report in &reports {
+        assert!(report.windows >= 3, "{}", trace());
+        assert!(report.used >= goal.min_used, "{}", trace());
+        assert!(report.rate >= goal.min_rate, "{}", trace());
+        assert!(report.longest_stall <= goal.max_stall, "{}", trace());
+    }
+    for &(_, gap) in &gaps {
+        assert!(gap <= goal.max_route_gap, "{}", trace());
+    }
+}
+
+async fn hold_under(lie: Lie) {
+    let server = Hostile::new(lie, LIMIT, WINDOW).serve().await;
+    let client = load_client(server.addr);
+    let start = Instant::now();
+    load(&client, start + LOAD).await;
+    assert_holds(
+        &server,
+        start,
+        start + LOAD,
+        Goal::default(),
+        &format!("{lie:?}"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_under_honest_headers() {
+    hold_under(Lie::Honest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_under_a_date_an_hour_behind() {
+    hold_under(Lie::DateSkew(-3600)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_under_a_date_an_hour_ahead() {
+    hold_under(Lie::DateSkew(3600)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_under_a_reset_before_date() {
+    hold_under(Lie::ResetBeforeDate).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_under_a_reset_equal_to_date() {
+    hold_under(Lie::ResetAtDate).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_under_a_far_future_reset() {
+    hold_under(Lie::FarFutureReset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_under_garbage_values() {
+    hold_under(Lie::Garbage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_with_retry_after_only_in_the_body() {
+    hold_under(Lie::RetryAfterOnlyInBody).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_when_buckets_are_renamed_and_merged_mid_run() {
+    let server = Hostile::new(Lie::Honest, LIMIT, WINDOW).serve().await;
+    let client = load_client(server.addr);
+    let start = Instant::now();
+    let changed = tokio::spawn({
+        let server = server.clone();
+        async move {
+            tokio::time::sleep(LOAD / 3).await;
+            server.rename()
+        }
+    });
+    let until = start + LOAD + LOAD / 3;
+    load(&client, until).await;
+    let changed = changed.await.unwrap();
+    let before: Vec<_> = server
+        .events()
+        .iter()
+        .filter(|e| !e.allowed && e.at < changed)
+        .map(|e| (e.route, e.at - start))
+        .collect();
+    assert_eq!(before, [], "refused before the change");
+    // Only the requests sent before any answer could show the merge.
+    let goal = Goal {
+        max_refused: 5,
+        ..Goal::default()
+    };
+    assert_holds(&server, changed, until, goal, "renamed and merged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_any_window_the_default_is_conservative() {
+    // Nothing names the window (an opaque bucket id, `Reset` before `Date`):
+    // the limiter waits its one-second default per window, one request
+    // first to see the window has begun, and is never refused.
+    let lie = Lie::OpaqueBucketResetBeforeDate;
+    let server = Hostile::new(lie, LIMIT, WINDOW).serve().await;
+    let client = load_client(server.addr);
+    let start = Instant::now();
+    let until = start + LOAD * 2;
+    load(&client, until).await;
+    let fallback = Duration::from_secs(1);
+    let goal = Goal {
+        // A window of 250 ms, waited out as one second.
+        min_rate: 0.2,
+        max_stall: fallback,
+        max_route_gap: fallback * 8,
+        ..Goal::default()
+    };
+    assert_holds(&server, start, until, goal, &format!("{lie:?}"));
+}
+
+/// A per-minute bucket among short ones: its first window's 20 slots all go
+/// at once, under lies that would end a long window early.
+async fn first_minute_under(lie: Lie) {
+    const PER_MINUTE: u32 = 20;
+    let minute = Duration::from_secs(60);
+    let server = Hostile::new(lie, LIMIT, WINDOW)
+        .bucket_limit(RouteKind::CreateGuild, PER_MINUTE, minute)
+        .serve()
+        .await;
+    let client = load_client(server.addr);
+    let start = Instant::now();
+    load(&client, start + LOAD).await;
+    let windows = server.windows();
+    let first = &windows[RouteKind::CreateGuild.bucket()];
+    assert_eq!(first.len(), 1, "{lie:?}: {first:?}");
+    assert_eq!(first[0].allowed, PER_MINUTE, "{lie:?}: {first:?}");
+    assert_eq!(first[0].refused, 0, "{lie:?}: {first:?}");
+    // Every slot went in the first window's first moments.
+    let events = server.events();
+    let last = events
+        .iter()
+        .filter(|e| e.route == RouteKind::CreateGuild && e.allowed)
+        .map(|e| e.at - first[0].opened)
+        .max()
+        .unwrap();
+    assert!(last < WINDOW, "{lie:?}: the 20th slot went after {last:?}");
+    let goal = Goal {
+        // The per-minute bucket's callers wait out the minute.
+        max_route_gap: LOAD,
+        ..Goal::default()
+    };
+    assert_holds(
+        &server,
+        start,
+        start + LOAD,
+        goal,
+        &format!("{lie:?}, per minute"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_first_window_is_used_in_full() {
+    first_minute_under(Lie::Honest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_first_window_survives_a_reset_before_date() {
+    first_minute_under(Lie::ResetBeforeDate).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_first_window_survives_a_far_future_reset() {
+    first_minute_under(Lie::FarFutureReset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_first_window_survives_a_skewed_date() {
+    first_minute_under(Lie::DateSkew(-3600)).await;
 }

@@ -339,6 +339,30 @@ async fn max_wait_bounds_time_in_the_queue() {
     let _permit = limiter.acquire(ROUTE, Duration::ZERO).await.unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_queued_caller_hears_at_once_when_the_wait_outlasts_its_patience() {
+    let limiter = InMemoryRateLimiter::new();
+    let blind = acquire(&limiter, ROUTE).await;
+    let patient = tokio::spawn({
+        let limiter = limiter.clone();
+        async move { limiter.acquire(ROUTE, Duration::from_secs(5)).await }
+    });
+    tokio::task::yield_now().await;
+    // The blind request finds the bucket spent for a minute.
+    let start = Instant::now();
+    let mut spent = headers("get", 1, 0);
+    spent.bucket = Some("LIMITER/127.0.0.1/get/1/1/minute".into());
+    answer(blind, &spent);
+    let exhausted = patient.await.unwrap().unwrap_err();
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "told at once, not after 5 s"
+    );
+    assert_eq!(exhausted.retry_after, Duration::from_secs(60));
+    assert_eq!(limiter.bucket(ROUTE).unwrap().queued, 0);
+}
+
 /// A small deterministic generator, so the simulation needs no dependency.
 struct XorShift(u64);
 
@@ -420,4 +444,105 @@ async fn random_latencies_on_shared_routes_cost_at_most_one_429_per_new_route() 
             "seed {seed}: {refused} refused"
         );
     }
+}
+
+/// A 429 naming `bucket`, full for `retry_after` more seconds.
+fn refused(bucket: &str, limit: u32, retry_after: f64) -> RateLimitHeaders {
+    RateLimitHeaders {
+        retry_after: Some(retry_after),
+        ..headers(bucket, limit, 0)
+    }
+}
+
+/// The worst moment for a merge: `PATCH /guilds/{id}`'s window ends while
+/// `POST /guilds`'s is still full, and the server has just moved the first
+/// into the second's bucket (renaming both). The burst that finds out is
+/// refused; after that, the two routes' windows reopen at the same instant,
+/// and together they must not send more than one budget before their
+/// answers show they share it, nor less once they do.
+#[tokio::test(start_paused = true)]
+async fn a_route_merged_into_a_full_bucket_pays_one_burst_not_two() {
+    const LIMIT: u32 = 5;
+    let (create, update) = (RouteKind::CreateGuild, RouteKind::UpdateGuild);
+    let limiter = InMemoryRateLimiter::new();
+    let start = Instant::now();
+    answer(
+        acquire(&limiter, update).await,
+        &headers("guilds.update", LIMIT, LIMIT - 1),
+    );
+    tokio::time::sleep_until(start + SECOND / 2).await;
+    // `POST /guilds` fills its window, which ends half a second after
+    // `PATCH /guilds/{id}`'s.
+    for remaining in (0..LIMIT).rev() {
+        let permit = acquire(&limiter, create).await;
+        answer(permit, &headers("guilds.create", LIMIT, remaining));
+    }
+    tokio::time::sleep_until(start + SECOND + SECOND / 10).await;
+    let mut burst = Vec::new();
+    for _ in 0..LIMIT {
+        let permit = tokio::time::timeout(Duration::ZERO, acquire(&limiter, update)).await;
+        burst.push(permit.expect("a fresh window of PATCH /guilds/{id}"));
+    }
+    // The merge: every one refused, the merged bucket full for 0.4 s more.
+    for permit in burst {
+        permit.complete(Response {
+            limited: true,
+            headers: &refused("guilds.create.v2", LIMIT, 0.4),
+        });
+    }
+    // Callers on both routes, holding their permits: nothing is answered
+    // until the server's window has reopened.
+    let (sender, mut issued) = tokio::sync::mpsc::unbounded_channel();
+    for caller in 0..20 {
+        let route = if caller % 2 == 0 { create } else { update };
+        let limiter = limiter.clone();
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            let permit = acquire(&limiter, route).await;
+            let _ = sender.send((route, permit));
+        });
+    }
+    tokio::time::sleep_until(start + SECOND + SECOND / 2 + SECOND / 20).await;
+    let mut unanswered = Vec::new();
+    while let Ok(permit) = issued.try_recv() {
+        unanswered.push(permit);
+    }
+    let mut sent = unanswered.len() as u32;
+    assert!(
+        sent <= LIMIT,
+        "{sent} requests for {LIMIT} slots before any answer"
+    );
+    // The server counts each in the one bucket, in the order it answers
+    // them, `PATCH /guilds/{id}`'s first: its answer cannot know of
+    // `POST /guilds`'s request still on its way. The budget fills up, and
+    // no more.
+    for answered in 1..=LIMIT {
+        let next = unanswered
+            .iter()
+            .position(|(route, _)| *route == update)
+            .unwrap_or(0);
+        if unanswered.is_empty() {
+            break;
+        }
+        let (_, permit) = unanswered.remove(next);
+        answer(
+            permit,
+            &headers("guilds.create.v2", LIMIT, LIMIT - answered),
+        );
+        settle().await;
+        while let Ok(permit) = issued.try_recv() {
+            unanswered.push(permit);
+            sent += 1;
+        }
+        assert!(sent <= LIMIT, "{sent} requests for {LIMIT} slots");
+    }
+    assert_eq!(sent, LIMIT, "the reopened window is used in full");
+    assert!(limiter.same_bucket(create, update));
+    drop(unanswered);
+}
+
+/// Lets every task that can run, run (the clock is paused: it only moves
+/// once they all wait).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
 }

@@ -11,16 +11,33 @@ fn chars(n: usize) -> String {
     "é".repeat(n)
 }
 
-fn assert_length(result: Result<(), Violation>, min: usize, max: usize, actual: usize) {
-    assert_eq!(result, Err(Violation::Length { min, max, actual }));
+/// A rule that checks one string field.
+type Rule = fn(&str) -> Result<(), Violation>;
+
+/// A length rule accepts `min` and `max` characters and refuses one fewer
+/// and one more, naming its bounds and the length it got.
+fn check_length(field: &str, rule: Rule, min: usize, max: usize) {
+    let refused = |actual| Err(Violation::Length { min, max, actual });
+    assert_eq!(rule(&chars(min)), Ok(()), "{field}: {min} characters");
+    assert_eq!(rule(&chars(max)), Ok(()), "{field}: {max} characters");
+    assert_eq!(rule(&chars(max + 1)), refused(max + 1), "{field}");
+    if let Some(fewer) = min.checked_sub(1) {
+        assert_eq!(rule(&chars(fewer)), refused(fewer), "{field}");
+    }
 }
 
 #[test]
-fn username_is_1_to_32_characters() {
-    assert_length(rules::username(""), 1, 32, 0);
-    assert_eq!(rules::username(&chars(1)), Ok(()));
-    assert_eq!(rules::username(&chars(32)), Ok(()));
-    assert_length(rules::username(&chars(33)), 1, 32, 33);
+fn length_rules_hold_at_their_bounds() {
+    let table: [(&str, Rule, usize, usize); 5] = [
+        ("username", rules::username, 1, 32),
+        ("bio", rules::bio, 0, 190),
+        ("name", rules::name, 1, 100),
+        ("description", rules::description, 0, 1000),
+        ("password", rules::password, 8, 256),
+    ];
+    for (field, rule, min, max) in table {
+        check_length(field, rule, min, max);
+    }
 }
 
 #[test]
@@ -35,35 +52,6 @@ fn separator_is_0_to_9999() {
             actual: 10_000
         })
     );
-}
-
-#[test]
-fn bio_is_at_most_190_characters() {
-    assert_eq!(rules::bio(""), Ok(()));
-    assert_eq!(rules::bio(&chars(190)), Ok(()));
-    assert_length(rules::bio(&chars(191)), 0, 190, 191);
-}
-
-#[test]
-fn names_are_1_to_100_characters() {
-    assert_length(rules::name(""), 1, 100, 0);
-    assert_eq!(rules::name(&chars(1)), Ok(()));
-    assert_eq!(rules::name(&chars(100)), Ok(()));
-    assert_length(rules::name(&chars(101)), 1, 100, 101);
-}
-
-#[test]
-fn descriptions_are_at_most_1000_characters() {
-    assert_eq!(rules::description(&chars(1000)), Ok(()));
-    assert_length(rules::description(&chars(1001)), 0, 1000, 1001);
-}
-
-#[test]
-fn passwords_are_8_to_256_characters() {
-    assert_length(rules::password(&chars(7)), 8, 256, 7);
-    assert_eq!(rules::password(&chars(8)), Ok(()));
-    assert_eq!(rules::password(&chars(256)), Ok(()));
-    assert_length(rules::password(&chars(257)), 8, 256, 257);
 }
 
 #[test]

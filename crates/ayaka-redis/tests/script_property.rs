@@ -263,10 +263,7 @@ async fn run(redis: &Connection, keys: Keyspace, sim: Sim) -> Result<(), String>
                     .await
                     .map_err(|e| e.to_string())?;
                 let lease = match reply {
-                    Acquired::Granted { bucket, seq } => Lease::Bucket {
-                        bucket,
-                        seq: Some(seq),
-                    },
+                    Acquired::Granted { bucket, seq } => Lease::granted(bucket, seq),
                     Acquired::Blind => Lease::Blind,
                     Acquired::Moved(bucket) => {
                         c.known.insert(c.route, bucket);

@@ -85,13 +85,7 @@ impl Fixture {
         match self.acquire(ROUTE, Some(self.bucket), now).await {
             (id, Acquired::Granted { bucket, seq }) => {
                 assert_eq!(bucket, self.bucket);
-                (
-                    id,
-                    Lease::Bucket {
-                        bucket,
-                        seq: Some(seq),
-                    },
-                )
+                (id, Lease::granted(bucket, seq))
             }
             (_, other) => panic!("expected a grant at {now}, got {other:?}"),
         }
@@ -122,6 +116,12 @@ impl Fixture {
             .complete(&self.redis, &completion, Some(now))
             .await
             .unwrap();
+    }
+
+    /// A request on [`ROUTE`] answered, not with a 429, with `headers`.
+    async fn answered(&self, id: PermitId, lease: Lease, headers: &RateLimitHeaders, now: u64) {
+        self.complete(ROUTE, id, lease, Some((headers, false)), now)
+            .await;
     }
 
     async fn state(&self) -> BucketState {
@@ -210,14 +210,8 @@ async fn a_killed_holders_leases_expire() {
     ));
     let (blind, reply) = f.acquire(ROUTE, None, T0 + LEASE).await;
     assert_eq!(reply, Acquired::Blind);
-    f.complete(
-        ROUTE,
-        blind,
-        Lease::Blind,
-        Some((&server_headers(3, 3, SERVER_EPOCH, SERVER_EPOCH + 1), false)),
-        T0 + LEASE,
-    )
-    .await;
+    let headers = server_headers(3, 3, SERVER_EPOCH, SERVER_EPOCH + 1);
+    f.answered(blind, Lease::Blind, &headers, T0 + LEASE).await;
     let t = T0 + LEASE;
 
     // Two leases held by a process that then dies; one answered.
@@ -225,8 +219,7 @@ async fn a_killed_holders_leases_expire() {
     let (_dead_2, _) = f.grant(t + 2).await;
     let (alive, lease) = f.grant(t + 3).await;
     let headers = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH + 1);
-    f.complete(ROUTE, alive, lease, Some((&headers, false)), t + 10)
-        .await;
+    f.answered(alive, lease, &headers, t + 10).await;
     assert_eq!(f.state().await.in_flight, 2);
 
     // Next window: the dead leases may still count there, so they keep
@@ -235,8 +228,7 @@ async fn a_killed_holders_leases_expire() {
     let (id, lease) = f.grant(next).await;
     assert_eq!(f.state().await.used, 3);
     let headers = server_headers(3, 2, SERVER_EPOCH + 1, SERVER_EPOCH + 2);
-    f.complete(ROUTE, id, lease, Some((&headers, false)), next + 5)
-        .await;
+    f.answered(id, lease, &headers, next + 5).await;
     f.wait(next + 6).await;
 
     // Once the leases expire, their slots come back with the next window.
@@ -258,8 +250,7 @@ async fn rollover_with_requests_in_flight() {
     let (c, lease_c) = f.grant(T0 + 3).await;
     f.wait(T0 + 4).await;
     let window_1 = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH + 1);
-    f.complete(ROUTE, a, lease_a, Some((&window_1, false)), T0 + 20)
-        .await;
+    f.answered(a, lease_a, &window_1, T0 + 20).await;
 
     // The window rolls with b and c in flight: each keeps a slot.
     let t = T0 + 2_000;
@@ -270,22 +261,19 @@ async fn rollover_with_requests_in_flight() {
 
     // b landed in the old window (its Reset says so): its slot frees up,
     // and its remaining = 0 describes a window that is gone.
-    f.complete(ROUTE, b, lease_b, Some((&window_1, false)), t + 2)
-        .await;
+    f.answered(b, lease_b, &window_1, t + 2).await;
     assert_eq!(f.state().await.used, 2);
     let (e, lease_e) = f.grant(t + 3).await;
     f.wait(t + 4).await;
 
     // c landed in the new window: its slot stays taken.
     let window_2 = server_headers(3, 2, SERVER_EPOCH + 2, SERVER_EPOCH + 3);
-    f.complete(ROUTE, c, lease_c, Some((&window_2, false)), t + 5)
-        .await;
+    f.answered(c, lease_c, &window_2, t + 5).await;
     let state = f.state().await;
     assert_eq!(state.used, 3, "{state:?}");
     f.wait(t + 6).await;
     for (id, lease) in [(d, lease_d), (e, lease_e)] {
-        f.complete(ROUTE, id, lease, Some((&window_2, false)), t + 7)
-            .await;
+        f.answered(id, lease, &window_2, t + 7).await;
     }
 }
 
@@ -297,21 +285,18 @@ async fn responses_from_older_windows_are_ignored() {
     let (a, lease_a) = f.grant(T0 + 1).await;
     let (b, lease_b) = f.grant(T0 + 2).await;
     let window_1 = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH + 1);
-    f.complete(ROUTE, a, lease_a, Some((&window_1, false)), T0 + 3)
-        .await;
+    f.answered(a, lease_a, &window_1, T0 + 3).await;
 
     // A new window, learned from its first response.
     let t = T0 + 1_500;
     let (c, lease_c) = f.grant(t).await;
     let window_2 = server_headers(3, 2, SERVER_EPOCH + 2, SERVER_EPOCH + 3);
-    f.complete(ROUTE, c, lease_c, Some((&window_2, false)), t + 1)
-        .await;
+    f.answered(c, lease_c, &window_2, t + 1).await;
     let before = f.state().await;
 
     // b's late answer is from window 1 (remaining 0): not a word of it
     // applies to window 2, except that b's slot there frees up.
-    f.complete(ROUTE, b, lease_b, Some((&window_1, false)), t + 2)
-        .await;
+    f.answered(b, lease_b, &window_1, t + 2).await;
     let after = f.state().await;
     assert_eq!(after.seq, before.seq);
     assert_eq!(after.used, before.used - 1, "{before:?} -> {after:?}");
@@ -321,13 +306,11 @@ async fn responses_from_older_windows_are_ignored() {
     let (d, lease_d) = f.grant(t + 3).await;
     let (e, lease_e) = f.grant(t + 4).await;
     let fresh = server_headers(3, 0, SERVER_EPOCH + 2, SERVER_EPOCH + 3);
-    f.complete(ROUTE, e, lease_e, Some((&fresh, false)), t + 5)
-        .await;
+    f.answered(e, lease_e, &fresh, t + 5).await;
     let used = f.state().await.used;
     assert!(used >= 3, "{used}");
     let stale = server_headers(3, 2, SERVER_EPOCH + 2, SERVER_EPOCH + 3);
-    f.complete(ROUTE, d, lease_d, Some((&stale, false)), t + 6)
-        .await;
+    f.answered(d, lease_d, &stale, t + 6).await;
     assert_eq!(f.state().await.used, used);
     f.wait(t + 7).await;
 }
@@ -342,15 +325,13 @@ async fn the_servers_earlier_reset_starts_a_window() {
     f.wait(T0 + 3).await;
     // a answers from the server's next window before our estimate ended.
     let next = server_headers(3, 2, SERVER_EPOCH + 1, SERVER_EPOCH + 2);
-    f.complete(ROUTE, a, lease_a, Some((&next, false)), T0 + 500)
-        .await;
+    f.answered(a, lease_a, &next, T0 + 500).await;
     let state = f.state().await;
     // limit - remaining + b still in flight.
     assert_eq!(state.used, 2, "{state:?}");
     f.grant(T0 + 501).await;
     f.wait(T0 + 502).await;
-    f.complete(ROUTE, b, lease_b, Some((&next, false)), T0 + 503)
-        .await;
+    f.answered(b, lease_b, &next, T0 + 503).await;
 }
 
 #[tokio::test]
@@ -371,8 +352,7 @@ async fn a_429_blocks_every_process() {
     // The block ends; the first response of the next window sets its reset.
     let (b, lease) = f.grant(T0 + 4_010).await;
     let window = server_headers(3, 2, SERVER_EPOCH + 5, SERVER_EPOCH + 6);
-    f.complete(ROUTE, b, lease, Some((&window, false)), T0 + 4_020)
-        .await;
+    f.answered(b, lease, &window, T0 + 4_020).await;
     f.grant(T0 + 4_021).await;
 }
 
@@ -445,10 +425,7 @@ async fn hostile_headers_do_not_wedge_or_overgrant() {
     };
     let mut limited = headers.clone();
     limited.retry_after = Some(1e8);
-    let lease = Lease::Bucket {
-        bucket,
-        seq: Some(seq),
-    };
+    let lease = Lease::granted(bucket, seq);
     f.complete(ROUTE, reply.0, lease, Some((&limited, true)), T0 + 2)
         .await;
     let state = f.raw.bucket(&f.redis, bucket).await.unwrap().unwrap();
@@ -464,8 +441,7 @@ async fn a_route_moving_to_another_bucket_is_followed() {
     let (id, lease) = f.grant(T0 + 1).await;
     let mut headers = server_headers(3, 2, SERVER_EPOCH, SERVER_EPOCH + 1);
     headers.bucket = Some("LIMITER/127.0.0.1/elsewhere/3/1/second".into());
-    f.complete(ROUTE, id, lease, Some((&headers, false)), T0 + 2)
-        .await;
+    f.answered(id, lease, &headers, T0 + 2).await;
     let elsewhere = f
         .raw
         .keys()
@@ -560,8 +536,7 @@ async fn scripts_touch_only_keys_of_their_namespace() {
     let (id, lease) = f.grant(T0 + 5_000).await;
     let mut moved = server_headers(3, 2, SERVER_EPOCH + 5, SERVER_EPOCH + 6);
     moved.bucket = Some("LIMITER/x/elsewhere/3/1/second".into());
-    f.complete(ROUTE, id, lease, Some((&moved, false)), T0 + 5_001)
-        .await;
+    f.answered(id, lease, &moved, T0 + 5_001).await;
     f.complete(ROUTE, PermitId::random(), lease, None, T0 + 5_002)
         .await;
     let leases = ayaka_redis::RedisIdentifyLeases::builder(

@@ -351,11 +351,11 @@ async fn a_new_password_ends_the_other_sessions_with_4002() {
     let other = common::create_user(&server, "bob").await;
 
     let change = json!({"password": "a brand new password"});
-    let response = common::request(
+    let response = common::request_as(
         &server,
+        &alice,
         http::Method::PATCH,
         "/users/@me",
-        Some(&alice.session),
         Some(change),
     )
     .await;
@@ -382,26 +382,12 @@ async fn a_new_password_ends_the_other_sessions_with_4002() {
     // The session that made the change keeps working, on REST and on the
     // gateway.
     assert_eq!(response.body["session_ids"], json!([alice.session]));
-    let me = common::request(
-        &server,
-        http::Method::GET,
-        "/users/@me",
-        Some(&alice.session),
-        None,
-    )
-    .await;
+    let me = common::request_as(&server, &alice, http::Method::GET, "/users/@me", None).await;
     assert_eq!(me.status, http::StatusCode::OK);
     common::mark(&server, &alice, "still here").await;
     common::expect_marker(&mut kept_gateway, "still here").await;
     // Another user's sessions are untouched.
-    let bob = common::request(
-        &server,
-        http::Method::GET,
-        "/users/@me",
-        Some(&other.session),
-        None,
-    )
-    .await;
+    let bob = common::request_as(&server, &other, http::Method::GET, "/users/@me", None).await;
     assert_eq!(bob.status, http::StatusCode::OK);
     server.shutdown().await;
 }

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use ayaka_server::{ErrorKind, Server};
-use common::{Gateway, TempDir, builder, create_guild, create_user, join, request};
+use common::{Gateway, TempDir, builder, create_guild, create_user, join, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::json;
 
@@ -26,61 +26,47 @@ async fn everything_survives_a_restart_from_the_file() {
     let gone = create_guild(&first, &owner, "deleted").await;
     join(&first, guild, &owner, &member).await;
     let channels = format!("/guilds/{guild}/channels");
-    let category = request(
+    let category = request_as(
         &first,
+        &owner,
         Method::POST,
         &channels,
-        Some(&owner.session),
         Some(json!({"name": "cat", "type": 1})),
     )
     .await;
     let category = category.body["id"].as_u64().unwrap();
     let text = json!({"name": "general", "type": 2, "inside_of": category});
-    request(
-        &first,
-        Method::POST,
-        &channels,
-        Some(&owner.session),
-        Some(text),
-    )
-    .await;
+    request_as(&first, &owner, Method::POST, &channels, Some(text)).await;
     let patch = json!({"description": "edited", "vanity_url": "kept"});
-    let patched = request(
+    let patched = request_as(
         &first,
+        &owner,
         Method::PATCH,
         &format!("/guilds/{guild}"),
-        Some(&owner.session),
         Some(patch),
     )
     .await;
     assert_eq!(patched.status, StatusCode::OK);
-    let invite = request(
+    let invite = request_as(
         &first,
+        &owner,
         Method::POST,
         &format!("/guilds/{guild}/invites"),
-        Some(&owner.session),
         Some(json!({})),
     )
     .await;
     let code = invite.body["code"].as_str().unwrap().to_owned();
-    let deleted = request(
+    let deleted = request_as(
         &first,
+        &owner,
         Method::DELETE,
         &format!("/guilds/{gone}"),
-        Some(&owner.session),
         None,
     )
     .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let bio = json!({"bio": "hello", "username": "renamed"});
-    request(
-        &first,
-        Method::PATCH,
-        "/users/@me",
-        Some(&member.session),
-        Some(bio),
-    )
-    .await;
+    request_as(&first, &member, Method::PATCH, "/users/@me", Some(bio)).await;
     let before = first.stats();
     first.shutdown().await;
 
@@ -147,11 +133,11 @@ async fn everything_survives_a_restart_from_the_file() {
 
     // The invite still works, and uniqueness holds across the restart.
     let newcomer = create_user(&second, "newcomer").await;
-    let joined = request(
+    let joined = request_as(
         &second,
+        &newcomer,
         Method::POST,
         &format!("/invites/{code}"),
-        Some(&newcomer.session),
         None,
     )
     .await;

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Gateway, create_guild, create_user, expect_marker, join, mark, request, spawn};
+use common::{
+    Gateway, create_guild, create_user, expect_marker, join, mark, request, request_as, spawn,
+};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -15,11 +17,11 @@ async fn ready_and_guild_init(server: &ayaka_server::Server, encoding: &str) -> 
     let first = create_guild(server, &alice, "first").await;
     let second = create_guild(server, &bob, "second").await;
     join(server, second, &bob, &alice).await;
-    let channel = request(
+    let channel = request_as(
         server,
+        &alice,
         Method::POST,
         &format!("/guilds/{first}/channels"),
-        Some(&alice.session),
         Some(json!({"name": "general", "type": 2})),
     )
     .await;
@@ -162,14 +164,7 @@ async fn quirks_fragment_big_zlib_messages_by_1024_bytes() {
     for index in 0..3 {
         let body = json!({"name": format!("c{index}"), "type": 2, "description": noise()});
         let path = format!("/guilds/{guild}/channels");
-        let response = request(
-            &server,
-            Method::POST,
-            &path,
-            Some(&alice.session),
-            Some(body),
-        )
-        .await;
+        let response = request_as(&server, &alice, Method::POST, &path, Some(body)).await;
         assert_eq!(response.status, StatusCode::CREATED);
     }
     let mut gateway = Gateway::connect(&server.gateway_url()).await;

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use ayaka_server::Server;
-use common::{Gateway, TestUser, WAIT, create_guild, create_user, join, request};
+use common::{Gateway, TestUser, WAIT, create_guild, create_user, join, request_as};
 use futures_util::StreamExt;
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -77,11 +77,11 @@ async fn a_thousand_concurrent_connections_stay_healthy() {
 
     let owner = users.last().unwrap();
     let body = json!({"description": "everyone hears this"});
-    let updated = request(
+    let updated = request_as(
         &server,
+        owner,
         Method::PATCH,
         &format!("/guilds/{guild}"),
-        Some(&owner.session),
         Some(body),
     )
     .await;

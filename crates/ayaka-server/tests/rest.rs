@@ -3,12 +3,23 @@
 
 mod common;
 
-use ayaka_server::{Limit, RateLimits, bucket};
+use ayaka_server::{Limit, RateLimits, Server, bucket};
 use bytes::Bytes;
-use common::{create_guild, create_user, join, raw_request, request, spawn};
+use common::{TestUser, create_guild, create_user, join, raw_request, request, request_as, spawn};
 use http::{Method, StatusCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Sends each `(who, method, path)` in turn without a body (`None`: without
+/// a session) and expects its status.
+async fn expect_statuses(server: &Server, cases: &[(Option<&TestUser>, Method, &str, StatusCode)]) {
+    for (who, method, path, expected) in cases {
+        let session = who.map(|user| user.session.as_str());
+        let response = request(server, method.clone(), path, session, None).await;
+        let who = who.map(|user| user.id);
+        assert_eq!(response.status, *expected, "{method} {path} as {who:?}");
+    }
+}
 
 #[tokio::test]
 async fn users_create_get_and_update() {
@@ -100,11 +111,11 @@ async fn validation_names_every_bad_field() {
 
     let alice = create_user(&server, "alice").await;
     let long_name = "x".repeat(101);
-    let response = request(
+    let response = request_as(
         &server,
+        &alice,
         Method::POST,
         "/guilds",
-        Some(&alice.session),
         Some(json!({"name": long_name})),
     )
     .await;
@@ -133,14 +144,7 @@ async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
         json!({"name": "nul\u{0}inside"}),
         json!({"name": "line\nbreak", "description": 5}),
     ] {
-        let response = request(
-            &server,
-            Method::POST,
-            "/guilds",
-            Some(&alice.session),
-            Some(body),
-        )
-        .await;
+        let response = request_as(&server, &alice, Method::POST, "/guilds", Some(body)).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST);
         assert!(
             response.body["errors"]["name"].is_string(),
@@ -150,11 +154,11 @@ async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
     }
     let channel = json!({"name": 1, "position": "first"});
     let guild = create_guild(&server, &alice, "g").await;
-    let response = request(
+    let response = request_as(
         &server,
+        &alice,
         Method::POST,
         &format!("/guilds/{guild}/channels"),
-        Some(&alice.session),
         Some(channel),
     )
     .await;
@@ -255,11 +259,11 @@ async fn guild_routes_follow_the_documented_codes() {
     let owner = create_user(&server, "owner").await;
     let member = create_user(&server, "member").await;
     let stranger = create_user(&server, "stranger").await;
-    let created = request(
+    let created = request_as(
         &server,
+        &owner,
         Method::POST,
         "/guilds",
-        Some(&owner.session),
         Some(json!({"name": "guild", "description": "about"})),
     )
     .await;
@@ -285,35 +289,25 @@ async fn guild_routes_follow_the_documented_codes() {
     join(&server, guild, &owner, &member).await;
 
     // GET: members 200, others 404, no session 401
-    let got = request(&server, Method::GET, &path, Some(&member.session), None).await;
+    let got = request_as(&server, &member, Method::GET, &path, None).await;
     assert_eq!(
         (got.status, got.body["name"].clone()),
         (StatusCode::OK, json!("guild"))
     );
-    assert_eq!(
-        request(&server, Method::GET, &path, Some(&stranger.session), None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        request(
-            &server,
-            Method::GET,
-            "/guilds/1",
-            Some(&owner.session),
-            None
-        )
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        request(&server, Method::GET, &path, None, None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    expect_statuses(
+        &server,
+        &[
+            (Some(&stranger), Method::GET, &path, StatusCode::NOT_FOUND),
+            (
+                Some(&owner),
+                Method::GET,
+                "/guilds/1",
+                StatusCode::NOT_FOUND,
+            ),
+            (None, Method::GET, &path, StatusCode::UNAUTHORIZED),
+        ],
+    )
+    .await;
 
     // preview needs no session
     let preview = request(&server, Method::GET, &format!("{path}/preview"), None, None).await;
@@ -384,32 +378,25 @@ async fn guild_routes_follow_the_documented_codes() {
     // channels and invites (extensions)
     let channels = format!("{path}/channels");
     let category = json!({"name": "cat", "type": 1});
-    let response = request(
+    let response = request_as(
         &server,
+        &member,
         Method::POST,
         &channels,
-        Some(&member.session),
         Some(category.clone()),
     )
     .await;
     assert_eq!(response.status, StatusCode::NON_AUTHORITATIVE_INFORMATION);
-    let response = request(
+    let response = request_as(
         &server,
+        &stranger,
         Method::POST,
         &channels,
-        Some(&stranger.session),
         Some(category.clone()),
     )
     .await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
-    let response = request(
-        &server,
-        Method::POST,
-        &channels,
-        Some(&owner.session),
-        Some(category),
-    )
-    .await;
+    let response = request_as(&server, &owner, Method::POST, &channels, Some(category)).await;
     assert_eq!(response.status, StatusCode::CREATED);
     assert_eq!(
         (
@@ -420,101 +407,71 @@ async fn guild_routes_follow_the_documented_codes() {
     );
     let category_id = response.body["id"].as_u64().unwrap();
     let text = json!({"name": "general", "type": 2, "inside_of": category_id});
-    let response = request(
-        &server,
-        Method::POST,
-        &channels,
-        Some(&owner.session),
-        Some(text),
-    )
-    .await;
+    let response = request_as(&server, &owner, Method::POST, &channels, Some(text)).await;
     assert_eq!(
         (response.status, response.body["inside_of"].clone()),
         (StatusCode::CREATED, json!(category_id))
     );
     let bad_parent = json!({"name": "general", "type": 2, "inside_of": 12345});
-    let response = request(
-        &server,
-        Method::POST,
-        &channels,
-        Some(&owner.session),
-        Some(bad_parent),
-    )
-    .await;
+    let response = request_as(&server, &owner, Method::POST, &channels, Some(bad_parent)).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert!(response.body["errors"]["inside_of"].is_string());
-    let listed = request(&server, Method::GET, &channels, Some(&member.session), None).await;
+    let listed = request_as(&server, &member, Method::GET, &channels, None).await;
     assert_eq!(listed.body.as_array().unwrap().len(), 2);
     assert_eq!(
-        request(
-            &server,
-            Method::GET,
-            &channels,
-            Some(&stranger.session),
-            None
-        )
-        .await
-        .status,
+        request_as(&server, &stranger, Method::GET, &channels, None)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
-    let invite = request(
+    let invite = request_as(
         &server,
+        &stranger,
         Method::POST,
         &format!("{path}/invites"),
-        Some(&stranger.session),
         None,
     )
     .await;
     assert_eq!(invite.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        request(
-            &server,
-            Method::POST,
-            "/invites/nope",
-            Some(&stranger.session),
-            None
-        )
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        request(&server, Method::POST, "/invites/nope", None, None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    expect_statuses(
+        &server,
+        &[
+            (
+                Some(&stranger),
+                Method::POST,
+                "/invites/nope",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                None,
+                Method::POST,
+                "/invites/nope",
+                StatusCode::UNAUTHORIZED,
+            ),
+        ],
+    )
+    .await;
 
     // DELETE: 201, 203 (even for a member), 204, then 404
-    assert_eq!(
-        request(
-            &server,
-            Method::DELETE,
-            &path,
-            Some(&stranger.session),
-            None
-        )
-        .await
-        .status,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        request(&server, Method::DELETE, &path, None, None)
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        request(&server, Method::DELETE, &path, Some(&member.session), None)
-            .await
-            .status,
-        StatusCode::NON_AUTHORITATIVE_INFORMATION
-    );
-    let deleted = request(&server, Method::DELETE, &path, Some(&owner.session), None).await;
+    expect_statuses(
+        &server,
+        &[
+            (Some(&stranger), Method::DELETE, &path, StatusCode::CREATED),
+            (None, Method::DELETE, &path, StatusCode::CREATED),
+            (
+                Some(&member),
+                Method::DELETE,
+                &path,
+                StatusCode::NON_AUTHORITATIVE_INFORMATION,
+            ),
+        ],
+    )
+    .await;
+    let deleted = request_as(&server, &owner, Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(deleted.raw.is_empty());
     assert_eq!(
-        request(&server, Method::DELETE, &path, Some(&owner.session), None)
+        request_as(&server, &owner, Method::DELETE, &path, None)
             .await
             .status,
         StatusCode::NOT_FOUND
@@ -533,11 +490,11 @@ async fn joining_answers_the_member() {
     let owner = create_user(&server, "owner").await;
     let member = create_user(&server, "member").await;
     let guild = create_guild(&server, &owner, "g").await;
-    let invite = request(
+    let invite = request_as(
         &server,
+        &owner,
         Method::POST,
         &format!("/guilds/{guild}/invites"),
-        Some(&owner.session),
         None,
     )
     .await;
@@ -545,11 +502,11 @@ async fn joining_answers_the_member() {
     assert_eq!(invite.body["guild_id"], guild);
     assert_eq!(invite.body["inviter_id"], owner.id);
     let code = invite.body["code"].as_str().unwrap();
-    let joined = request(
+    let joined = request_as(
         &server,
+        &member,
         Method::POST,
         &format!("/invites/{code}"),
-        Some(&member.session),
         None,
     )
     .await;
@@ -572,25 +529,11 @@ async fn notifications_need_a_shared_guild() {
     let bob = create_user(&server, "bob").await;
     let body = json!({"type": "GUILD", "excerpt": {}});
     let path = format!("/users/{}/notifications", bob.id);
-    let refused = request(
-        &server,
-        Method::POST,
-        &path,
-        Some(&alice.session),
-        Some(body.clone()),
-    )
-    .await;
+    let refused = request_as(&server, &alice, Method::POST, &path, Some(body.clone())).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     let guild = create_guild(&server, &alice, "g").await;
     join(&server, guild, &alice, &bob).await;
-    let sent = request(
-        &server,
-        Method::POST,
-        &path,
-        Some(&alice.session),
-        Some(body),
-    )
-    .await;
+    let sent = request_as(&server, &alice, Method::POST, &path, Some(body)).await;
     assert_eq!(sent.status, StatusCode::NO_CONTENT);
     server.shutdown().await;
 }
@@ -771,25 +714,11 @@ async fn taken_emails_and_handles_are_field_errors() {
     // PATCH cannot take them either.
     let bob = create_user(&server, "bob").await;
     let steal = json!({"email": "alice@example.com"});
-    let response = request(
-        &server,
-        Method::PATCH,
-        "/users/@me",
-        Some(&bob.session),
-        Some(steal),
-    )
-    .await;
+    let response = request_as(&server, &bob, Method::PATCH, "/users/@me", Some(steal)).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.body["errors"]["email"], "is already taken");
     let own = json!({"email": "alice@example.com", "username": "alice", "separator": 1});
-    let response = request(
-        &server,
-        Method::PATCH,
-        "/users/@me",
-        Some(&alice.session),
-        Some(own),
-    )
-    .await;
+    let response = request_as(&server, &alice, Method::PATCH, "/users/@me", Some(own)).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(server.stats().users, 3);
     server.shutdown().await;
@@ -824,11 +753,11 @@ async fn an_unknown_guild_is_404_before_any_201() {
         }
     }
     // A non-member's bad body is still a 201: membership is checked first.
-    let bad = request(
+    let bad = request_as(
         &server,
+        &stranger,
         Method::PATCH,
         &format!("/guilds/{guild}"),
-        Some(&stranger.session),
         Some(json!({"name": ""})),
     )
     .await;

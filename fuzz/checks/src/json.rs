@@ -69,6 +69,25 @@ pub fn parse_everywhere<T: DeserializeOwned + PartialEq + Debug>(
     first.map_or(Err(ErrorKind::Decode), |(_, answer)| answer)
 }
 
+/// Demands that `written`, what `value` was written as, reads back (with
+/// one answer from everywhere, see [`parse_everywhere`]) equal to `value`.
+/// Returns what was read.
+pub fn reads_back<T: DeserializeOwned + PartialEq + Debug>(value: &T, written: &[u8]) -> T {
+    let reread = parse_everywhere::<T>(written).unwrap_or_else(|error| {
+        panic!(
+            "{:?} does not read back: {error:?}",
+            String::from_utf8_lossy(written)
+        )
+    });
+    assert_eq!(
+        &reread,
+        value,
+        "written as {:?}",
+        String::from_utf8_lossy(written)
+    );
+    reread
+}
+
 /// Any answer, as long as it is the same from everywhere.
 fn agree<T: DeserializeOwned + PartialEq + Debug>(bytes: &[u8]) {
     let _ = parse_everywhere::<T>(bytes);
@@ -87,18 +106,7 @@ fn event(bytes: &[u8]) {
     );
     if let Ok(event) = parsed {
         let written = event.to_json().expect("an event read is written");
-        let reread = parse_everywhere::<Event>(&written).unwrap_or_else(|error| {
-            panic!(
-                "{:?} does not read back: {error:?}",
-                String::from_utf8_lossy(&written)
-            )
-        });
-        assert_eq!(
-            reread,
-            event,
-            "written as {:?}",
-            String::from_utf8_lossy(&written)
-        );
+        reads_back(&event, &written);
     }
 }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::input;
-use crate::json::parse_everywhere;
+use crate::json::{parse_everywhere, reads_back};
 
 /// Reads `bytes` as a body on every backend (one answer), validates what
 /// was read (the same verdict twice, every failure named with a field and
@@ -35,18 +35,7 @@ where
         assert!(reread["errors"].is_object(), "no errors in {reread}");
     }
     let written = serde_json::to_vec(&body).expect("a body read is written");
-    let reread = parse_everywhere::<T>(&written).unwrap_or_else(|error| {
-        panic!(
-            "{:?} does not read back: {error:?}",
-            String::from_utf8_lossy(&written)
-        )
-    });
-    assert_eq!(
-        reread,
-        body,
-        "written as {:?}",
-        String::from_utf8_lossy(&written)
-    );
+    let reread = reads_back(&body, &written);
     assert_eq!(
         validate(&reread).is_ok(),
         verdict.is_ok(),

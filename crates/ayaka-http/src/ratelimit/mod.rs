@@ -1,11 +1,42 @@
 //! Rate limiting: the [`RateLimiter`] trait and its in-memory implementation.
 //!
 //! The client asks the limiter for a [`Permit`] before each request and
-//! hands the response's rate-limit headers back through it. The limiter
-//! learns buckets from `X-RateLimit-Bucket` (routes may share one), lets only
-//! one blind request go per unknown route, counts requests in flight against
-//! a bucket's remaining budget, queues callers in FIFO order and wakes exactly
-//! as many per window as the server allows.
+//! hands the response's rate-limit headers back through it. The
+//! [`InMemoryRateLimiter`] learns buckets from `X-RateLimit-Bucket` (routes
+//! may share one), lets only one blind request go per unknown route, counts
+//! requests in flight against a bucket's budget, queues callers in FIFO
+//! order and wakes exactly as many per window as the server allows.
+//!
+//! Every header is the server's word, not the truth, and the limiter is
+//! built to hold when it lies:
+//!
+//! - A window ends one window length after its first answer arrived at the
+//!   latest, the length the bucket name spells
+//!   (`LIMITER/<ip>/<ROUTE>/<limit>/<time>/<per>`), or earlier if the
+//!   server's `Reset - Date` says so. A `Reset` at or before `Date` is no
+//!   window, and a far-future or skewed one cannot end a window early. With
+//!   no window named anywhere, the limiter waits a conservative default
+//!   ([`fallback_wait`](InMemoryRateLimiterBuilder::fallback_wait)), sends
+//!   one request to see the window has begun, and waits twice as long each
+//!   time it had not.
+//! - The budget is the limit (the smaller of `X-RateLimit-Limit` and the
+//!   bucket name's) minus what this client sent in the window. `Remaining`
+//!   only lowers it, when the server has counted more than the client sent
+//!   (someone else uses the bucket, or the window is not the one the client
+//!   thinks): then every request in flight counts on top.
+//! - A route whose answer names another bucket moves there, with its queued
+//!   callers (who keep their turn) and its requests in flight (which count
+//!   in the new bucket's window). A bucket that gains routes keeps one
+//!   budget for all of them; a bucket renamed at the server takes all its
+//!   routes along until an answer of their own says otherwise. Once the
+//!   server is seen renaming or merging a bucket, every other bucket sends
+//!   one request and hears its answer before spending the rest of its
+//!   budget (it may have moved too, unseen), and every bucket keeps a slot
+//!   back for each such request, as for a new route's blind one.
+//! - A 429 shuts the bucket for its `Retry-After` (from the header or the
+//!   JSON body), and waits are capped
+//!   ([`max_wait`](InMemoryRateLimiterBuilder::max_wait)). The window after
+//!   a 429 opens with one request, whose answer says what is left.
 //!
 //! A backend shared between processes implements [`RateLimiter`] and is
 //! given to [`ClientBuilder::ratelimiter`](crate::ClientBuilder::ratelimiter).

@@ -2,6 +2,8 @@
 //! server never shows: lying headers, silence, huge bodies.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
+pub mod hostile;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;

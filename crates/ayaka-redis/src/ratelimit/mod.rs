@@ -384,10 +384,7 @@ impl Inner {
                     Err(error) => return Err(error),
                 };
                 let lease = match reply {
-                    Acquired::Granted { bucket, seq } => Lease::Bucket {
-                        bucket,
-                        seq: Some(seq),
-                    },
+                    Acquired::Granted { bucket, seq } => Lease::granted(bucket, seq),
                     Acquired::Blind => Lease::Blind,
                     Acquired::Moved(bucket) => {
                         self.learn(&route, bucket);

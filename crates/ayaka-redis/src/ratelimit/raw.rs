@@ -117,6 +117,16 @@ pub enum Lease {
     },
 }
 
+impl Lease {
+    /// The lease an [`Acquired::Granted`] gives: on `bucket`, in window `seq`.
+    pub fn granted(bucket: BucketHash, seq: u64) -> Self {
+        Self::Bucket {
+            bucket,
+            seq: Some(seq),
+        }
+    }
+}
+
 /// The end of one request.
 #[derive(Debug, Clone, Copy)]
 pub struct Completion<'a> {

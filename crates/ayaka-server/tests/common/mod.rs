@@ -112,6 +112,17 @@ pub async fn request(
     request_at(server.rest_addr(), method, path, session, body).await
 }
 
+/// A JSON request as `user` (its session id as `Authorization`).
+pub async fn request_as(
+    server: &Server,
+    user: &TestUser,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
+    request(server, method, path, Some(&user.session), body).await
+}
+
 /// `GET /users/@me` as `session`.
 pub async fn me(server: &Server, session: &str) -> Response {
     request(server, Method::GET, "/users/@me", Some(session), None).await
@@ -188,11 +199,11 @@ pub async fn create_user(server: &Server, name: &str) -> TestUser {
 }
 
 pub async fn create_guild(server: &Server, owner: &TestUser, name: &str) -> u64 {
-    let response = request(
+    let response = request_as(
         server,
+        owner,
         Method::POST,
         "/guilds",
-        Some(&owner.session),
         Some(json!({"name": name})),
     )
     .await;
@@ -202,21 +213,21 @@ pub async fn create_guild(server: &Server, owner: &TestUser, name: &str) -> u64 
 
 /// `user` joins `guild` through a new invite made by `inviter`.
 pub async fn join(server: &Server, guild: u64, inviter: &TestUser, user: &TestUser) {
-    let invite = request(
+    let invite = request_as(
         server,
+        inviter,
         Method::POST,
         &format!("/guilds/{guild}/invites"),
-        Some(&inviter.session),
         Some(json!({})),
     )
     .await;
     assert_eq!(invite.status, StatusCode::CREATED, "{:?}", invite.body);
     let code = invite.body["code"].as_str().unwrap();
-    let joined = request(
+    let joined = request_as(
         server,
+        user,
         Method::POST,
         &format!("/invites/{code}"),
-        Some(&user.session),
         None,
     )
     .await;
@@ -373,11 +384,11 @@ impl Gateway {
 /// Sends a NOTIFICATION to `user` as a marker: once it arrives, every event
 /// sent to them before has arrived too (one ordered queue per connection).
 pub async fn mark(server: &Server, user: &TestUser, marker: &str) {
-    let response = request(
+    let response = request_as(
         server,
+        user,
         Method::POST,
         &format!("/users/{}/notifications", user.id),
-        Some(&user.session),
         Some(json!({"type": "MESSAGE", "excerpt": {"marker": marker}})),
     )
     .await;

@@ -207,11 +207,138 @@ fn server_reset_tightens_the_window_estimate() {
     let t0 = Instant::now();
     let mut bucket = BucketCore::<u32>::provisional(caps());
     let blind = bucket.try_issue(t0).unwrap();
-    let mut h = headers(2, 0, 1_700_000_000.0);
-    // A minute-long window whose server clock says it resets now.
+    let mut h = headers(2, 0, 1_700_000_001.0);
+    // A minute-long window whose server clock says it resets in a second.
     h.bucket = Some("LIMITER/x/route/2/1/minute".into());
     bucket.complete(blind, t0, ok(&h, t0));
-    assert!(bucket.try_issue(t0).is_ok());
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
+    assert!(bucket.try_issue(t0 + SECOND).is_ok());
+}
+
+#[test]
+fn a_reset_at_or_before_date_is_no_window() {
+    for reset in [1_700_000_000.0, 1_699_999_990.0] {
+        let t0 = Instant::now();
+        let mut bucket = BucketCore::<u32>::provisional(caps());
+        let blind = bucket.try_issue(t0).unwrap();
+        // `Reset - Date` is zero or negative: the window the bucket name
+        // spells stands.
+        let mut h = headers(2, 0, reset);
+        h.bucket = Some("LIMITER/x/route/2/1/minute".into());
+        bucket.complete(blind, t0, ok(&h, t0));
+        let minute = Duration::from_secs(60);
+        assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + minute)));
+        assert!(bucket.try_issue(t0 + minute).is_ok());
+    }
+}
+
+#[test]
+fn a_reset_at_date_without_a_named_window_guesses_and_probes() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    let opaque = |remaining: u32| RateLimitHeaders {
+        bucket: Some("opaque".into()),
+        ..headers(3, remaining, 1_700_000_000.0)
+    };
+    bucket.complete(blind, t0, ok(&opaque(2), t0));
+    for remaining in [1, 0] {
+        let generation = bucket.try_issue(t0).unwrap();
+        bucket.complete(generation, t0, ok(&opaque(remaining), t0));
+    }
+    // Nothing names the window: the conservative default.
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
+    // The guessed window goes one request at a time until a response says
+    // it has begun.
+    let t1 = t0 + SECOND;
+    let probe = bucket.try_issue(t1).unwrap();
+    assert_eq!(bucket.try_issue(t1), Err(Blocked::ForResponse));
+    bucket.complete(probe, t1, ok(&opaque(2), t1));
+    assert!(bucket.try_issue(t1).is_ok());
+}
+
+#[test]
+fn a_probe_that_finds_the_old_window_doubles_the_guess() {
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    let mut h = headers(2, 1, 1_700_000_000.0);
+    h.bucket = Some("opaque".into());
+    bucket.complete(blind, t0, ok(&h, t0));
+    let second = bucket.try_issue(t0).unwrap();
+    h.remaining = Some(0);
+    bucket.complete(second, t0, ok(&h, t0));
+    let t1 = t0 + SECOND;
+    let probe = bucket.try_issue(t1).unwrap();
+    // The server has not reset: nothing left, and the next guess is longer.
+    bucket.complete(probe, t1, ok(&h, t1));
+    assert_eq!(bucket.try_issue(t1), Err(Blocked::Until(t1 + 2 * SECOND)));
+}
+
+#[test]
+fn answers_overtaking_each_other_waste_no_slot() {
+    // Requests the server has counted are in flight and in `Remaining` at
+    // once: subtracting them twice would lose slots for the whole window.
+    let t0 = Instant::now();
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    bucket.complete(blind, t0, ok(&headers(20, 19, 1_700_000_060.0), t0));
+    let issued: Vec<_> = (0..10).map(|_| bucket.try_issue(t0).unwrap()).collect();
+    // The server counted all ten; the last one's answer comes back first.
+    bucket.complete(issued[9], t0, ok(&headers(20, 9, 1_700_000_060.0), t0));
+    assert_eq!(bucket.snapshot(t0).remaining, Some(9));
+    for (n, &generation) in issued[..9].iter().enumerate() {
+        let remaining = 18 - n as u32;
+        bucket.complete(
+            generation,
+            t0,
+            ok(&headers(20, remaining, 1_700_000_060.0), t0),
+        );
+    }
+    assert_eq!(bucket.snapshot(t0).remaining, Some(9));
+    for _ in 0..9 {
+        bucket.try_issue(t0).unwrap();
+    }
+    assert!(bucket.try_issue(t0).is_err());
+}
+
+#[test]
+fn a_bucket_used_by_someone_else_counts_what_is_in_flight() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let issued: Vec<_> = (0..4).map(|_| bucket.try_issue(t0).unwrap()).collect();
+    // The server counted seven: two more than we sent. The three still in
+    // flight may all be counted on top.
+    bucket.complete(issued[0], t0, ok(&headers(10, 3, 1_700_000_001.0), t0));
+    assert_eq!(bucket.snapshot(t0).remaining, Some(0));
+}
+
+#[test]
+fn moved_requests_count_in_their_new_bucket() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    // A route moves here with three requests in flight; the answer that
+    // showed the move says the server has counted five in this window.
+    let h = headers(10, 5, 1_700_000_001.0);
+    let moved = Observation {
+        limited: false,
+        headers: &h,
+        received_at: t0,
+    };
+    bucket.adopt(t0, 3, &moved);
+    // Ours: the blind, the mover and three in flight (five), all counted.
+    assert_eq!(bucket.snapshot(t0).remaining, Some(5));
+    assert_eq!(bucket.snapshot(t0).in_flight, 3);
+    // One answers: the server had already counted it.
+    bucket.complete_carried(t0, ok(&headers(10, 5, 1_700_000_001.0), t0));
+    assert_eq!(bucket.snapshot(t0).remaining, Some(5));
+    // One was never counted here after all (its answer came from the old
+    // bucket): its slot comes back.
+    bucket.uncarry(t0);
+    assert_eq!(bucket.snapshot(t0).remaining, Some(6));
+    bucket.carry_away(1);
+    assert_eq!(bucket.snapshot(t0).in_flight, 0);
+    assert_eq!(bucket.snapshot(t0).remaining, Some(6));
 }
 
 #[test]
@@ -368,4 +495,76 @@ fn a_429_for_the_previous_window_still_blocks() {
     assert_eq!(bucket.try_issue(t1), Err(Blocked::Until(until)));
     assert_eq!(bucket.snapshot(t1).limited_responses, 1);
     assert!(bucket.try_issue(until).is_ok());
+}
+
+#[test]
+fn moved_waiters_keep_their_turn() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    for waiter in [1, 4, 5, 9] {
+        bucket.enqueue(waiter);
+    }
+    // Waiters of a route that moves here, ordered by when they arrived.
+    bucket.enqueue_moved(vec![0, 2, 3, 6, 10], |&w| w);
+    let order: Vec<_> = std::iter::from_fn(|| bucket.grant_next(t0).map(|(w, _)| w)).collect();
+    assert_eq!(order, [0, 1, 2, 3, 4, 5, 6, 9, 10]);
+}
+
+#[test]
+fn the_window_after_a_429_opens_with_one_request() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    let generation = bucket.try_issue(t0).unwrap();
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(2.5);
+    bucket.complete(generation, t0, limited(&h, t0));
+    let reopened = t0 + Duration::from_millis(2500);
+    let probe = bucket.try_issue(reopened).unwrap();
+    assert!(!bucket.is_blind(), "it counts here, whatever the answer");
+    // Budget is left, but nothing more goes until the probe answers.
+    assert_eq!(bucket.try_issue(reopened), Err(Blocked::ForResponse));
+    bucket.complete(
+        probe,
+        reopened,
+        ok(&headers(10, 9, 1_700_000_002.0), reopened),
+    );
+    for _ in 0..9 {
+        assert!(bucket.try_issue(reopened).is_ok());
+    }
+    assert!(bucket.try_issue(reopened).is_err());
+}
+
+#[test]
+fn a_doubted_bucket_sends_one_blind_request_until_an_answer() {
+    let t0 = Instant::now();
+    let mut bucket = learned(t0);
+    bucket.doubt();
+    assert!(bucket.is_blind(), "nobody knows where it counts now");
+    let probe = bucket.try_issue(t0).unwrap();
+    assert_eq!(bucket.try_issue(t0), Err(Blocked::ForResponse));
+    bucket.complete(probe, t0, ok(&headers(10, 7, 1_700_000_001.0), t0));
+    assert!(!bucket.is_blind());
+    // 10 a window, 2 sent by this client, the server counted 3: 7 left.
+    assert_eq!(bucket.snapshot(t0).remaining, Some(7));
+    assert!(bucket.try_issue(t0).is_ok());
+}
+
+#[test]
+fn an_answer_moved_in_after_the_429_wait_belongs_to_the_next_window() {
+    let t0 = Instant::now();
+    // A bucket first seen through a route that moved in, refused.
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let mut h = headers(10, 0, 1_700_000_001.0);
+    h.retry_after = Some(2.5);
+    bucket.adopt(t0, 0, &limited(&h, t0).unwrap());
+    // Another route moves in, with an answer after the wait ended and
+    // nobody asking in between: the server's window is a new one.
+    let later = t0 + Duration::from_millis(2600);
+    bucket.adopt(
+        later,
+        0,
+        &ok(&headers(10, 9, 1_700_000_003.0), later).unwrap(),
+    );
+    assert_eq!(bucket.snapshot(later).remaining, Some(9));
+    assert!(bucket.try_issue(later).is_ok());
 }

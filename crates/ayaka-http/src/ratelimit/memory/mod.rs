@@ -6,6 +6,7 @@
 //! directly by whoever frees capacity: a response, or a timer spawned for the
 //! window's reset.
 
+mod moves;
 mod permit;
 mod queue;
 
@@ -17,17 +18,16 @@ use ayaka_model::route::RouteKind;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::bucket::{Blocked, BucketCore, BucketSnapshot, Caps, Observation};
+use super::bucket::{Blocked, BucketCore, BucketSnapshot, Caps};
 use super::{BoxFuture, Exhausted, Permit, RateLimiter};
 use permit::MemoryPermit;
-use queue::{Blind, Bucket, Waiting, lock, resolve};
+use queue::{Blind, Bucket, Grant, Ticket, Waiter, lock};
 
 /// Unused buckets are dropped when the id map reaches this size.
 const PRUNE_BUCKETS_AT: usize = 256;
 
 /// Cancelled waiters are purged when the queue reaches a multiple of this.
 const PURGE_EVERY: usize = 64;
-
 /// A rate limiter keeping every bucket in this process's memory.
 ///
 /// Cheap to clone: clones share state.
@@ -72,8 +72,10 @@ impl InMemoryRateLimiterBuilder {
         self
     }
 
-    /// How long an exhausted bucket waits when no header says (default one
-    /// second).
+    /// How long an exhausted bucket waits when no header says, and no bucket
+    /// name spells a window (default one second). It is a first guess: the
+    /// window after it sends one request first, and a bucket whose guess
+    /// proves short waits twice as long the next time.
     pub fn fallback_wait(mut self, wait: Duration) -> Self {
         self.caps.fallback_wait = wait;
         self
@@ -97,8 +99,18 @@ struct Shared {
     /// Each route's bucket, indexed by [`RouteKind::index`] (provisional
     /// until the route's first response).
     routes: RwLock<Routes>,
+    /// Server bucket ids, and how often each route moved. Every move holds
+    /// this lock, so moves never interleave.
+    registry: Mutex<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
     /// Server bucket id to bucket, so routes sharing one share state.
-    buckets: Mutex<HashMap<Box<str>, Arc<Bucket>>>,
+    ids: HashMap<Box<str>, Arc<Bucket>>,
+    /// Per route, how many times it moved: permits carry the count, so a
+    /// permit of an earlier stay knows its route moved since.
+    epochs: [u32; RouteKind::ALL.len()],
 }
 
 impl std::fmt::Debug for Shared {
@@ -114,7 +126,7 @@ impl std::fmt::Debug for Shared {
         f.debug_struct("InMemoryRateLimiter")
             .field("caps", &self.caps)
             .field("routes", &routes)
-            .field("buckets", &lock(&self.buckets).len())
+            .field("buckets", &lock(&self.registry).ids.len())
             .finish()
     }
 }
@@ -136,7 +148,7 @@ impl InMemoryRateLimiter {
     pub fn bucket(&self, route: RouteKind) -> Option<BucketSnapshot> {
         let bucket = self.shared.route(route)?;
         let now = Instant::now();
-        Some(lock(&resolve(bucket).state).core.snapshot(now))
+        Some(lock(&bucket.state).core.snapshot(now))
     }
 
     /// Every route used so far with the state of its bucket, in
@@ -157,22 +169,19 @@ impl InMemoryRateLimiter {
         let now = Instant::now();
         routes
             .into_iter()
-            .map(|(route, bucket)| {
-                let snapshot = lock(&resolve(bucket).state).core.snapshot(now);
-                (route, snapshot)
-            })
+            .map(|(route, bucket)| (route, lock(&bucket.state).core.snapshot(now)))
             .collect()
     }
 
     /// How many server buckets are known.
     pub fn bucket_count(&self) -> usize {
-        lock(&self.shared.buckets).len()
+        lock(&self.shared.registry).ids.len()
     }
 
     /// Whether two routes have been learned to share one server bucket.
     pub fn same_bucket(&self, a: RouteKind, b: RouteKind) -> bool {
         match (self.shared.route(a), self.shared.route(b)) {
-            (Some(a), Some(b)) => Arc::ptr_eq(&resolve(a), &resolve(b)),
+            (Some(a), Some(b)) => Arc::ptr_eq(&a, &b),
             _ => false,
         }
     }
@@ -187,18 +196,26 @@ impl InMemoryRateLimiter {
         // `None` inside (an unrepresentable instant) means no limit.
         let mut deadline = None;
         loop {
-            let mut waiting = match Self::try_acquire(&mut bucket, max_wait)? {
+            let mut waiting = match self.try_acquire(route, &mut bucket, max_wait)? {
                 Attempt::Issued {
                     generation,
-                    learned,
+                    epoch,
+                    provisional,
                 } => {
-                    return Ok(self.permit(route, bucket, generation, learned));
+                    let ticket = Ticket {
+                        bucket,
+                        route,
+                        generation,
+                        epoch,
+                        provisional,
+                    };
+                    return Ok(self.permit(ticket));
                 }
                 Attempt::Queued(waiting) => {
                     tracing::trace!(route = route.as_str(), "waiting for the rate limiter");
                     waiting
                 }
-                Attempt::Forwarded => continue,
+                Attempt::Moved => continue,
             };
             let deadline = *deadline.get_or_insert_with(|| Instant::now().checked_add(max_wait));
             let received = match deadline {
@@ -206,43 +223,49 @@ impl InMemoryRateLimiter {
                     let waited = tokio::time::timeout_at(deadline, &mut waiting.receiver).await;
                     let Ok(received) = waited else {
                         drop(waiting);
-                        let bucket = resolve(bucket);
-                        let mut state = lock(&bucket.state);
-                        state.core.purge(oneshot::Sender::is_closed);
-                        let retry_after = state.core.wait_hint(Instant::now());
-                        return Err(Exhausted { retry_after });
+                        return Err(self.give_up(route));
                     };
                     received
                 }
                 None => (&mut waiting.receiver).await,
             };
             if let Ok(grant) = received {
-                return Ok(self.permit(route, grant.bucket, grant.generation, grant.learned));
+                waiting.disarm();
+                return grant.map(|ticket| self.permit(ticket));
             }
             // The queue was dropped without granting (cannot happen while the
             // bucket lives); start over rather than hang.
+            bucket = self.shared.route_or_insert(route);
         }
     }
 
     /// The synchronous part of acquiring: issue now, or queue.
-    fn try_acquire(bucket: &mut Arc<Bucket>, max_wait: Duration) -> Result<Attempt, Exhausted> {
+    fn try_acquire(
+        &self,
+        route: RouteKind,
+        bucket: &mut Arc<Bucket>,
+        max_wait: Duration,
+    ) -> Result<Attempt, Exhausted> {
         let now = Instant::now();
         let mut state = lock(&bucket.state);
-        if let Some(next) = state.forward.clone() {
+        if !state.members.contains(route) {
+            // The route moved since we looked it up.
             drop(state);
-            *bucket = next;
-            return Ok(Attempt::Forwarded);
+            *bucket = self.shared.route_or_insert(route);
+            return Ok(Attempt::Moved);
         }
-        let learned = state.core.is_learned();
+        let blind = state.core.is_blind();
         state.core.hold_back(bucket.blind.held_back());
         let blocked = match state.core.try_issue(now) {
             Ok(generation) => {
-                if !learned {
+                if blind {
                     bucket.blind.started();
                 }
+                let epoch = state.issued(route);
                 return Ok(Attempt::Issued {
                     generation,
-                    learned,
+                    epoch,
+                    provisional: blind,
                 });
             }
             Err(blocked) => blocked,
@@ -255,27 +278,39 @@ impl InMemoryRateLimiter {
         }
         let (sender, receiver) = oneshot::channel();
         if state.core.queued() % PURGE_EVERY == PURGE_EVERY - 1 {
-            state.core.purge(oneshot::Sender::is_closed);
+            state.core.purge(|waiter| waiter.sender.is_closed());
         }
-        state.core.enqueue(sender);
-        Bucket::arm_timer(bucket, &mut state, now);
-        Bucket::wait_for_blind(bucket, &state);
-        Ok(Attempt::Queued(Waiting { receiver }))
+        state.core.enqueue(Waiter {
+            route,
+            sender,
+            since: now,
+            deadline: now.checked_add(max_wait),
+        });
+        Bucket::grant(bucket, state);
+        Ok(Attempt::Queued(Waiting {
+            receiver,
+            shared: Some(Arc::clone(&self.shared)),
+        }))
     }
 
-    fn permit(
-        &self,
-        route: RouteKind,
-        bucket: Arc<Bucket>,
-        generation: u64,
-        learned: bool,
-    ) -> Permit {
+    /// A caller waited as long as it would: leave the queue, say how long
+    /// the bucket would still take.
+    fn give_up(&self, route: RouteKind) -> Exhausted {
+        let Some(bucket) = self.shared.route(route) else {
+            return Exhausted {
+                retry_after: Duration::ZERO,
+            };
+        };
+        let mut state = lock(&bucket.state);
+        state.core.purge(|waiter| waiter.sender.is_closed());
+        let retry_after = state.core.wait_hint(Instant::now());
+        Exhausted { retry_after }
+    }
+
+    fn permit(&self, ticket: Ticket) -> Permit {
         Permit::new(MemoryPermit {
             shared: Arc::clone(&self.shared),
-            route,
-            bucket,
-            generation,
-            provisional: !learned,
+            ticket: Some(ticket),
         })
     }
 }
@@ -305,85 +340,17 @@ impl Shared {
         if let Some(bucket) = slot {
             return Arc::clone(bucket);
         }
-        let bucket = Arc::new(Bucket::new(
+        // A route's slot is filled once and only ever replaced by a move,
+        // so its first stay is epoch 0.
+        let bucket = Arc::new(Bucket::provisional(
             BucketCore::provisional(self.caps),
             Arc::clone(&self.blind),
+            route,
+            0,
         ));
         *slot = Some(Arc::clone(&bucket));
         tracing::trace!(route = route.as_str(), "learning the bucket of a new route");
         bucket
-    }
-
-    /// After a route's first response named bucket `id`: make the route use
-    /// the bucket already known under that id, or register this one.
-    fn register(
-        &self,
-        route: RouteKind,
-        permit: &MemoryPermit,
-        id: &str,
-        observation: Observation<'_>,
-    ) {
-        let provisional = &permit.bucket;
-        let mut buckets = lock(&self.buckets);
-        match buckets.get(id).cloned() {
-            Some(existing) if !Arc::ptr_eq(&existing, provisional) => {
-                drop(buckets);
-                // The provisional bucket never learns its own budget: it
-                // forwards to the known bucket and hands over its queue.
-                let waiters = {
-                    let mut state = lock(&provisional.state);
-                    state.forward = Some(Arc::clone(&existing));
-                    state.core.drain_queue()
-                };
-                *self
-                    .routes
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .slot(route) = Some(Arc::clone(&existing));
-                tracing::debug!(route = route.as_str(), "route shares a known bucket");
-                let mut state = lock(&existing.state);
-                state
-                    .core
-                    .observe_foreign(observation.received_at, &observation);
-                for waiter in waiters {
-                    state.core.enqueue(waiter);
-                }
-                Bucket::grant(&existing, state);
-            }
-            _ => {
-                // Learn under the map lock, so a route sharing this bucket
-                // never sees it registered but not yet learned.
-                let mut state = lock(&provisional.state);
-                state.core.complete(
-                    permit.generation,
-                    observation.received_at,
-                    Some(observation),
-                );
-                state.id = Some(id.into());
-                if buckets.len() >= PRUNE_BUCKETS_AT {
-                    // A server that renames buckets must not grow the map
-                    // forever: drop buckets no route or permit uses.
-                    buckets.retain(|_, bucket| Arc::strong_count(bucket) > 1);
-                }
-                buckets.insert(id.into(), Arc::clone(provisional));
-                drop(buckets);
-                tracing::debug!(route = route.as_str(), "learned a new bucket");
-                Bucket::grant(provisional, state);
-            }
-        }
-    }
-
-    /// A route's bucket changed at the server: relearn it on the next request.
-    fn forget_route(&self, route: RouteKind, bucket: &Arc<Bucket>) {
-        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
-        let slot = routes.slot(route);
-        if slot.as_ref().is_some_and(|b| Arc::ptr_eq(b, bucket)) {
-            *slot = None;
-            tracing::debug!(
-                route = route.as_str(),
-                "route moved to another bucket; relearning"
-            );
-        }
     }
 }
 
@@ -410,11 +377,39 @@ impl Routes {
 
 /// The outcome of [`InMemoryRateLimiter::try_acquire`].
 enum Attempt {
+    /// A permit for the bucket tried, in this window and stay of the route.
     Issued {
         generation: u64,
-        learned: bool,
+        epoch: u32,
+        provisional: bool,
     },
     Queued(Waiting),
-    /// The bucket was merged into another one: try that.
-    Forwarded,
+    /// The route moved to another bucket: try that.
+    Moved,
+}
+
+/// A queued caller; if it is cancelled after being granted, the permit is
+/// returned unused.
+struct Waiting {
+    receiver: oneshot::Receiver<Grant>,
+    shared: Option<Arc<Shared>>,
+}
+
+impl Waiting {
+    /// The grant was taken: nothing to return on drop.
+    fn disarm(&mut self) {
+        self.shared = None;
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.take() else {
+            return;
+        };
+        self.receiver.close();
+        if let Ok(Ok(ticket)) = self.receiver.try_recv() {
+            shared.undo(ticket);
+        }
+    }
 }
