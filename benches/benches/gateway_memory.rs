@@ -43,20 +43,6 @@ fn shard_count() -> usize {
 /// How long to wait for every shard to be ready.
 const READY_WITHIN: Duration = Duration::from_secs(120);
 
-fn rss_of(pid: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .unwrap()
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .unwrap();
-    kib * 1024
-}
-
 /// Runs this binary again with `args`, its file limit raised to the hard
 /// limit (1,000 sockets and more need it where the soft limit is 1,024).
 fn spawn_self(args: &[&str]) -> std::process::Child {
@@ -141,7 +127,7 @@ fn clients(url: &str, session: &str, encoding: &str) {
         let mut warm = Shard::spawn(ShardId(u32::MAX), config.clone());
         ready(&mut warm).await;
         let pid = std::process::id().to_string();
-        let rss_before = rss_of(&pid);
+        let rss_before = ayaka_server::testing::rss_bytes_of(&pid);
         let region = Region::new(GLOBAL);
         let count = shard_count();
         let mut shards = Vec::with_capacity(count);
@@ -154,7 +140,7 @@ fn clients(url: &str, session: &str, encoding: &str) {
         let heap = change
             .bytes_allocated
             .saturating_sub(change.bytes_deallocated) as u64;
-        let rss = rss_of(&pid).saturating_sub(rss_before);
+        let rss = ayaka_server::testing::rss_bytes_of(&pid).saturating_sub(rss_before);
         println!("{} {}", rss / count as u64, heap / count as u64);
         std::io::stdout().flush().unwrap();
         tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new()))
@@ -203,11 +189,11 @@ fn main() {
         let server_pid = server.id().to_string();
         // the server's own first connection, for the same reason as the
         // client's warm-up shard: counted in `before`
-        let server_before = rss_of(&server_pid);
+        let server_before = ayaka_server::testing::rss_bytes_of(&server_pid);
         let mut client = spawn_self(&["--clients", &url, &session, encoding]);
         let mut client_out = BufReader::new(client.stdout.take().unwrap());
         let report = read_line(&mut client_out);
-        let server_after = rss_of(&server_pid);
+        let server_after = ayaka_server::testing::rss_bytes_of(&server_pid);
         let mut figures = report.split(' ').map(|n| n.parse::<u64>().unwrap());
         let (client_rss, client_heap) = (figures.next().unwrap(), figures.next().unwrap());
         // +1: the client's warm-up shard connected after `server_before`

@@ -283,3 +283,22 @@ pub fn leaks(text: &str, secrets: &[&str]) -> Vec<String> {
     }
     found
 }
+
+/// The resident set size of a process in bytes, read from
+/// `/proc/<process>/status` (`"self"` for this one; Linux only), for tests
+/// and benches that measure memory.
+///
+/// # Panics
+///
+/// If the process has no readable status with a `VmRSS` line.
+pub fn rss_bytes_of(process: &str) -> u64 {
+    let path = format!("/proc/{process}/status");
+    let status = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in {path}"));
+    kib * 1024
+}

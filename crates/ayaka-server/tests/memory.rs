@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use ayaka_server::testing::rss_bytes_of;
 use ayaka_server::{PasswordHashing, Server};
 use common::{WAIT, request, sign_up};
 use futures_util::StreamExt as _;
@@ -29,21 +30,6 @@ const MIB: u64 = 1024 * 1024;
 /// This process's resident set size.
 fn rss_bytes() -> u64 {
     rss_bytes_of("self")
-}
-
-/// The resident set size of `/proc/<process>`.
-fn rss_bytes_of(process: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{process}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .unwrap()
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .unwrap();
-    kib * 1024
 }
 
 /// Samples RSS every millisecond until dropped, keeping the peak.
