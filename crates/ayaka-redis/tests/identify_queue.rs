@@ -97,7 +97,7 @@ fn run_share(queue: &str) {
         let leases = leases(redis, namespace, Duration::from_secs(30));
         for round in 0.. {
             support::tell_parent(&format!("waiting {round}"));
-            support::wait_for_go().await;
+            support::wait_for_go(round).await;
             let template = ShardConfig::builder("unused")
                 // `/available` is asked under the identify turn, as in
                 // production.
@@ -151,7 +151,12 @@ fn deployment(test: &str, queue: &str, rounds: u32, until_overlap: bool) -> Opti
         for child in &children {
             child.expect_line(&format!("waiting {round}"), Duration::from_secs(60));
         }
-        runtime.block_on(support::release_children(redis, &namespace, children.len()));
+        runtime.block_on(support::release_children(
+            redis,
+            &namespace,
+            children.len(),
+            round,
+        ));
         for (process, child) in children.iter().enumerate() {
             // Process p runs session p's two connections.
             let first = process * CONNECTIONS_PER_SESSION;

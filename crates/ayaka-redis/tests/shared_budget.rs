@@ -49,7 +49,7 @@ fn sender(limiter: &str) {
         .build()
         .unwrap();
         support::tell_parent("waiting");
-        support::wait_for_go().await;
+        support::wait_for_go(0).await;
         let mut requests = JoinSet::new();
         for _ in 0..REQUESTS / PROCESSES {
             let client = client.clone();
@@ -101,7 +101,7 @@ fn deployment(test: &str, limiter: &str) -> Option<Outcome> {
     }
     let before = server.stats();
     let start = Instant::now();
-    runtime.block_on(support::release_children(redis, &namespace, PROCESSES));
+    runtime.block_on(support::release_children(redis, &namespace, PROCESSES, 0));
     let (mut ok, mut children_limited) = (0, 0);
     for child in &children {
         let line = child

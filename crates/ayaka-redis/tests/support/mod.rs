@@ -111,27 +111,35 @@ pub fn tell_parent(message: &str) {
     let _ = out.flush();
 }
 
-/// The key of a start line for children, in `namespace`.
-fn go_key(namespace: &str) -> String {
-    format!("ayaka:v1:{{{namespace}}}:test:go")
+/// The key of round `round`'s start line for children, in `namespace`: one
+/// per round, so a child done early cannot take a token of the round a
+/// slower one has not started waiting in yet.
+fn go_key(namespace: &str, round: u32) -> String {
+    format!("ayaka:v1:{{{namespace}}}:test:go:{round}")
 }
 
-/// In the parent: lets `children` waiting in [`wait_for_go`] start at once.
-pub async fn release_children(redis: &TestRedis, namespace: &Namespace, children: usize) {
+/// In the parent: lets `children` waiting in [`wait_for_go`] for `round`
+/// start at once.
+pub async fn release_children(
+    redis: &TestRedis,
+    namespace: &Namespace,
+    children: usize,
+    round: u32,
+) {
     let client = redis::Client::open(redis.url()).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let tokens = vec!["go"; children];
     let _: i64 = redis::cmd("RPUSH")
-        .arg(go_key(namespace.as_str()))
+        .arg(go_key(namespace.as_str(), round))
         .arg(&tokens)
         .query_async(&mut raw)
         .await
         .unwrap();
 }
 
-/// In a child: waits (at most 60 s) until the parent releases the children,
-/// so that they start at the same moment.
-pub async fn wait_for_go() {
+/// In a child: waits (at most 60 s) until the parent releases the children
+/// for `round`, so that they start at the same moment.
+pub async fn wait_for_go(round: u32) {
     let (_, namespace) = child_redis();
     let client = redis::Client::open(child_redis_url()).unwrap();
     // A blocking read: no response timeout (the default is 500 ms).
@@ -141,7 +149,7 @@ pub async fn wait_for_go() {
         .await
         .unwrap();
     let popped: Option<(String, String)> = redis::cmd("BLPOP")
-        .arg(go_key(namespace.as_str()))
+        .arg(go_key(namespace.as_str(), round))
         .arg(60)
         .query_async(&mut raw)
         .await
