@@ -259,6 +259,29 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
+/// The baseline a function is compared with: in a group with several (one
+/// per engine, say), the one whose name shares the most words with the
+/// function's (`ours, zlib-rs` goes with `baseline flate2-sync, zlib-rs`);
+/// on a tie, the first.
+fn closest_baseline<'a>(function: &str, baselines: &[&'a str]) -> Option<&'a str> {
+    let words = |name: &str| -> Vec<String> {
+        name.split(|c: char| c.is_whitespace() || c == ',' || c == ':')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let own = words(function);
+    let shared = |baseline: &str| words(baseline).iter().filter(|w| own.contains(w)).count();
+    let mut best: Option<(&str, usize)> = None;
+    for &baseline in baselines {
+        let score = shared(baseline);
+        if best.is_none_or(|(_, top)| score > top) {
+            best = Some((baseline, score));
+        }
+    }
+    best.map(|(name, _)| name)
+}
+
 fn summarise(rounds: &[Vec<Measurement>]) -> Vec<Row> {
     let mut keys: Vec<(&str, &str)> = rounds
         .iter()
@@ -270,9 +293,15 @@ fn summarise(rounds: &[Vec<Measurement>]) -> Vec<Row> {
     let mut rows = Vec::with_capacity(keys.len());
     for (group, function) in keys {
         let baseline_of = |round: &'_ [Measurement]| {
+            let baselines: Vec<&str> = round
+                .iter()
+                .filter(|m| m.group == group && m.function.to_lowercase().contains("baseline"))
+                .map(|m| m.function.as_str())
+                .collect();
+            let name = closest_baseline(function, &baselines)?;
             round
                 .iter()
-                .find(|m| m.group == group && m.function.to_lowercase().contains("baseline"))
+                .find(|m| m.group == group && m.function == name)
                 .map(|m| (m.function.clone(), m.mean_ns))
         };
         let mut times = Vec::new();
@@ -590,6 +619,32 @@ mod tests {
         let figures: Vec<String> = figures.iter().map(|f| (*f).to_owned()).collect();
         render_figures(&figures, run, &previous, &mut report);
         splice(old, &report)
+    }
+
+    #[test]
+    fn each_engine_is_compared_with_its_own_baseline() {
+        let baselines = [
+            "baseline flate2-sync, miniz_oxide",
+            "baseline flate2-sync, zlib-rs",
+        ];
+        assert_eq!(
+            closest_baseline("ours, zlib-rs", &baselines),
+            Some(baselines[1])
+        );
+        assert_eq!(
+            closest_baseline("ours, miniz_oxide", &baselines),
+            Some(baselines[0])
+        );
+        assert_eq!(
+            closest_baseline(baselines[1], &baselines),
+            Some(baselines[1])
+        );
+        // Nothing in common: the first, as with a single baseline.
+        assert_eq!(
+            closest_baseline("in-memory limiter", &baselines),
+            Some(baselines[0])
+        );
+        assert_eq!(closest_baseline("ours", &[]), None);
     }
 
     #[test]
