@@ -114,6 +114,9 @@ pub(crate) struct BucketCore<W> {
     window_reset_raw: Option<f64>,
     previous_reset_raw: Option<f64>,
     blocked_until: Option<Instant>,
+    /// The raw `Reset` of the 429 that set `blocked_until`, if sane: the
+    /// server window that refused.
+    refused_in: Option<f64>,
     limited_responses: u64,
     /// Slots kept back for blind requests of other routes, which may turn
     /// out to belong to this bucket.
@@ -170,6 +173,7 @@ impl<W> BucketCore<W> {
             window_reset_raw: None,
             previous_reset_raw: None,
             blocked_until: None,
+            refused_in: None,
             limited_responses: 0,
             held_back: 0,
             queue: VecDeque::new(),
@@ -243,6 +247,7 @@ impl<W> BucketCore<W> {
     fn roll(&mut self, now: Instant) {
         if self.blocked_until.is_some_and(|t| t <= now) {
             self.blocked_until = None;
+            self.refused_in = None;
         }
         if self.reset_at.is_none_or(|t| t > now) {
             return;
@@ -479,8 +484,33 @@ impl<W> BucketCore<W> {
             }
         } else {
             self.learn_limits(obs.headers);
+            self.follow_reset_during_wait(obs);
             self.observe_window(obs);
         }
+    }
+
+    /// An allowed answer while a 429's wait still runs, naming a later
+    /// window than the 429 did: the server's window reset before the wait
+    /// ends (the wait runs from when the 429 arrived, so it overshoots the
+    /// reset by the 429's transit), and the answer counts in the new
+    /// window. Rolling only when the wait ends would forget it there, and
+    /// the new window would spend one slot more than the server allows.
+    fn follow_reset_during_wait(&mut self, obs: &Observation<'_>) {
+        let (Some(until), Some(refused)) = (self.blocked_until, self.refused_in) else {
+            return;
+        };
+        let Some(raw) = self.sane_reset(obs.headers) else {
+            return;
+        };
+        if until <= obs.received_at || raw <= refused || self.is_same_window(raw, refused) {
+            return;
+        }
+        self.blocked_until = None;
+        self.refused_in = None;
+        self.start_window();
+        // This answer is the new window's first word on it: no recheck.
+        self.rechecking = false;
+        self.count(1);
     }
 
     fn complete_previous(&mut self, generation: u64, obs: &Observation<'_>) {
@@ -517,6 +547,7 @@ impl<W> BucketCore<W> {
         let wait = told.unwrap_or(self.window_guess).min(self.caps.max_wait);
         let until = obs.received_at + wait;
         self.blocked_until = Some(self.blocked_until.map_or(until, |t| t.max(until)));
+        self.refused_in = self.sane_reset(headers);
         if let Some(limit) = self.limit {
             self.used = self.used.max(limit);
             if self.reset_at.is_none_or(|at| at < until) {

@@ -36,7 +36,14 @@
 //! - A 429 shuts the bucket for its `Retry-After` (from the header or the
 //!   JSON body), and waits are capped
 //!   ([`max_wait`](InMemoryRateLimiterBuilder::max_wait)). The window after
-//!   a 429 opens with one request, whose answer says what is left.
+//!   a 429 opens with one request, whose answer says what is left. An
+//!   allowed answer that names a later window than the 429 did ends the
+//!   wait at once and counts in that window (the wait runs from the 429's
+//!   arrival, so it ends a little after the server's reset).
+//!
+//! What no limiter can prevent: a route's first request goes blind, so if
+//! a route it turns out to share a bucket with has just spent the window,
+//! that one request is refused (once per route, then the bucket is known).
 //!
 //! A backend shared between processes implements [`RateLimiter`] and is
 //! given to [`ClientBuilder::ratelimiter`](crate::ClientBuilder::ratelimiter).

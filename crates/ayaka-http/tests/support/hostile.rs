@@ -6,7 +6,7 @@
 //! merge two of them mid-run, and records every request it allows or
 //! refuses, so tests count 429s where they happen: at the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -382,5 +382,18 @@ impl HostileServer {
             .iter()
             .filter(|e| !e.allowed && e.at >= since)
             .count()
+    }
+
+    /// The 429s of [`refused_since`](Self::refused_since) that answered a
+    /// route's very first request. That request goes blind (no client can
+    /// know which bucket a route shares before it answers), and is refused
+    /// when a route sharing its bucket spent the window first: at most one
+    /// per shared bucket, and no limiter can prevent it.
+    pub fn blind_refusals_since(&self, since: Instant) -> Vec<Event> {
+        let mut seen = HashSet::new();
+        self.events()
+            .into_iter()
+            .filter(|e| seen.insert(e.route) && !e.allowed && e.at >= since)
+            .collect()
     }
 }

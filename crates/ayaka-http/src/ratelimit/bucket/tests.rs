@@ -568,3 +568,40 @@ fn an_answer_moved_in_after_the_429_wait_belongs_to_the_next_window() {
     assert_eq!(bucket.snapshot(later).remaining, Some(9));
     assert!(bucket.try_issue(later).is_ok());
 }
+
+/// Headers of a bucket of 10 per quarter second, whose windows' `Reset`
+/// values are closer than a second.
+fn quarter_second(remaining: u32, reset: f64) -> RateLimitHeaders {
+    RateLimitHeaders {
+        bucket: Some("LIMITER/127.0.0.1/route/10/0.25/second".into()),
+        ..headers(10, remaining, reset)
+    }
+}
+
+#[test]
+fn an_answer_of_the_next_window_before_the_429_wait_ends_counts_there() {
+    let t0 = Instant::now();
+    let window = 1_700_000_000.25;
+    let mut bucket = BucketCore::<u32>::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    bucket.complete(blind, t0, ok(&quarter_second(9, window), t0));
+    let late = bucket.try_issue(t0).unwrap();
+    // A route that moved in is refused: 200 ms to wait, from the 429's
+    // arrival, which is later than the server's reset by its transit.
+    let mut refused = quarter_second(0, window);
+    refused.retry_after = Some(0.2);
+    bucket.adopt(t0, 0, &limited(&refused, t0).unwrap());
+    // Just before the wait ends, `late` comes back allowed, counted in the
+    // server's next window (its Reset is a window later).
+    let almost = t0 + Duration::from_millis(199);
+    let next = quarter_second(9, window + 0.25);
+    bucket.complete(late, almost, ok(&next, almost));
+    // The server's window has reset: nothing to wait for, and `late` holds
+    // one of its slots, now and once the wait would have ended.
+    assert_eq!(bucket.snapshot(almost).remaining, Some(9));
+    let ended = t0 + Duration::from_millis(200);
+    for _ in 0..9 {
+        assert!(bucket.try_issue(ended).is_ok());
+    }
+    assert!(bucket.try_issue(ended).is_err());
+}
