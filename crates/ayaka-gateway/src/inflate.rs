@@ -26,6 +26,13 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 /// The first output room: most messages are small.
 const FIRST_ROOM: usize = 4 * 1024;
 
+/// Frames of a message that cannot be its last (they do not end in the
+/// suffix) are held back up to this many compressed bytes and inflated with
+/// the frame that may end it: one inflate call per message instead of one
+/// per frame, which is most of the cost of a small message split in two.
+/// Larger messages still stream, in steps of this size.
+const MAX_HELD_BACK: usize = 16 * 1024;
+
 /// How far back deflate may refer: the history kept before each message
 /// (by this buffer under miniz_oxide, by zlib-rs in its own window).
 const WINDOW: usize = 32 * 1024;
@@ -177,6 +184,7 @@ impl DecompressorBuilder {
         Decompressor {
             backend: self.backend,
             engine: None,
+            held_back: Vec::new(),
             output: Vec::new(),
             message_start: 0,
             filled: 0,
@@ -200,6 +208,8 @@ impl DecompressorBuilder {
 /// Feed it every binary frame in order; it returns `None` while a message is
 /// partial and the whole decompressed message once its flush arrives (the
 /// empty stored block ending in `00 00 FF FF`, as the inflater reads it).
+/// Frames that cannot end a message (they do not end in the suffix) are
+/// held back, up to 16 KiB, and inflated with the frame that may end it.
 /// Buffers are reused, so once they have grown to the largest message no
 /// more allocation happens. Call [`reset`](Self::reset) for a new connection.
 ///
@@ -223,6 +233,9 @@ pub struct Decompressor {
     /// Made on the first frame: a connection that never sees one (a json
     /// shard) never pays for the inflater's state.
     engine: Option<Engine>,
+    /// Compressed frames not inflated yet: none can end the message, and
+    /// together they are under [`MAX_HELD_BACK`].
+    held_back: Vec<u8>,
     /// Decompressed bytes: under miniz_oxide recent history (which the
     /// stream refers back to), then the message so far,
     /// `output[message_start..filled]`; under zlib-rs the message alone.
@@ -301,7 +314,23 @@ impl Decompressor {
         }
         self.bytes_in += frame.len() as u64;
         self.remember_tail(frame);
-        if let Err(error) = self.inflate_all(frame) {
+        let may_end = self.tail_len == 4 && self.tail == ZLIB_SUFFIX;
+        let held = self.held_back.len() + frame.len();
+        if !may_end && held <= MAX_HELD_BACK {
+            self.held_back.extend_from_slice(frame);
+            return Ok(None);
+        }
+        let inflated = if self.held_back.is_empty() {
+            self.inflate_all(frame)
+        } else {
+            let mut input = std::mem::take(&mut self.held_back);
+            input.extend_from_slice(frame);
+            let inflated = self.inflate_all(&input);
+            input.clear();
+            self.held_back = input;
+            inflated
+        };
+        if let Err(error) = inflated {
             self.failed = true;
             return Err(error);
         }
@@ -322,6 +351,7 @@ impl Decompressor {
         if let Some(engine) = &mut self.engine {
             engine.reset();
         }
+        self.held_back.clear();
         self.filled = 0;
         self.message_start = 0;
         self.delivered = false;
@@ -363,11 +393,13 @@ impl Decompressor {
         }
         self.output.truncate(self.filled);
         self.output.shrink_to_fit();
+        self.held_back.shrink_to_fit();
     }
 
-    /// Bytes the output buffer holds now (its capacity).
+    /// Bytes the buffers hold now (their capacity): the output, and the
+    /// frames of a partial message not inflated yet.
     pub fn buffer_capacity(&self) -> usize {
-        self.output.capacity()
+        self.output.capacity() + self.held_back.capacity()
     }
 
     /// Compressed bytes fed in since creation.
@@ -387,7 +419,8 @@ impl Decompressor {
 
     /// Whether part of a message is buffered, waiting for more frames.
     pub fn has_partial_message(&self) -> bool {
-        !self.delivered && (self.filled > self.message_start || self.tail_len > 0)
+        !self.delivered
+            && (self.filled > self.message_start || self.tail_len > 0 || !self.held_back.is_empty())
     }
 
     /// Whether the input so far ends with a flush: the suffix is the last
@@ -498,6 +531,7 @@ impl std::fmt::Debug for Decompressor {
             .field("bytes_out", &self.bytes_out)
             .field("messages", &self.messages)
             .field("buffered", &(self.filled - self.message_start))
+            .field("held_back", &self.held_back.len())
             .field("failed", &self.failed)
             .field("backend", &self.backend())
             .finish()

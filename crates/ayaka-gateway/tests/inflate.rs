@@ -421,8 +421,45 @@ fn a_finished_stream_followed_by_more_data_is_an_error() {
     each_backend(|backend| {
         let finished = miniz_oxide::deflate::compress_to_vec_zlib(b"{}", 6);
         let mut decompressor = on(backend);
-        let error = decompressor.decompress(&finished).unwrap_err();
+        let followed = [&finished[..], &ZLIB_SUFFIX].concat();
+        let error = decompressor.decompress(&followed).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Decompress);
+    });
+}
+
+#[test]
+fn a_frame_that_cannot_end_a_message_is_judged_with_the_one_that_can() {
+    each_backend(|backend| {
+        // No frame of a message but its last ends in the suffix: those are
+        // held back and inflated with the last, in one call.
+        let finished = miniz_oxide::deflate::compress_to_vec_zlib(b"{}", 6);
+        let mut decompressor = on(backend);
+        assert_eq!(decompressor.decompress(&finished).unwrap(), None);
+        assert!(decompressor.has_partial_message());
+        let error = decompressor.decompress(&ZLIB_SUFFIX).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decompress);
+    });
+}
+
+#[test]
+fn held_back_frames_are_bounded_and_a_long_message_still_streams() {
+    each_backend(|backend| {
+        // Garbage that never ends in the suffix is inflated (and refused)
+        // once 16 KiB of it are held, not kept forever.
+        let mut decompressor = on(backend);
+        let garbage = [0x78, 0x9c].into_iter().chain(std::iter::repeat(0xAB));
+        let garbage: Vec<u8> = garbage.take(1024).collect();
+        let mut outcome = Ok(None);
+        for _ in 0..64 {
+            outcome = decompressor
+                .decompress(&garbage)
+                .map(|m| m.map(<[u8]>::len));
+            if outcome.is_err() {
+                break;
+            }
+        }
+        assert_eq!(outcome.unwrap_err().kind(), ErrorKind::Decompress);
+        assert!(decompressor.buffer_capacity() <= 64 * 1024);
     });
 }
 
