@@ -1,6 +1,7 @@
 //! A scripted gateway peer for protocol edge cases the real server cannot
 //! be made to produce (corrupt zlib, silence, arbitrary close codes). The
-//! end-to-end tests use the real `ayaka-server`.
+//! end-to-end tests use the real `ayaka-server` (`ayaka_server::testing`,
+//! and [`rest::User`] to make it emit events).
 #![allow(dead_code, unreachable_pub)]
 
 pub mod rest;
@@ -101,6 +102,12 @@ impl ScriptedGateway {
                 .endpoint(GatewayEndpoint::Url(self.url.clone())),
         )
     }
+}
+
+/// A config for `session` on `server`'s first gateway port, with [`fast`]
+/// timings.
+pub fn shard_config(server: &ayaka_server::Server, session: &str) -> ShardConfigBuilder {
+    fast(ShardConfig::builder(session).endpoint(GatewayEndpoint::Url(server.gateway_url())))
 }
 
 /// Short timings for tests.
