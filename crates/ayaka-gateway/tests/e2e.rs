@@ -14,15 +14,10 @@ use ayaka_model::{
     gateway::{Encoding, Event, EventKind, EventKinds},
 };
 use ayaka_server::{Limit, testing};
-use common::{GUARD, expect_message, fast, rest::User, shard_config};
-
-async fn next_event(shard: &mut Shard) -> ReceivedEvent {
-    tokio::time::timeout(GUARD, shard.next_event())
-        .await
-        .expect("no event in time")
-        .expect("shard ended")
-        .expect("shard reported an error")
-}
+use common::{
+    GUARD, closed_error, expect_message, fast, next_event, rest::User, shard_config,
+    wait_disconnected, wait_ready, wait_reconnecting,
+};
 
 async fn expect_kind(shard: &mut Shard, kind: EventKind) -> ReceivedEvent {
     loop {
@@ -170,7 +165,7 @@ async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
         };
         assert_eq!(ready.kind(), EventKind::Ready);
         for shard in [&mut filtered, &mut counting] {
-            expect_message(shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+            wait_ready(shard).await;
         }
         let guild = user.create_guild("filtered").await;
         user.create_channel(guild, "general").await;
@@ -219,7 +214,7 @@ async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
     let mut manager = ShardManager::builder(template)
         .events(EventKinds::from(EventKind::GuildDelete))
         .spawn();
-    expect_message(&mut manager, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    wait_ready(&mut manager).await;
     user.create_guild("not wanted").await;
     let guild = user.create_guild("deleted").await;
     user.delete_guild(guild).await;
@@ -264,13 +259,7 @@ async fn discovery_through_available_connects() {
 async fn an_unknown_session_is_fatal_4002() {
     let server = testing::server().await;
     let mut shard = Shard::spawn(ShardId(0), shard_config(&server, "no-such-session").build());
-    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
-    let ShardMessage::Closed {
-        error: Some(error), ..
-    } = closed
-    else {
-        unreachable!()
-    };
+    let error = closed_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::FatalClose { code: 4002 });
     server.shutdown().await;
 }
@@ -282,13 +271,7 @@ async fn an_invalid_client_event_is_fatal_4004() {
     let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.send_raw(r#"{"t":"NOT_A_COMMAND"}"#).await.unwrap();
-    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
-    let ShardMessage::Closed {
-        error: Some(error), ..
-    } = closed
-    else {
-        unreachable!()
-    };
+    let error = closed_error(&mut shard).await;
     assert_eq!(error.close_code(), Some(4004));
     server.shutdown().await;
 }
@@ -307,20 +290,8 @@ async fn server_ping_timeout_4009_reconnects_and_gets_ready_again() {
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
     expect_kind(&mut shard, EventKind::Ready).await;
-    expect_message(&mut shard, |m| {
-        matches!(
-            m,
-            ShardMessage::Disconnected {
-                code: Some(4009),
-                ..
-            }
-        )
-    })
-    .await;
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await;
+    wait_disconnected(&mut shard, 4009).await;
+    wait_reconnecting(&mut shard).await;
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.close().await;
     server.shutdown().await;
@@ -338,7 +309,7 @@ async fn keepalive_pings_keep_the_connection_and_report_latency() {
         .ping_interval(Duration::from_millis(100))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
-    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    wait_ready(&mut shard).await;
     // several server timeouts long: still the first connection
     let quiet = tokio::time::timeout(Duration::from_millis(2500), shard.next_message()).await;
     assert!(quiet.is_err(), "unexpected message: {quiet:?}");
@@ -368,20 +339,8 @@ async fn too_fast_a_client_is_closed_4008_and_backs_off() {
             .await
             .unwrap();
     }
-    expect_message(&mut shard, |m| {
-        matches!(
-            m,
-            ShardMessage::Disconnected {
-                code: Some(4008),
-                ..
-            }
-        )
-    })
-    .await;
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await;
+    wait_disconnected(&mut shard, 4008).await;
+    wait_reconnecting(&mut shard).await;
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.close().await;
     server.shutdown().await;
@@ -394,23 +353,8 @@ async fn too_many_sessions_4003_waits_long_then_retries() {
     let mut first = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut first, EventKind::Ready).await;
     let mut second = Shard::spawn(ShardId(1), shard_config(&server, &user.session).build());
-    expect_message(&mut second, |m| {
-        matches!(
-            m,
-            ShardMessage::Disconnected {
-                code: Some(4003),
-                ..
-            }
-        )
-    })
-    .await;
-    let ShardMessage::Reconnecting { delay, .. } = expect_message(&mut second, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await
-    else {
-        unreachable!()
-    };
+    wait_disconnected(&mut second, 4003).await;
+    let (_, delay) = wait_reconnecting(&mut second).await;
     assert!(delay >= Duration::from_millis(300), "{delay:?}");
     // room again: the second gets in
     first.close().await;
@@ -444,10 +388,7 @@ async fn the_server_restarting_on_the_same_port_is_reconnected_to() {
         matches!(m, ShardMessage::Disconnected { .. })
     })
     .await;
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await;
+    wait_reconnecting(&mut shard).await;
     let second = testing::builder()
         .bind(rest_addr)
         .gateway_port_base(port)

@@ -23,14 +23,7 @@ use ayaka_model::{
     gateway::{Event, EventKind},
 };
 use ayaka_server::{Limit, testing};
-use common::{GUARD, expect_message, rest::User, shard_config};
-
-async fn wait_ready<S>(shard: &mut S)
-where
-    S: futures_util::Stream<Item = ShardMessage> + Unpin,
-{
-    expect_message(shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
-}
+use common::{GUARD, rest::User, shard_config, wait_ready};
 
 #[tokio::test]
 async fn a_fatal_close_is_the_last_item_next_event_yields() {

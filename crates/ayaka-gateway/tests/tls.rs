@@ -4,10 +4,10 @@
 
 mod common;
 
-use ayaka_gateway::{ErrorKind, GatewayEndpoint, Shard, ShardConfig, ShardId, ShardMessage};
+use ayaka_gateway::{ErrorKind, GatewayEndpoint, Shard, ShardConfig, ShardId};
 use ayaka_model::gateway::EventKind;
 use ayaka_server::testing::{self, TlsPair};
-use common::{GUARD, READY, expect_message, fast};
+use common::{READY, fast, next_error, next_event};
 use futures_util::{SinkExt, StreamExt};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -84,11 +84,7 @@ async fn serve_available(pair: &TlsPair, port: u16) -> String {
 /// Runs a shard with `config`: its first event is READY.
 async fn first_event_is_ready(config: ShardConfig) {
     let mut shard = Shard::spawn(ShardId(0), config);
-    let received = tokio::time::timeout(GUARD, shard.next_event())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let received = next_event(&mut shard).await;
     assert_eq!(received.kind(), EventKind::Ready);
     shard.close().await;
 }
@@ -110,11 +106,7 @@ async fn wss_with_the_default_roots_refuses_an_unknown_certificate() {
         .endpoint(GatewayEndpoint::Url(url))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
+    let error = next_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::Connect);
     shard.close().await;
 }
