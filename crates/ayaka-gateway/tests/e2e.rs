@@ -15,8 +15,9 @@ use ayaka_model::{
 };
 use ayaka_server::{Limit, testing};
 use common::{
-    GUARD, closed_error, expect_message, fast, next_event, rest::User, shard_config,
-    wait_disconnected, wait_ready, wait_reconnecting,
+    GUARD, closed_error, expect_message, fast, next_event,
+    rest::{User, server_with_user},
+    shard_config, wait_disconnected, wait_ready, wait_reconnecting,
 };
 
 async fn expect_kind(shard: &mut Shard, kind: EventKind) -> ReceivedEvent {
@@ -38,8 +39,7 @@ async fn identify_gets_ready_and_guild_init_in_json_and_zlib() {
         (testing::builder().quirks(true), Encoding::Zlib),
         (testing::builder().zlib_under_json(true), Encoding::Json),
     ] {
-        let server = builder.spawn().await.unwrap();
-        let user = User::sign_up(&server, "user").await;
+        let (server, user) = server_with_user(builder).await;
         let guilds = [
             user.create_guild("one").await,
             user.create_guild("two").await,
@@ -235,8 +235,7 @@ async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
 
 #[tokio::test]
 async fn discovery_through_available_connects() {
-    let server = testing::builder().gateway_ports(3).spawn().await.unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) = server_with_user(testing::builder().gateway_ports(3)).await;
     let config = fast(ShardConfig::builder(&user.session))
         .endpoint(GatewayEndpoint::Available(server.available_url()))
         .build();
@@ -266,8 +265,7 @@ async fn an_unknown_session_is_fatal_4002() {
 
 #[tokio::test]
 async fn an_invalid_client_event_is_fatal_4004() {
-    let server = testing::server().await;
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) = server_with_user(testing::builder()).await;
     let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.send_raw(r#"{"t":"NOT_A_COMMAND"}"#).await.unwrap();
@@ -278,12 +276,8 @@ async fn an_invalid_client_event_is_fatal_4004() {
 
 #[tokio::test]
 async fn server_ping_timeout_4009_reconnects_and_gets_ready_again() {
-    let server = testing::builder()
-        .ping_timeout(Duration::from_millis(400))
-        .spawn()
-        .await
-        .unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_millis(400))).await;
     // pings far apart: the server gives up on us first
     let config = shard_config(&server, &user.session)
         .ping_interval(Duration::from_secs(30))
@@ -299,12 +293,8 @@ async fn server_ping_timeout_4009_reconnects_and_gets_ready_again() {
 
 #[tokio::test]
 async fn keepalive_pings_keep_the_connection_and_report_latency() {
-    let server = testing::builder()
-        .ping_timeout(Duration::from_secs(1))
-        .spawn()
-        .await
-        .unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_secs(1))).await;
     let config = shard_config(&server, &user.session)
         .ping_interval(Duration::from_millis(100))
         .build();
@@ -321,12 +311,8 @@ async fn keepalive_pings_keep_the_connection_and_report_latency() {
 
 #[tokio::test]
 async fn too_fast_a_client_is_closed_4008_and_backs_off() {
-    let server = testing::builder()
-        .client_message_limit(Limit::per_second(2))
-        .spawn()
-        .await
-        .unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) =
+        server_with_user(testing::builder().client_message_limit(Limit::per_second(2))).await;
     // our own limiter set looser than the server's
     let config = shard_config(&server, &user.session)
         .send_limit(100, Duration::from_secs(1), 1)
@@ -348,8 +334,7 @@ async fn too_fast_a_client_is_closed_4008_and_backs_off() {
 
 #[tokio::test]
 async fn too_many_sessions_4003_waits_long_then_retries() {
-    let server = testing::builder().max_connections(1).spawn().await.unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) = server_with_user(testing::builder().max_connections(1)).await;
     let mut first = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut first, EventKind::Ready).await;
     let mut second = Shard::spawn(ShardId(1), shard_config(&server, &user.session).build());
@@ -369,12 +354,7 @@ async fn the_server_restarting_on_the_same_port_is_reconnected_to() {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
     };
-    let first = testing::builder()
-        .gateway_port_base(port)
-        .spawn()
-        .await
-        .unwrap();
-    let user = User::sign_up(&first, "user").await;
+    let (first, user) = server_with_user(testing::builder().gateway_port_base(port)).await;
     let guild = user.create_guild("survives").await;
     let mut shard = Shard::spawn(ShardId(0), shard_config(&first, &user.session).build());
     expect_kind(&mut shard, EventKind::Ready).await;
@@ -469,8 +449,7 @@ async fn five_hundred_shards_in_one_manager() {
 
 #[tokio::test]
 async fn the_deployed_servers_application_heartbeat_is_acknowledged() {
-    let server = testing::builder().quirks(true).spawn().await.unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) = server_with_user(testing::builder().quirks(true)).await;
     let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut shard, EventKind::Hello).await;
     expect_kind(&mut shard, EventKind::Ready).await;
@@ -487,8 +466,7 @@ async fn the_deployed_servers_application_heartbeat_is_acknowledged() {
 /// own here, so that its task count shows anything left behind.
 #[tokio::test]
 async fn closing_a_manager_leaves_no_task_behind() {
-    let server = testing::builder().gateway_ports(2).spawn().await.unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) = server_with_user(testing::builder().gateway_ports(2)).await;
     let available = server.available_url();
     let left = tokio::task::spawn_blocking(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

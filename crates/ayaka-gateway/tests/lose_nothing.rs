@@ -23,7 +23,11 @@ use ayaka_model::{
     gateway::{Event, EventKind},
 };
 use ayaka_server::{Limit, testing};
-use common::{GUARD, rest::User, shard_config, wait_ready};
+use common::{
+    GUARD,
+    rest::{User, server_with_user},
+    shard_config, wait_ready,
+};
 
 #[tokio::test]
 async fn a_fatal_close_is_the_last_item_next_event_yields() {
@@ -185,12 +189,8 @@ async fn a_consumer_past_the_read_ahead_bound_gets_a_typed_4000() {
 /// backoff base: READY no longer resets the attempt counter.
 #[tokio::test]
 async fn ready_then_close_gets_ever_rarer_reconnects() {
-    let server = testing::builder()
-        .ping_timeout(Duration::from_millis(50))
-        .spawn()
-        .await
-        .unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_millis(50))).await;
     let config = ShardConfig::builder(&user.session)
         .endpoint(GatewayEndpoint::Url(server.gateway_url()))
         .backoff(Backoff::default())
@@ -230,12 +230,8 @@ async fn ready_then_close_gets_ever_rarer_reconnects() {
 #[tokio::test]
 async fn a_manager_bounds_the_reconnect_rate_of_all_its_shards() {
     const SHARDS: usize = 8;
-    let server = testing::builder()
-        .ping_timeout(Duration::from_millis(50))
-        .spawn()
-        .await
-        .unwrap();
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_millis(50))).await;
     let template = shard_config(&server, &user.session)
         .backoff(Backoff {
             base: Duration::from_millis(1),
@@ -277,8 +273,7 @@ async fn a_manager_bounds_the_reconnect_rate_of_all_its_shards() {
 /// keep hearing events.
 #[tokio::test]
 async fn a_panicking_listener_leaves_the_others_hearing_a_live_shard() {
-    let server = testing::server().await;
-    let user = User::sign_up(&server, "user").await;
+    let (server, user) = server_with_user(testing::builder()).await;
     let dispatcher = Dispatcher::new();
     dispatcher.on(EventKind::Ready, |_| async {
         panic!("cannot handle READY")

@@ -9,7 +9,7 @@ use ayaka_model::{
     request::{CreateChannel, CreateGuild},
 };
 use ayaka_server::{
-    Server,
+    Server, ServerBuilder,
     testing::{self, TestUser},
 };
 
@@ -25,6 +25,13 @@ impl Deref for User {
     fn deref(&self) -> &TestUser {
         &self.account
     }
+}
+
+/// `builder`'s server, started, with one user, `user`.
+pub async fn server_with_user(builder: ServerBuilder) -> (Server, User) {
+    let server = builder.spawn().await.unwrap();
+    let user = User::sign_up(&server, "user").await;
+    (server, user)
 }
 
 impl User {
