@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use ayaka_gateway::{ErrorKind, Shard, ShardId, ShardMessage, ShardState};
+use ayaka_gateway::{ErrorKind, Shard, ShardConfigBuilder, ShardId, ShardMessage, ShardState};
 use ayaka_model::{
     Presence, PresenceType,
     gateway::{Encoding, Event, EventKind},
@@ -18,6 +18,38 @@ use common::{
 
 fn is_event(kind: EventKind) -> impl FnMut(&ShardMessage) -> bool {
     move |message| matches!(message, ShardMessage::Event(event) if event.kind() == kind)
+}
+
+/// What a scripted peer does on a shard's first connection.
+enum Peer {
+    /// Holds it, neither reading nor writing.
+    Silent,
+    /// Sends this text message, then holds it.
+    Sends(String),
+}
+
+/// A shard (its config changed by `configure`) whose first connection gets
+/// `peer`: it reports an error of `kind`, reconnects, and is ready on the
+/// next connection.
+async fn check_error_then_reconnect(
+    configure: impl FnOnce(ShardConfigBuilder) -> ShardConfigBuilder,
+    peer: Peer,
+    kind: ErrorKind,
+) {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), configure(gateway.config()).build());
+    // held to the end, as a peer that stopped answering would
+    let mut first = gateway.accept().await;
+    if let Peer::Sends(text) = peer {
+        first.text(&text).await;
+    }
+    let error = next_error(&mut shard).await;
+    assert_eq!(error.kind(), kind, "{error}");
+    wait_reconnecting(&mut shard).await;
+    let mut again = gateway.accept().await;
+    again.text(READY).await;
+    wait_ready(&mut shard).await;
+    again.finish(shard).await;
 }
 
 #[tokio::test]
@@ -113,10 +145,7 @@ async fn zlib_messages_split_across_frames_arrive_whole() {
     for frame_size in [1, 3, 1024] {
         connection.zlib(&guild, frame_size).await;
     }
-    assert_eq!(
-        shard.next_event().await.unwrap().unwrap().kind(),
-        EventKind::Ready
-    );
+    assert_eq!(next_event(&mut shard).await.kind(), EventKind::Ready);
     // a text frame under zlib is plain JSON, and the stream carries on after it
     connection.text(&fixture("guild_delete")).await;
     connection.zlib(&guild, 64).await;
@@ -125,14 +154,8 @@ async fn zlib_messages_split_across_frames_arrive_whole() {
         assert_eq!(received.kind(), EventKind::GuildInit);
         assert_eq!(received.raw_str(), Some(guild.as_str()));
     }
-    assert_eq!(
-        shard.next_event().await.unwrap().unwrap().kind(),
-        EventKind::GuildDelete
-    );
-    assert_eq!(
-        shard.next_event().await.unwrap().unwrap().kind(),
-        EventKind::GuildInit
-    );
+    assert_eq!(next_event(&mut shard).await.kind(), EventKind::GuildDelete);
+    assert_eq!(next_event(&mut shard).await.kind(), EventKind::GuildInit);
     connection.finish(shard).await;
 }
 
@@ -228,19 +251,17 @@ async fn recoverable_close_codes_reconnect_and_identify_again() {
 
 #[tokio::test]
 async fn a_silent_server_is_detected_by_the_ping_timeout() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ping_interval(Duration::from_millis(100))
-        .ping_timeout(Duration::from_millis(300))
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    // hold the connection without reading it: pings go unanswered
-    let _silent = gateway.accept().await;
-    let error = next_error(&mut shard).await;
-    assert_eq!(error.kind(), ErrorKind::PingTimeout);
-    wait_reconnecting(&mut shard).await;
-    gateway.accept().await.finish(shard).await;
+    // the peer holds the connection without reading it: pings go unanswered
+    check_error_then_reconnect(
+        |config| {
+            config
+                .ping_interval(Duration::from_millis(100))
+                .ping_timeout(Duration::from_millis(300))
+        },
+        Peer::Silent,
+        ErrorKind::PingTimeout,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -389,19 +410,12 @@ fn events_parse_the_same_as_serde_json_on_every_fixture() {
 
 #[tokio::test]
 async fn no_ready_in_time_is_a_timeout_and_a_reconnect() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ready_timeout(Duration::from_millis(200))
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    let _mute = gateway.accept().await;
-    let error = next_error(&mut shard).await;
-    assert_eq!(error.kind(), ErrorKind::Timeout);
-    let mut again = gateway.accept().await;
-    again.text(READY).await;
-    wait_ready(&mut shard).await;
-    again.finish(shard).await;
+    check_error_then_reconnect(
+        |config| config.ready_timeout(Duration::from_millis(200)),
+        Peer::Silent,
+        ErrorKind::Timeout,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -498,14 +512,13 @@ async fn the_configured_presence_is_sent_after_every_ready() {
 
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_a_typed_error_and_a_reconnect() {
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(ShardId(0), gateway.config().max_message_size(1024).build());
-    let mut connection = gateway.accept().await;
     let huge = format!(r#"{{"t":"X","d":"{}"}}"#, "x".repeat(4096));
-    connection.text(&huge).await;
-    let error = next_error(&mut shard).await;
-    assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
-    gateway.accept().await.finish(shard).await;
+    check_error_then_reconnect(
+        |config| config.max_message_size(1024),
+        Peer::Sends(huge),
+        ErrorKind::MessageTooLarge,
+    )
+    .await;
 }
 
 #[tokio::test]
