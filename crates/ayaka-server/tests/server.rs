@@ -3,7 +3,7 @@
 
 mod common;
 
-use ayaka_server::{ErrorKind, Server};
+use ayaka_server::{ErrorKind, Server, testing};
 
 #[tokio::test]
 async fn a_taken_address_is_a_bind_error() {
@@ -51,7 +51,7 @@ async fn gateway_ports_follow_the_base() {
 #[tokio::test]
 async fn stats_count_what_exists() {
     let server = common::spawn().await;
-    let alice = common::create_user(&server, "alice").await;
+    let alice = testing::user_with_session(&server, "alice").await;
     common::create_guild(&server, &alice, "g").await;
     let stats = server.stats();
     assert_eq!(
@@ -65,7 +65,7 @@ async fn stats_count_what_exists() {
 #[tokio::test]
 async fn identifying_counts_connections_until_their_ready() {
     let server = common::spawn().await;
-    let alice = common::create_user(&server, "alice").await;
+    let alice = testing::user_with_session(&server, "alice").await;
     // Connected, not identified: counted until it is.
     let waiting = common::Gateway::connect(&server.gateway_url()).await;
     let deadline = tokio::time::Instant::now() + common::WAIT;
@@ -128,9 +128,9 @@ async fn huge_timeouts_mean_never_rather_than_a_crash() {
         .spawn()
         .await
         .unwrap();
-    let alice = common::create_user(&server, "alice").await;
+    let alice = testing::user_with_session(&server, "alice").await;
     let (mut gateway, ready) = common::Gateway::identify(&server, &alice, "json").await;
-    assert_eq!(ready["d"]["id"], alice.id);
+    assert_eq!(ready["d"]["id"], alice.id.get());
     common::mark(&server, &alice, "alive").await;
     common::expect_marker(&mut gateway, "alive").await;
     drop(gateway);
