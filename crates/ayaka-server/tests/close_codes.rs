@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use ayaka_server::testing::{TestUser, user_with_session};
+use ayaka_server::testing::{self, TestUser, user_with_session};
 use ayaka_server::{Limit, Server};
 use bytes::Bytes;
-use common::{Gateway, NextMessage, Received, create_guild, spawn};
+use common::{Gateway, NextMessage, Received, create_guild};
 use futures_util::SinkExt as _;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -22,7 +22,7 @@ async fn close_after_identify(server: &ayaka_server::Server, first: Message) -> 
 
 #[tokio::test]
 async fn bad_identify_payloads_close_with_their_codes() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let cases = [
         (Message::text(r#"{"session_id": 5}"#), 4001),
@@ -62,7 +62,7 @@ async fn bad_identify_payloads_close_with_their_codes() {
 
 #[tokio::test]
 async fn bad_messages_after_identify_close_with_their_codes() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let cases = [
         (
@@ -91,7 +91,7 @@ async fn bad_messages_after_identify_close_with_their_codes() {
 
 #[tokio::test]
 async fn oversized_messages_close_with_1009() {
-    let server = common::builder()
+    let server = testing::builder()
         .max_message_size(1024)
         .spawn()
         .await
@@ -110,7 +110,7 @@ async fn oversized_messages_close_with_1009() {
 
 #[tokio::test]
 async fn too_many_connections_close_with_4003() {
-    let server = common::builder().max_connections(2).spawn().await.unwrap();
+    let server = testing::builder().max_connections(2).spawn().await.unwrap();
     let alice = user_with_session(&server, "alice").await;
     let (first, _) = Gateway::identify(&server, &alice, "json").await;
     let (second, _) = Gateway::identify(&server, &alice, "json").await;
@@ -122,7 +122,7 @@ async fn too_many_connections_close_with_4003() {
 
 #[tokio::test]
 async fn sending_too_fast_closes_with_4008() {
-    let server = common::builder()
+    let server = testing::builder()
         .client_message_limit(Limit::per_minute(3))
         .spawn()
         .await
@@ -138,7 +138,7 @@ async fn sending_too_fast_closes_with_4008() {
 
 #[tokio::test]
 async fn no_identify_in_time_closes_with_4009() {
-    let server = common::builder()
+    let server = testing::builder()
         .identify_timeout(Duration::from_millis(300))
         .spawn()
         .await
@@ -155,7 +155,7 @@ async fn silence_closes_with_4009_and_pings_keep_alive() {
     // Eight pings per timeout: a busy CI machine may stall the test for a
     // few hundred milliseconds without the pinging client looking silent.
     let timeout = Duration::from_millis(800);
-    let server = common::builder()
+    let server = testing::builder()
         .ping_timeout(timeout)
         .spawn()
         .await
@@ -201,7 +201,7 @@ async fn slow_and_fast(server: &Server, slow: &str) -> (Gateway, TestUser, Gatew
 
 #[tokio::test]
 async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
-    let server = common::builder()
+    let server = testing::builder()
         .queue_capacity(4)
         .client_message_limit(Limit::per_second(10_000))
         .spawn()
@@ -230,7 +230,7 @@ async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
-    let server = common::builder()
+    let server = testing::builder()
         .queue_capacity(1_000_000)
         .ping_timeout(Duration::from_millis(500))
         .client_message_limit(Limit::per_second(10_000))
@@ -266,7 +266,7 @@ async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
 
 #[tokio::test]
 async fn shutdown_closes_connections_with_1001() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
     let shutdown = tokio::spawn(server.shutdown());
@@ -283,7 +283,7 @@ async fn shutdown_closes_connections_with_1001() {
 
 #[tokio::test]
 async fn a_close_from_the_client_is_answered() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     for identified in [false, true] {
         let mut gateway = if identified {
@@ -316,7 +316,7 @@ fn invalid_utf8_text() -> Message {
 
 #[tokio::test]
 async fn text_frames_that_are_not_utf8_close_with_their_codes() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     // Before identify it is a bad identify payload...
     assert_eq!(
@@ -332,7 +332,7 @@ async fn text_frames_that_are_not_utf8_close_with_their_codes() {
 
 #[tokio::test]
 async fn a_new_password_ends_the_other_sessions_with_4002() {
-    let server = common::spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let alice_id = alice.id;
     // Two more sessions of alice, as a login would open them.

@@ -6,14 +6,14 @@ mod common;
 
 use std::path::Path;
 
-use ayaka_server::testing::user_with_session;
+use ayaka_server::testing::{self, user_with_session};
 use ayaka_server::{ErrorKind, Server};
-use common::{Gateway, TempDir, builder, create_guild, join, request, request_as};
+use common::{Gateway, TempDir, create_guild, join, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::json;
 
 async fn with_file(path: &Path) -> Server {
-    builder().data_file(path).spawn().await.unwrap()
+    testing::builder().data_file(path).spawn().await.unwrap()
 }
 
 #[tokio::test]
@@ -156,7 +156,12 @@ async fn everything_survives_a_restart_from_the_file() {
 }
 
 async fn refusal(path: &Path) -> ErrorKind {
-    builder().data_file(path).spawn().await.unwrap_err().kind()
+    testing::builder()
+        .data_file(path)
+        .spawn()
+        .await
+        .unwrap_err()
+        .kind()
 }
 
 #[tokio::test]
@@ -192,7 +197,11 @@ async fn bad_files_are_refused_and_left_as_they_were() {
             .unwrap();
     }
     let newer_bytes = std::fs::read(&newer).unwrap();
-    let error = builder().data_file(&newer).spawn().await.unwrap_err();
+    let error = testing::builder()
+        .data_file(&newer)
+        .spawn()
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::DataVersion);
     assert!(error.to_string().contains("99"), "{error}");
     assert_eq!(std::fs::read(&newer).unwrap(), newer_bytes);
@@ -226,7 +235,7 @@ async fn a_file_in_use_is_refused_and_data_with_a_file_is_a_config_error() {
     let holder = with_file(&path).await;
     user_with_session(&holder, "alice").await;
     assert_eq!(refusal(&path).await, ErrorKind::DataUnavailable);
-    let error = builder()
+    let error = testing::builder()
         .data(holder.data())
         .data_file(&path)
         .spawn()
@@ -247,7 +256,7 @@ async fn in_process_data_of_a_file_backed_server_keeps_writing_the_file() {
     user_with_session(&first, "alice").await;
     let data = first.data();
     first.shutdown().await;
-    let second = builder().data(data).spawn().await.unwrap();
+    let second = testing::builder().data(data).spawn().await.unwrap();
     user_with_session(&second, "bob").await;
     second.shutdown().await;
     // The last handle on the data is gone with the server: the file is

@@ -5,7 +5,7 @@
 mod common;
 
 use ayaka_server::testing::{self, user_with_session};
-use common::{Gateway, create_guild, expect_marker, join, mark, request, request_as, spawn};
+use common::{Gateway, create_guild, expect_marker, join, mark, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -56,7 +56,7 @@ async fn ready_and_guild_init(server: &ayaka_server::Server, encoding: &str) -> 
 
 #[tokio::test]
 async fn json_identify_gets_ready_then_guild_init_as_text() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let gateway = ready_and_guild_init(&server, "json").await;
     assert_eq!(gateway.binary_messages, 0);
     assert_eq!(gateway.text_messages, 4);
@@ -66,7 +66,7 @@ async fn json_identify_gets_ready_then_guild_init_as_text() {
 
 #[tokio::test]
 async fn default_encoding_is_json() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let mut gateway = Gateway::connect(&server.gateway_url()).await;
     gateway
@@ -80,7 +80,7 @@ async fn default_encoding_is_json() {
 
 #[tokio::test]
 async fn zlib_identify_gets_one_compressed_stream() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let gateway = ready_and_guild_init(&server, "zlib").await;
     assert_eq!(gateway.text_messages, 0);
     assert_eq!(gateway.binary_messages, 4);
@@ -90,7 +90,7 @@ async fn zlib_identify_gets_one_compressed_stream() {
 
 #[tokio::test]
 async fn zlib_messages_can_be_split_across_websocket_messages() {
-    let server = common::builder()
+    let server = testing::builder()
         .split_zlib_messages(3)
         .spawn()
         .await
@@ -107,7 +107,7 @@ async fn zlib_messages_can_be_split_across_websocket_messages() {
 
 #[tokio::test]
 async fn zlib_under_json_compresses_anyway() {
-    let server = common::builder()
+    let server = testing::builder()
         .zlib_under_json(true)
         .spawn()
         .await
@@ -121,7 +121,7 @@ async fn zlib_under_json_compresses_anyway() {
 
 #[tokio::test]
 async fn quirks_imitate_the_deployed_gateway() {
-    let server = common::builder().quirks(true).spawn().await.unwrap();
+    let server = testing::builder().quirks(true).spawn().await.unwrap();
     let alice = user_with_session(&server, "alice").await;
     create_guild(&server, &alice, "g").await;
     let mut gateway = Gateway::connect(&server.gateway_url()).await;
@@ -145,7 +145,7 @@ async fn quirks_imitate_the_deployed_gateway() {
 
 #[tokio::test]
 async fn quirks_fragment_big_zlib_messages_by_1024_bytes() {
-    let server = common::builder().quirks(true).spawn().await.unwrap();
+    let server = testing::builder().quirks(true).spawn().await.unwrap();
     let alice = user_with_session(&server, "alice").await;
     // Random-ish text compresses badly, so GUILD_INIT passes 1024 bytes.
     let mut state = 0x9E37_79B9_u32;
@@ -189,7 +189,7 @@ struct Room {
 
 impl Room {
     async fn new() -> Self {
-        let server = spawn().await;
+        let server = testing::server().await;
         let owner = user_with_session(&server, "owner").await;
         let member = user_with_session(&server, "member").await;
         let outsider = user_with_session(&server, "outsider").await;
@@ -360,7 +360,7 @@ async fn events_reach_exactly_the_users_they_concern() {
 
 #[tokio::test]
 async fn identify_can_opt_out_of_presences() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let bob = user_with_session(&server, "bob").await;
     let guild = create_guild(&server, &alice, "g").await;
@@ -392,7 +392,7 @@ async fn identify_can_opt_out_of_presences() {
 
 #[tokio::test]
 async fn every_connection_of_a_user_receives_its_events() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let (mut first, _) = Gateway::identify(&server, &alice, "json").await;
     let (mut second, _) = Gateway::identify(&server, &alice, "zlib").await;

@@ -3,10 +3,10 @@
 
 mod common;
 
-use ayaka_server::testing::{TestUser, user_with_session};
+use ayaka_server::testing::{self, TestUser, user_with_session};
 use ayaka_server::{Limit, RateLimits, Server, bucket};
 use bytes::Bytes;
-use common::{create_guild, join, raw_request, request, request_as, spawn};
+use common::{create_guild, join, raw_request, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,7 +24,7 @@ async fn expect_statuses(server: &Server, cases: &[(Option<&TestUser>, Method, &
 
 #[tokio::test]
 async fn users_create_get_and_update() {
-    let server = spawn().await;
+    let server = testing::server().await;
     // signed up by hand: the answer to the sign-up is under test here
     let body = json!({"username": "alice", "separator": 1, "email": "alice@example.com",
                       "password": "correct horse"});
@@ -92,7 +92,7 @@ async fn users_create_get_and_update() {
 
 #[tokio::test]
 async fn validation_names_every_bad_field() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let bad = json!({"username": "", "separator": 10_000, "email": "nope", "password": "short"});
     let response = request(&server, Method::POST, "/users/@me", None, Some(bad)).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -132,7 +132,7 @@ async fn validation_names_every_bad_field() {
 
 #[tokio::test]
 async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let body = json!({"username": 7, "separator": "one", "bio": ["x"], "password": "short"});
     let response = request(&server, Method::POST, "/users/@me", None, Some(body)).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -178,7 +178,7 @@ async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
 
 #[tokio::test]
 async fn malformed_bodies_get_json_errors() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let json_type = [("content-type", "application/json")];
     type Headers<'a> = &'a [(&'a str, &'a str)];
     let cases: [(Headers<'_>, Bytes, StatusCode); 5] = [
@@ -261,7 +261,7 @@ async fn malformed_bodies_get_json_errors() {
 
 #[tokio::test]
 async fn guild_routes_follow_the_documented_codes() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let owner = user_with_session(&server, "owner").await;
     let member = user_with_session(&server, "member").await;
     let stranger = user_with_session(&server, "stranger").await;
@@ -492,7 +492,7 @@ async fn guild_routes_follow_the_documented_codes() {
 
 #[tokio::test]
 async fn joining_answers_the_member() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let owner = user_with_session(&server, "owner").await;
     let member = user_with_session(&server, "member").await;
     let guild = create_guild(&server, &owner, "g").await;
@@ -530,7 +530,7 @@ async fn joining_answers_the_member() {
 
 #[tokio::test]
 async fn notifications_need_a_shared_guild() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let bob = user_with_session(&server, "bob").await;
     let body = json!({"type": "GUILD", "excerpt": {}});
@@ -550,7 +550,11 @@ async fn rate_limits_send_headers_and_429() {
         bucket::GUILDS_GET,
         Limit::new(2, 1, ayaka_server::Per::Minute),
     );
-    let server = common::builder().rate_limits(limits).spawn().await.unwrap();
+    let server = testing::builder()
+        .rate_limits(limits)
+        .spawn()
+        .await
+        .unwrap();
     let first = request(
         &server,
         Method::GET,
@@ -615,7 +619,11 @@ async fn rate_limits_send_headers_and_429() {
 #[tokio::test]
 async fn local_stats_count_requests_and_429s() {
     let limits = RateLimits::default().limit(bucket::GUILDS_GET, Limit::per_minute(1));
-    let server = common::builder().rate_limits(limits).spawn().await.unwrap();
+    let server = testing::builder()
+        .rate_limits(limits)
+        .spawn()
+        .await
+        .unwrap();
     for _ in 0..3 {
         request(&server, Method::GET, "/guilds/1/preview", None, None).await;
     }
@@ -643,7 +651,7 @@ async fn local_stats_count_requests_and_429s() {
 
 #[tokio::test]
 async fn rate_limits_off_sends_no_headers() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let response = request(&server, Method::GET, "/available", None, None).await;
     assert!(response.headers.get("x-ratelimit-limit").is_none());
     server.shutdown().await;
@@ -651,7 +659,7 @@ async fn rate_limits_off_sends_no_headers() {
 
 #[tokio::test]
 async fn available_answers_the_least_loaded_port() {
-    let server = common::builder().gateway_ports(3).spawn().await.unwrap();
+    let server = testing::builder().gateway_ports(3).spawn().await.unwrap();
     assert_eq!(server.gateway_urls().len(), 3);
     let first = request(&server, Method::GET, "/available", None, None).await;
     assert_eq!(first.status, StatusCode::OK);
@@ -675,7 +683,7 @@ async fn available_answers_the_least_loaded_port() {
 
 #[tokio::test]
 async fn quirks_mode_answers_deployed_error_bodies() {
-    let server = common::builder().quirks(true).spawn().await.unwrap();
+    let server = testing::builder().quirks(true).spawn().await.unwrap();
     let response = request(&server, Method::GET, "/guilds/1/preview", None, None).await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -687,7 +695,7 @@ async fn quirks_mode_answers_deployed_error_bodies() {
 
 #[tokio::test]
 async fn taken_emails_and_handles_are_field_errors() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let alice = user_with_session(&server, "alice").await;
     let sign_up = |username: &str, separator: u16, email: &str| {
         json!({"username": username, "separator": separator, "email": email,
@@ -732,7 +740,7 @@ async fn taken_emails_and_handles_are_field_errors() {
 
 #[tokio::test]
 async fn an_unknown_guild_is_404_before_any_201() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let owner = user_with_session(&server, "owner").await;
     let stranger = user_with_session(&server, "stranger").await;
     let guild = create_guild(&server, &owner, "g").await;
@@ -789,7 +797,7 @@ async fn raw_exchange(server: &ayaka_server::Server, bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn requests_hyper_refuses_still_get_json_errors() {
-    let server = spawn().await;
+    let server = testing::server().await;
     // Exactly the 16 KiB limit and not a byte more, so that the server has
     // read everything when it refuses (unread bytes would make its close a
     // reset, which may destroy the answer before it is read).

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use ayaka_server::testing::{self, TestUser};
-use ayaka_server::{Server, ServerBuilder};
+use ayaka_server::Server;
+use ayaka_server::testing::TestUser;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -21,15 +21,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Failure guard for anything awaited in tests.
 pub const WAIT: Duration = Duration::from_secs(10);
-
-/// A builder for tests: cheap hashing, no rate limits.
-pub fn builder() -> ServerBuilder {
-    testing::builder()
-}
-
-pub async fn spawn() -> Server {
-    testing::server().await
-}
 
 /// A response, its body parsed as JSON (`Null` when empty).
 #[derive(Debug)]
