@@ -21,8 +21,8 @@ use std::{
 };
 
 use ayaka_gateway::{GatewayEndpoint, InflateBackend, Shard, ShardConfig, ShardId, ShardMessage};
-use ayaka_model::{gateway::Encoding, request::CreateUser};
-use ayaka_server::{PasswordHashing, RateLimits, Server};
+use ayaka_model::gateway::Encoding;
+use ayaka_server::testing;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -68,28 +68,14 @@ fn read_line(reader: &mut impl BufRead) -> String {
 fn serve() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let server = Server::builder()
-            .password_hashing(PasswordHashing::Fast)
-            .rate_limits(RateLimits::off())
+        let server = testing::builder()
             .max_connections(100_000)
             .spawn()
             .await
             .unwrap();
-        let anonymous = ayaka_http::Client::builder()
-            .base_url(server.rest_url())
-            .build()
-            .unwrap();
-        let user = anonymous
-            .create_user(&CreateUser::new(
-                "idle",
-                1,
-                "idle@example.com",
-                "password123",
-            ))
-            .await
-            .unwrap();
+        let user = testing::user_with_session(&server, "idle").await;
         println!("{}", server.gateway_url());
-        println!("{}", user.session_ids.unwrap()[0]);
+        println!("{}", user.session);
         tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new()))
             .await
             .unwrap()
@@ -127,7 +113,7 @@ fn clients(url: &str, session: &str, encoding: &str) {
         let mut warm = Shard::spawn(ShardId(u32::MAX), config.clone());
         ready(&mut warm).await;
         let pid = std::process::id().to_string();
-        let rss_before = ayaka_server::testing::rss_bytes_of(&pid);
+        let rss_before = testing::rss_bytes_of(&pid);
         let region = Region::new(GLOBAL);
         let count = shard_count();
         let mut shards = Vec::with_capacity(count);
@@ -140,7 +126,7 @@ fn clients(url: &str, session: &str, encoding: &str) {
         let heap = change
             .bytes_allocated
             .saturating_sub(change.bytes_deallocated) as u64;
-        let rss = ayaka_server::testing::rss_bytes_of(&pid).saturating_sub(rss_before);
+        let rss = testing::rss_bytes_of(&pid).saturating_sub(rss_before);
         println!("{} {}", rss / count as u64, heap / count as u64);
         std::io::stdout().flush().unwrap();
         tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new()))
@@ -189,11 +175,11 @@ fn main() {
         let server_pid = server.id().to_string();
         // the server's own first connection, for the same reason as the
         // client's warm-up shard: counted in `before`
-        let server_before = ayaka_server::testing::rss_bytes_of(&server_pid);
+        let server_before = testing::rss_bytes_of(&server_pid);
         let mut client = spawn_self(&["--clients", &url, &session, encoding]);
         let mut client_out = BufReader::new(client.stdout.take().unwrap());
         let report = read_line(&mut client_out);
-        let server_after = ayaka_server::testing::rss_bytes_of(&server_pid);
+        let server_after = testing::rss_bytes_of(&server_pid);
         let mut figures = report.split(' ').map(|n| n.parse::<u64>().unwrap());
         let (client_rss, client_heap) = (figures.next().unwrap(), figures.next().unwrap());
         // +1: the client's warm-up shard connected after `server_before`

@@ -7,6 +7,7 @@ mod feeds;
 #[cfg(feature = "gateway")]
 mod gateway;
 mod members;
+mod snapshot;
 mod store;
 mod update;
 
@@ -14,4 +15,5 @@ pub use cache::{Cache, CacheStats};
 pub use cached::{CachedGuild, CachedMember};
 pub use config::{CacheBuilder, Config, ResourceType};
 pub use feeds::{FeedId, FeedState};
+pub use snapshot::{CacheSnapshot, GuildSnapshot};
 pub use update::UpdateCache;

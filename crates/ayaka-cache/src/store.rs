@@ -213,6 +213,13 @@ impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
             .unwrap_or_default()
     }
 
+    pub(crate) fn keys(&self) -> Vec<K>
+    where
+        K: Clone,
+    {
+        self.map.iter().map(|entry| entry.key().clone()).collect()
+    }
+
     pub(crate) fn clear(&self) {
         self.map.clear();
     }

@@ -61,7 +61,7 @@ fn only_the_wanted_events_give_the_same_cache() {
                 filtered.update(&event);
             }
         }
-        assert_eq!(picture(&filtered), picture(&everything), "{resources:?}");
+        assert_eq!(filtered.snapshot(), everything.snapshot(), "{resources:?}");
     }
 }
 

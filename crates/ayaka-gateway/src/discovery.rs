@@ -174,7 +174,7 @@ fn client_for(
 mod tests {
     use std::error::Error as _;
 
-    use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, bucket};
+    use ayaka_server::{Limit, RateLimits, Server, bucket, testing};
 
     use super::*;
 
@@ -221,9 +221,8 @@ mod tests {
     }
 
     async fn server(limit: Limit) -> Server {
-        Server::builder()
+        testing::builder()
             .rate_limits(RateLimits::off().limit(bucket::GATEWAY_AVAILABLE, limit))
-            .password_hashing(PasswordHashing::Fast)
             .spawn()
             .await
             .unwrap()

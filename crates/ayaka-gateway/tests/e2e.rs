@@ -6,33 +6,19 @@ mod common;
 use std::time::Duration;
 
 use ayaka_gateway::{
-    ErrorKind, GatewayEndpoint, ReceivedEvent, Shard, ShardConfig, ShardConfigBuilder, ShardId,
-    ShardManager, ShardMessage, ShardState,
+    ErrorKind, GatewayEndpoint, ReceivedEvent, Shard, ShardConfig, ShardId, ShardManager,
+    ShardMessage, ShardState,
 };
 use ayaka_model::{
     Presence, PresenceType,
     gateway::{Encoding, Event, EventKind, EventKinds},
 };
-use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, ServerBuilder};
-use common::{GUARD, expect_message, fast, rest::Rest};
-
-fn server() -> ServerBuilder {
-    Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .rate_limits(RateLimits::off())
-}
-
-fn shard_config(server: &Server, session_id: &str) -> ShardConfigBuilder {
-    fast(ShardConfig::builder(session_id).endpoint(GatewayEndpoint::Url(server.gateway_url())))
-}
-
-async fn next_event(shard: &mut Shard) -> ReceivedEvent {
-    tokio::time::timeout(GUARD, shard.next_event())
-        .await
-        .expect("no event in time")
-        .expect("shard ended")
-        .expect("shard reported an error")
-}
+use ayaka_server::{Limit, testing};
+use common::{
+    GUARD, closed_error, expect_message, fast, next_event,
+    rest::{User, server_with_user},
+    shard_config, wait_disconnected, wait_ready, wait_reconnecting,
+};
 
 async fn expect_kind(shard: &mut Shard, kind: EventKind) -> ReceivedEvent {
     loop {
@@ -47,23 +33,21 @@ async fn expect_kind(shard: &mut Shard, kind: EventKind) -> ReceivedEvent {
 #[tokio::test]
 async fn identify_gets_ready_and_guild_init_in_json_and_zlib() {
     for (builder, encoding) in [
-        (server(), Encoding::Json),
-        (server(), Encoding::Zlib),
-        (server().split_zlib_messages(3), Encoding::Zlib),
-        (server().quirks(true), Encoding::Zlib),
-        (server().zlib_under_json(true), Encoding::Json),
+        (testing::builder(), Encoding::Json),
+        (testing::builder(), Encoding::Zlib),
+        (testing::builder().split_zlib_messages(3), Encoding::Zlib),
+        (testing::builder().quirks(true), Encoding::Zlib),
+        (testing::builder().zlib_under_json(true), Encoding::Json),
     ] {
-        let server = builder.spawn().await.unwrap();
-        let rest = Rest::new(server.rest_url());
-        let user = rest.create_user().await;
+        let (server, user) = server_with_user(builder).await;
         let guilds = [
-            rest.create_guild(&user, "one").await,
-            rest.create_guild(&user, "two").await,
+            user.create_guild("one").await,
+            user.create_guild("two").await,
         ];
 
         let mut shard = Shard::spawn(
             ShardId(0),
-            shard_config(&server, &user.session_id)
+            shard_config(&server, &user.session)
                 .encoding(encoding)
                 .build(),
         );
@@ -71,7 +55,7 @@ async fn identify_gets_ready_and_guild_init_in_json_and_zlib() {
         let Event::Ready(me) = &ready.event else {
             unreachable!()
         };
-        assert_eq!(me.id.get(), user.id);
+        assert_eq!(me.id, user.id);
         let mut seen = Vec::new();
         for _ in 0..2 {
             let received = next_event(&mut shard).await;
@@ -90,28 +74,24 @@ async fn identify_gets_ready_and_guild_init_in_json_and_zlib() {
 
 #[tokio::test]
 async fn events_created_through_rest_arrive_typed() {
-    let server = server().spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let owner = rest.create_user().await;
-    let friend = rest.create_user().await;
+    let server = testing::server().await;
+    let owner = User::sign_up(&server, "owner").await;
+    let friend = User::sign_up(&server, "friend").await;
     let mut owner_shard = Shard::spawn(
         ShardId(0),
-        shard_config(&server, &owner.session_id)
+        shard_config(&server, &owner.session)
             .encoding(Encoding::Zlib)
             .build(),
     );
-    let mut friend_shard = Shard::spawn(
-        ShardId(1),
-        shard_config(&server, &friend.session_id).build(),
-    );
+    let mut friend_shard = Shard::spawn(ShardId(1), shard_config(&server, &friend.session).build());
     expect_kind(&mut owner_shard, EventKind::Ready).await;
     expect_kind(&mut friend_shard, EventKind::Ready).await;
 
-    let guild = rest.create_guild(&owner, "events").await;
+    let guild = owner.create_guild("events").await;
     let created = expect_kind(&mut owner_shard, EventKind::GuildCreate).await;
     assert_eq!(created.event.guild_id().unwrap().get(), guild);
 
-    let channel = rest.create_channel(&owner, guild, "general").await;
+    let channel = owner.create_channel(guild, "general").await;
     let Event::ChannelCreate(created) = expect_kind(&mut owner_shard, EventKind::ChannelCreate)
         .await
         .event
@@ -120,7 +100,7 @@ async fn events_created_through_rest_arrive_typed() {
     };
     assert_eq!(created.id().get(), channel);
 
-    let code = rest.create_invite(&owner, guild).await;
+    let code = owner.create_invite(guild).await;
     let Event::InviteCreate(invite) = expect_kind(&mut owner_shard, EventKind::InviteCreate)
         .await
         .event
@@ -129,7 +109,7 @@ async fn events_created_through_rest_arrive_typed() {
     };
     assert_eq!(invite.code, code);
 
-    rest.join(&friend, &code).await;
+    friend.join(&code).await;
     let joined = expect_kind(&mut friend_shard, EventKind::GuildJoin).await;
     assert_eq!(joined.event.guild_id().unwrap().get(), guild);
 
@@ -144,7 +124,7 @@ async fn events_created_through_rest_arrive_typed() {
     else {
         unreachable!()
     };
-    assert_eq!(update.user_id.get(), friend.id);
+    assert_eq!(update.user_id, friend.id);
     assert_eq!(update.presence.kind, PresenceType::Idle);
 
     owner_shard.close().await;
@@ -167,13 +147,12 @@ async fn next_event_or_skipped(shard: &mut Shard) -> ShardMessage {
 
 #[tokio::test]
 async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
-    let server = server().spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
+    let server = testing::server().await;
     for encoding in [Encoding::Json, Encoding::Zlib] {
         // a user of its own: no GUILD_INIT before the events below
-        let user = rest.create_user().await;
+        let user = User::sign_up(&server, &format!("{encoding:?}")).await;
         let wanted = EventKind::GuildCreate | EventKind::InviteCreate;
-        let config = shard_config(&server, &user.session_id).encoding(encoding);
+        let config = shard_config(&server, &user.session).encoding(encoding);
         let mut filtered = Shard::spawn(
             ShardId(0),
             config.clone().events(wanted).deliver_skipped(true).build(),
@@ -186,11 +165,11 @@ async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
         };
         assert_eq!(ready.kind(), EventKind::Ready);
         for shard in [&mut filtered, &mut counting] {
-            expect_message(shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+            wait_ready(shard).await;
         }
-        let guild = rest.create_guild(&user, "filtered").await;
-        rest.create_channel(&user, guild, "general").await;
-        let code = rest.create_invite(&user, guild).await;
+        let guild = user.create_guild("filtered").await;
+        user.create_channel(guild, "general").await;
+        let code = user.create_invite(guild).await;
 
         let message = next_event_or_skipped(&mut filtered).await;
         let ShardMessage::Event(created) = message else {
@@ -230,15 +209,15 @@ async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
     }
 
     // a manager gives its shards the set
-    let user = rest.create_user().await;
-    let template = shard_config(&server, &user.session_id).build();
+    let user = User::sign_up(&server, "manager").await;
+    let template = shard_config(&server, &user.session).build();
     let mut manager = ShardManager::builder(template)
         .events(EventKinds::from(EventKind::GuildDelete))
         .spawn();
-    expect_message(&mut manager, |m| matches!(m, ShardMessage::Ready { .. })).await;
-    rest.create_guild(&user, "not wanted").await;
-    let guild = rest.create_guild(&user, "deleted").await;
-    rest.delete_guild(&user, guild).await;
+    wait_ready(&mut manager).await;
+    user.create_guild("not wanted").await;
+    let guild = user.create_guild("deleted").await;
+    user.delete_guild(guild).await;
     let deleted = tokio::time::timeout(GUARD, manager.next_event())
         .await
         .unwrap()
@@ -256,10 +235,8 @@ async fn a_shard_decodes_only_the_kinds_asked_for_and_passes_the_rest_on_raw() {
 
 #[tokio::test]
 async fn discovery_through_available_connects() {
-    let server = server().gateway_ports(3).spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
-    let config = fast(ShardConfig::builder(&user.session_id))
+    let (server, user) = server_with_user(testing::builder().gateway_ports(3)).await;
+    let config = fast(ShardConfig::builder(&user.session))
         .endpoint(GatewayEndpoint::Available(server.available_url()))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
@@ -268,7 +245,7 @@ async fn discovery_through_available_connects() {
 
     // the deployed layout: `/available` on the gateway base's own host
     let base = format!("ws://{}", server.rest_addr());
-    let config = fast(ShardConfig::builder(&user.session_id))
+    let config = fast(ShardConfig::builder(&user.session))
         .endpoint(GatewayEndpoint::Discover(base))
         .build();
     let mut shard = Shard::spawn(ShardId(1), config);
@@ -279,67 +256,36 @@ async fn discovery_through_available_connects() {
 
 #[tokio::test]
 async fn an_unknown_session_is_fatal_4002() {
-    let server = server().spawn().await.unwrap();
+    let server = testing::server().await;
     let mut shard = Shard::spawn(ShardId(0), shard_config(&server, "no-such-session").build());
-    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
-    let ShardMessage::Closed {
-        error: Some(error), ..
-    } = closed
-    else {
-        unreachable!()
-    };
+    let error = closed_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::FatalClose { code: 4002 });
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_invalid_client_event_is_fatal_4004() {
-    let server = server().spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
-    let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session_id).build());
+    let (server, user) = server_with_user(testing::builder()).await;
+    let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.send_raw(r#"{"t":"NOT_A_COMMAND"}"#).await.unwrap();
-    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
-    let ShardMessage::Closed {
-        error: Some(error), ..
-    } = closed
-    else {
-        unreachable!()
-    };
+    let error = closed_error(&mut shard).await;
     assert_eq!(error.close_code(), Some(4004));
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn server_ping_timeout_4009_reconnects_and_gets_ready_again() {
-    let server = server()
-        .ping_timeout(Duration::from_millis(400))
-        .spawn()
-        .await
-        .unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_millis(400))).await;
     // pings far apart: the server gives up on us first
-    let config = shard_config(&server, &user.session_id)
+    let config = shard_config(&server, &user.session)
         .ping_interval(Duration::from_secs(30))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
     expect_kind(&mut shard, EventKind::Ready).await;
-    expect_message(&mut shard, |m| {
-        matches!(
-            m,
-            ShardMessage::Disconnected {
-                code: Some(4009),
-                ..
-            }
-        )
-    })
-    .await;
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await;
+    wait_disconnected(&mut shard, 4009).await;
+    wait_reconnecting(&mut shard).await;
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.close().await;
     server.shutdown().await;
@@ -347,18 +293,13 @@ async fn server_ping_timeout_4009_reconnects_and_gets_ready_again() {
 
 #[tokio::test]
 async fn keepalive_pings_keep_the_connection_and_report_latency() {
-    let server = server()
-        .ping_timeout(Duration::from_secs(1))
-        .spawn()
-        .await
-        .unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
-    let config = shard_config(&server, &user.session_id)
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_secs(1))).await;
+    let config = shard_config(&server, &user.session)
         .ping_interval(Duration::from_millis(100))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
-    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    wait_ready(&mut shard).await;
     // several server timeouts long: still the first connection
     let quiet = tokio::time::timeout(Duration::from_millis(2500), shard.next_message()).await;
     assert!(quiet.is_err(), "unexpected message: {quiet:?}");
@@ -370,15 +311,10 @@ async fn keepalive_pings_keep_the_connection_and_report_latency() {
 
 #[tokio::test]
 async fn too_fast_a_client_is_closed_4008_and_backs_off() {
-    let server = server()
-        .client_message_limit(Limit::per_second(2))
-        .spawn()
-        .await
-        .unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
+    let (server, user) =
+        server_with_user(testing::builder().client_message_limit(Limit::per_second(2))).await;
     // our own limiter set looser than the server's
-    let config = shard_config(&server, &user.session_id)
+    let config = shard_config(&server, &user.session)
         .send_limit(100, Duration::from_secs(1), 1)
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
@@ -389,20 +325,8 @@ async fn too_fast_a_client_is_closed_4008_and_backs_off() {
             .await
             .unwrap();
     }
-    expect_message(&mut shard, |m| {
-        matches!(
-            m,
-            ShardMessage::Disconnected {
-                code: Some(4008),
-                ..
-            }
-        )
-    })
-    .await;
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await;
+    wait_disconnected(&mut shard, 4008).await;
+    wait_reconnecting(&mut shard).await;
     expect_kind(&mut shard, EventKind::Ready).await;
     shard.close().await;
     server.shutdown().await;
@@ -410,29 +334,12 @@ async fn too_fast_a_client_is_closed_4008_and_backs_off() {
 
 #[tokio::test]
 async fn too_many_sessions_4003_waits_long_then_retries() {
-    let server = server().max_connections(1).spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
-    let mut first = Shard::spawn(ShardId(0), shard_config(&server, &user.session_id).build());
+    let (server, user) = server_with_user(testing::builder().max_connections(1)).await;
+    let mut first = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut first, EventKind::Ready).await;
-    let mut second = Shard::spawn(ShardId(1), shard_config(&server, &user.session_id).build());
-    expect_message(&mut second, |m| {
-        matches!(
-            m,
-            ShardMessage::Disconnected {
-                code: Some(4003),
-                ..
-            }
-        )
-    })
-    .await;
-    let ShardMessage::Reconnecting { delay, .. } = expect_message(&mut second, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await
-    else {
-        unreachable!()
-    };
+    let mut second = Shard::spawn(ShardId(1), shard_config(&server, &user.session).build());
+    wait_disconnected(&mut second, 4003).await;
+    let (_, delay) = wait_reconnecting(&mut second).await;
     assert!(delay >= Duration::from_millis(300), "{delay:?}");
     // room again: the second gets in
     first.close().await;
@@ -447,11 +354,9 @@ async fn the_server_restarting_on_the_same_port_is_reconnected_to() {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
     };
-    let first = server().gateway_port_base(port).spawn().await.unwrap();
-    let rest = Rest::new(first.rest_url());
-    let user = rest.create_user().await;
-    let guild = rest.create_guild(&user, "survives").await;
-    let mut shard = Shard::spawn(ShardId(0), shard_config(&first, &user.session_id).build());
+    let (first, user) = server_with_user(testing::builder().gateway_port_base(port)).await;
+    let guild = user.create_guild("survives").await;
+    let mut shard = Shard::spawn(ShardId(0), shard_config(&first, &user.session).build());
     expect_kind(&mut shard, EventKind::Ready).await;
     expect_kind(&mut shard, EventKind::GuildInit).await;
 
@@ -463,11 +368,8 @@ async fn the_server_restarting_on_the_same_port_is_reconnected_to() {
         matches!(m, ShardMessage::Disconnected { .. })
     })
     .await;
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await;
-    let second = server()
+    wait_reconnecting(&mut shard).await;
+    let second = testing::builder()
         .bind(rest_addr)
         .gateway_port_base(port)
         .data(data)
@@ -487,15 +389,17 @@ async fn the_server_restarting_on_the_same_port_is_reconnected_to() {
 #[tokio::test]
 async fn five_hundred_shards_in_one_manager() {
     const SHARDS: usize = 500;
-    let server = server().gateway_ports(4).spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let users = [rest.create_user().await, rest.create_user().await];
-    let template = fast(ShardConfig::builder(&users[0].session_id))
+    let server = testing::builder().gateway_ports(4).spawn().await.unwrap();
+    let users = [
+        User::sign_up(&server, "alice").await,
+        User::sign_up(&server, "bob").await,
+    ];
+    let template = fast(ShardConfig::builder(&users[0].session))
         .endpoint(GatewayEndpoint::Available(server.available_url()))
         .read_ahead(4 * 1024)
         .build();
     let mut manager = ShardManager::builder(template)
-        .sessions(users.iter().map(|user| user.session_id.clone()))
+        .sessions(users.iter().map(|user| user.session.clone()))
         .connections_per_session(SHARDS / 2)
         .identify_concurrency(32)
         .spawn();
@@ -523,7 +427,7 @@ async fn five_hundred_shards_in_one_manager() {
     );
 
     // an event for the first user reaches each of its connections, tagged
-    rest.create_guild(&users[0], "broadcast").await;
+    users[0].create_guild("broadcast").await;
     let mut tagged = std::collections::HashSet::new();
     tokio::time::timeout(GUARD, async {
         while tagged.len() < SHARDS / 2 {
@@ -545,10 +449,8 @@ async fn five_hundred_shards_in_one_manager() {
 
 #[tokio::test]
 async fn the_deployed_servers_application_heartbeat_is_acknowledged() {
-    let server = server().quirks(true).spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
-    let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session_id).build());
+    let (server, user) = server_with_user(testing::builder().quirks(true)).await;
+    let mut shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     expect_kind(&mut shard, EventKind::Hello).await;
     expect_kind(&mut shard, EventKind::Ready).await;
     shard
@@ -564,9 +466,7 @@ async fn the_deployed_servers_application_heartbeat_is_acknowledged() {
 /// own here, so that its task count shows anything left behind.
 #[tokio::test]
 async fn closing_a_manager_leaves_no_task_behind() {
-    let server = server().gateway_ports(2).spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
+    let (server, user) = server_with_user(testing::builder().gateway_ports(2)).await;
     let available = server.available_url();
     let left = tokio::task::spawn_blocking(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -574,7 +474,7 @@ async fn closing_a_manager_leaves_no_task_behind() {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let template = fast(ShardConfig::builder(&user.session_id))
+            let template = fast(ShardConfig::builder(&user.session))
                 .endpoint(GatewayEndpoint::Available(available))
                 .build();
             let mut manager = ShardManager::builder(template)

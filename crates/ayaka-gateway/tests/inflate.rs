@@ -98,6 +98,27 @@ fn whole_messages_come_out_one_per_frame() {
     });
 }
 
+/// Feeds one compressed `message` to `decompressor` in two frames, split
+/// at `split`: nothing comes out of the first unless it is the whole
+/// message, and then (or after the second) `expected`.
+fn check_split(
+    decompressor: &mut Decompressor,
+    message: &[u8],
+    split: usize,
+    expected: &[u8],
+    what: &str,
+) {
+    let (first, second) = message.split_at(split);
+    let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
+    if split == message.len() {
+        assert_eq!(first_result.as_deref(), Some(expected), "{what}");
+        return;
+    }
+    assert_eq!(first_result, None, "{what}");
+    let second_result = decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
+    assert_eq!(second_result.as_deref(), Some(expected), "{what}");
+}
+
 #[test]
 fn every_split_position_of_every_message_gives_the_same_messages() {
     each_backend(|backend| {
@@ -110,23 +131,8 @@ fn every_split_position_of_every_message_gives_the_same_messages() {
                     let before: Vec<&[u8]> =
                         compressed[..index].iter().map(Vec::as_slice).collect();
                     feed(&mut decompressor, &before);
-                    let (first, second) = message.split_at(split);
-                    let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
-                    if split == message.len() {
-                        assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
-                        continue;
-                    }
-                    assert_eq!(
-                        first_result, None,
-                        "{backend:?}: split at {split} of message {index}"
-                    );
-                    let second_result =
-                        decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
-                    assert_eq!(
-                        second_result.as_deref(),
-                        Some(&messages[index][..]),
-                        "{backend:?}: split at {split} of message {index}"
-                    );
+                    let what = format!("{backend:?}: split at {split} of message {index}");
+                    check_split(&mut decompressor, message, split, &messages[index], &what);
                 }
             }
         }
@@ -254,23 +260,9 @@ fn level_0_streams_split_at_every_position_of_every_message_give_the_same_messag
                     let before: Vec<&[u8]> =
                         compressed[..index].iter().map(Vec::as_slice).collect();
                     assert_eq!(feed(&mut decompressor, &before), messages[..index]);
-                    let (first, second) = message.split_at(split);
-                    let first_result = decompressor.decompress(first).unwrap().map(<[u8]>::to_vec);
-                    if split == message.len() {
-                        assert_eq!(first_result.as_deref(), Some(&messages[index][..]));
-                        continue;
-                    }
-                    assert_eq!(
-                        first_result, None,
-                        "{backend:?}, {stream}: split at {split} of message {index}"
-                    );
-                    let second_result =
-                        decompressor.decompress(second).unwrap().map(<[u8]>::to_vec);
-                    assert_eq!(
-                        second_result.as_deref(),
-                        Some(&messages[index][..]),
-                        "{backend:?}, {stream}: split at {split} of message {index}"
-                    );
+                    let what =
+                        format!("{backend:?}, {stream}: split at {split} of message {index}");
+                    check_split(&mut decompressor, message, split, &messages[index], &what);
                 }
             }
         }

@@ -16,35 +16,22 @@ use std::{
 
 use ayaka_gateway::{
     Acquire, Backoff, Dispatcher, ErrorKind, GatewayEndpoint, IdentifyQueue, Shard, ShardConfig,
-    ShardConfigBuilder, ShardId, ShardManager, ShardMessage, ShardState,
+    ShardId, ShardManager, ShardMessage, ShardState,
 };
 use ayaka_model::{
     Presence, PresenceType,
     gateway::{Event, EventKind},
 };
-use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, ServerBuilder};
-use common::{GUARD, expect_message, fast, rest::Rest};
-
-fn server() -> ServerBuilder {
-    Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .rate_limits(RateLimits::off())
-}
-
-fn shard_config(server: &Server, session_id: &str) -> ShardConfigBuilder {
-    fast(ShardConfig::builder(session_id).endpoint(GatewayEndpoint::Url(server.gateway_url())))
-}
-
-async fn wait_ready<S>(shard: &mut S)
-where
-    S: futures_util::Stream<Item = ShardMessage> + Unpin,
-{
-    expect_message(shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
-}
+use ayaka_server::{Limit, testing};
+use common::{
+    GUARD,
+    rest::{User, server_with_user},
+    shard_config, wait_ready,
+};
 
 #[tokio::test]
 async fn a_fatal_close_is_the_last_item_next_event_yields() {
-    let server = server().spawn().await.unwrap();
+    let server = testing::server().await;
     let mut shard = Shard::spawn(ShardId(0), shard_config(&server, "no-such-session").build());
     let last = tokio::time::timeout(GUARD, shard.next_event())
         .await
@@ -85,19 +72,18 @@ struct SlowRun {
 /// watcher's consumer takes at [`SLOW_WORK`] each, until it has them all or
 /// its first connection ends.
 async fn slow_consumer(read_ahead: Option<usize>) -> SlowRun {
-    let server = server()
+    let server = testing::builder()
         .client_message_limit(Limit::per_second(1_000_000))
         .spawn()
         .await
         .unwrap();
-    let rest = Rest::new(server.rest_url());
-    let watcher = rest.create_user().await;
-    let talker = rest.create_user().await;
-    let guild = rest.create_guild(&watcher, "slow").await;
-    let code = rest.create_invite(&watcher, guild).await;
-    rest.join(&talker, &code).await;
+    let watcher = User::sign_up(&server, "watcher").await;
+    let talker = User::sign_up(&server, "talker").await;
+    let guild = watcher.create_guild("slow").await;
+    let code = watcher.create_invite(guild).await;
+    talker.join(&code).await;
 
-    let mut config = shard_config(&server, &watcher.session_id);
+    let mut config = shard_config(&server, &watcher.session);
     if let Some(bytes) = read_ahead {
         config = config.read_ahead(bytes);
     }
@@ -105,7 +91,7 @@ async fn slow_consumer(read_ahead: Option<usize>) -> SlowRun {
     wait_ready(&mut shard).await;
     let mut sender = Shard::spawn(
         ShardId(1),
-        shard_config(&server, &talker.session_id)
+        shard_config(&server, &talker.session)
             .send_limit(1_000_000, Duration::from_secs(1), 1)
             .build(),
     );
@@ -203,14 +189,9 @@ async fn a_consumer_past_the_read_ahead_bound_gets_a_typed_4000() {
 /// backoff base: READY no longer resets the attempt counter.
 #[tokio::test]
 async fn ready_then_close_gets_ever_rarer_reconnects() {
-    let server = server()
-        .ping_timeout(Duration::from_millis(50))
-        .spawn()
-        .await
-        .unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
-    let config = ShardConfig::builder(&user.session_id)
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_millis(50))).await;
+    let config = ShardConfig::builder(&user.session)
         .endpoint(GatewayEndpoint::Url(server.gateway_url()))
         .backoff(Backoff::default())
         .ping_interval(Duration::from_secs(30))
@@ -249,14 +230,9 @@ async fn ready_then_close_gets_ever_rarer_reconnects() {
 #[tokio::test]
 async fn a_manager_bounds_the_reconnect_rate_of_all_its_shards() {
     const SHARDS: usize = 8;
-    let server = server()
-        .ping_timeout(Duration::from_millis(50))
-        .spawn()
-        .await
-        .unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
-    let template = shard_config(&server, &user.session_id)
+    let (server, user) =
+        server_with_user(testing::builder().ping_timeout(Duration::from_millis(50))).await;
+    let template = shard_config(&server, &user.session)
         .backoff(Backoff {
             base: Duration::from_millis(1),
             max: Duration::from_millis(2),
@@ -297,9 +273,7 @@ async fn a_manager_bounds_the_reconnect_rate_of_all_its_shards() {
 /// keep hearing events.
 #[tokio::test]
 async fn a_panicking_listener_leaves_the_others_hearing_a_live_shard() {
-    let server = server().spawn().await.unwrap();
-    let rest = Rest::new(server.rest_url());
-    let user = rest.create_user().await;
+    let (server, user) = server_with_user(testing::builder()).await;
     let dispatcher = Dispatcher::new();
     dispatcher.on(EventKind::Ready, |_| async {
         panic!("cannot handle READY")
@@ -309,14 +283,14 @@ async fn a_panicking_listener_leaves_the_others_hearing_a_live_shard() {
         GUARD,
     );
     let created = dispatcher.wait_for_event(EventKind::GuildCreate, GUARD);
-    let shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session_id).build());
+    let shard = Shard::spawn(ShardId(0), shard_config(&server, &user.session).build());
     let handle = shard.handle().clone();
     let running = tokio::spawn({
         let dispatcher = dispatcher.clone();
         async move { dispatcher.run(shard).await }
     });
     panicked.await.unwrap();
-    let guild = rest.create_guild(&user, "still listening").await;
+    let guild = user.create_guild("still listening").await;
     let created = created.await.unwrap();
     assert_eq!(created.event.guild_id().map(|id| id.get()), Some(guild));
     handle.request_close();
@@ -341,7 +315,7 @@ impl IdentifyQueue for PanickingQueue {
 
 #[tokio::test]
 async fn a_panicking_shard_task_is_reported_as_closed_with_a_typed_error() {
-    let server = server().spawn().await.unwrap();
+    let server = testing::server().await;
     let queue = Arc::new(PanickingQueue::default());
     let config = shard_config(&server, "any")
         .identify_queue(Arc::clone(&queue) as Arc<dyn IdentifyQueue>)

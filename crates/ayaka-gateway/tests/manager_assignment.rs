@@ -12,17 +12,8 @@ use ayaka_gateway::{
     GatewayEndpoint, ShardAssignment, ShardConfig, ShardId, ShardManager, ShardMessage,
 };
 use ayaka_model::gateway::Event;
-use ayaka_server::{PasswordHashing, RateLimits, Server};
-use common::rest::Rest;
-
-async fn server() -> Server {
-    Server::builder()
-        .password_hashing(PasswordHashing::Fast)
-        .rate_limits(RateLimits::off())
-        .spawn()
-        .await
-        .unwrap()
-}
+use ayaka_server::{Server, testing};
+use common::rest::User;
 
 /// The manager of one "process": the same sessions, in the same order.
 fn manager(server: &Server, sessions: &[String], assignment: ShardAssignment) -> ShardManager {
@@ -56,10 +47,12 @@ async fn readies(manager: &mut ShardManager) -> BTreeMap<ShardId, u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_run_their_share_under_deployment_wide_ids() {
-    let server = server().await;
-    let rest = Rest::new(server.rest_url());
-    let (alice, bob) = (rest.create_user().await, rest.create_user().await);
-    let sessions = [alice.session_id.clone(), bob.session_id.clone()];
+    let server = testing::server().await;
+    let (alice, bob) = (
+        User::sign_up(&server, "alice").await,
+        User::sign_up(&server, "bob").await,
+    );
+    let sessions = [alice.session.clone(), bob.session.clone()];
 
     // 2 sessions × 2 connections = shards 0..4, split over two processes.
     let mut first = manager(&server, &sessions, ShardAssignment::process(0, 2));
@@ -74,17 +67,17 @@ async fn processes_run_their_share_under_deployment_wide_ids() {
             .into_iter()
             .collect::<BTreeMap<_, _>>()
     };
-    assert_eq!(readies(&mut first).await, expected([0, 1], alice.id));
-    assert_eq!(readies(&mut second).await, expected([2, 3], bob.id));
+    assert_eq!(readies(&mut first).await, expected([0, 1], alice.id.get()));
+    assert_eq!(readies(&mut second).await, expected([2, 3], bob.id.get()));
     // Shards added later are numbered past the deployment's.
-    assert_eq!(first.add_shard(alice.session_id.clone()).id(), ShardId(4));
+    assert_eq!(first.add_shard(alice.session.clone()).id(), ShardId(4));
 
     // Explicit ids (discord.js's shardIds), past the end ignored.
     let mut third = manager(&server, &sessions, ShardAssignment::ids([1, 3, 9]));
     assert_eq!(ids(&third), [ShardId(1), ShardId(3)]);
     let mut odd = BTreeMap::new();
-    odd.insert(ShardId(1), alice.id);
-    odd.insert(ShardId(3), bob.id);
+    odd.insert(ShardId(1), alice.id.get());
+    odd.insert(ShardId(3), bob.id.get());
     assert_eq!(readies(&mut third).await, odd);
 
     // A range (serenity's index/init), and a process with no share (4

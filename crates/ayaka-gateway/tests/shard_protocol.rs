@@ -6,15 +6,50 @@ mod common;
 
 use std::time::Duration;
 
-use ayaka_gateway::{ErrorKind, Shard, ShardId, ShardMessage, ShardState};
+use ayaka_gateway::{ErrorKind, Shard, ShardConfigBuilder, ShardId, ShardMessage, ShardState};
 use ayaka_model::{
     Presence, PresenceType,
     gateway::{Encoding, Event, EventKind},
 };
-use common::{GUARD, READY, ScriptedGateway, expect_message, fixture};
+use common::{
+    GUARD, READY, ScriptedGateway, closed_error, expect_message, fixture, next_error, next_event,
+    wait_disconnected, wait_ready, wait_reconnecting,
+};
 
 fn is_event(kind: EventKind) -> impl FnMut(&ShardMessage) -> bool {
     move |message| matches!(message, ShardMessage::Event(event) if event.kind() == kind)
+}
+
+/// What a scripted peer does on a shard's first connection.
+enum Peer {
+    /// Holds it, neither reading nor writing.
+    Silent,
+    /// Sends this text message, then holds it.
+    Sends(String),
+}
+
+/// A shard (its config changed by `configure`) whose first connection gets
+/// `peer`: it reports an error of `kind`, reconnects, and is ready on the
+/// next connection.
+async fn check_error_then_reconnect(
+    configure: impl FnOnce(ShardConfigBuilder) -> ShardConfigBuilder,
+    peer: Peer,
+    kind: ErrorKind,
+) {
+    let mut gateway = ScriptedGateway::start().await;
+    let mut shard = Shard::spawn(ShardId(0), configure(gateway.config()).build());
+    // held to the end, as a peer that stopped answering would
+    let mut first = gateway.accept().await;
+    if let Peer::Sends(text) = peer {
+        first.text(&text).await;
+    }
+    let error = next_error(&mut shard).await;
+    assert_eq!(error.kind(), kind, "{error}");
+    wait_reconnecting(&mut shard).await;
+    let mut again = gateway.accept().await;
+    again.text(READY).await;
+    wait_ready(&mut shard).await;
+    again.finish(shard).await;
 }
 
 #[tokio::test]
@@ -55,7 +90,7 @@ async fn json_events_arrive_typed_with_raw_json_and_lifecycle() {
     };
     assert_eq!(event.shard_id, ShardId(7));
     assert_eq!(event.raw_str(), Some(ready.as_str()));
-    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    wait_ready(&mut shard).await;
     assert_eq!(shard.state(), ShardState::Ready);
     let received = shard.next_event().await.unwrap().unwrap();
     assert_eq!(received.kind(), EventKind::GuildInit);
@@ -79,11 +114,7 @@ async fn deployed_server_quirks_are_accepted() {
     let kinds: Vec<EventKind> = {
         let mut kinds = Vec::new();
         while kinds.len() < 5 {
-            let received = tokio::time::timeout(GUARD, shard.next_event())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
+            let received = next_event(&mut shard).await;
             kinds.push(received.kind());
         }
         kinds
@@ -114,30 +145,17 @@ async fn zlib_messages_split_across_frames_arrive_whole() {
     for frame_size in [1, 3, 1024] {
         connection.zlib(&guild, frame_size).await;
     }
-    assert_eq!(
-        shard.next_event().await.unwrap().unwrap().kind(),
-        EventKind::Ready
-    );
+    assert_eq!(next_event(&mut shard).await.kind(), EventKind::Ready);
     // a text frame under zlib is plain JSON, and the stream carries on after it
     connection.text(&fixture("guild_delete")).await;
     connection.zlib(&guild, 64).await;
     for _ in 0..3 {
-        let received = tokio::time::timeout(GUARD, shard.next_event())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let received = next_event(&mut shard).await;
         assert_eq!(received.kind(), EventKind::GuildInit);
         assert_eq!(received.raw_str(), Some(guild.as_str()));
     }
-    assert_eq!(
-        shard.next_event().await.unwrap().unwrap().kind(),
-        EventKind::GuildDelete
-    );
-    assert_eq!(
-        shard.next_event().await.unwrap().unwrap().kind(),
-        EventKind::GuildInit
-    );
+    assert_eq!(next_event(&mut shard).await.kind(), EventKind::GuildDelete);
+    assert_eq!(next_event(&mut shard).await.kind(), EventKind::GuildInit);
     connection.finish(shard).await;
 }
 
@@ -150,15 +168,11 @@ async fn a_corrupt_zlib_frame_is_an_error_then_a_reconnect_with_a_fresh_stream()
     );
     let mut connection = gateway.accept().await;
     connection.zlib(READY, 1024).await;
-    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    wait_ready(&mut shard).await;
     connection
         .binary(b"\xde\xad\xbe\xef not zlib \x00\x00\xff\xff".to_vec())
         .await;
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
+    let error = next_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::Decompress);
     expect_message(&mut shard, |m| {
         matches!(m, ShardMessage::Reconnecting { attempt: 1, .. })
@@ -179,11 +193,7 @@ async fn an_unparsable_message_is_reported_and_the_connection_survives() {
     let mut connection = gateway.accept().await;
     connection.text("{not json").await;
     connection.text(READY).await;
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
+    let error = next_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::Parse);
     expect_message(&mut shard, is_event(EventKind::Ready)).await;
     connection.finish(shard).await;
@@ -196,17 +206,9 @@ async fn fatal_close_codes_end_the_shard_with_a_typed_error() {
         let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
         let connection = gateway.accept().await;
         connection.close(code).await;
-        expect_message(
-            &mut shard,
-            |m| matches!(m, ShardMessage::Disconnected { code: Some(c), .. } if *c == code),
-        )
-        .await;
-        let ShardMessage::Closed { error, .. } =
-            expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await
-        else {
-            unreachable!()
-        };
-        let error = error.expect("a fatal close carries its error");
+        wait_disconnected(&mut shard, code).await;
+        // a fatal close carries its error
+        let error = closed_error(&mut shard).await;
         assert_eq!(error.kind(), ErrorKind::FatalClose { code });
         assert_eq!(error.close_code(), Some(code));
         assert_eq!(shard.state(), ShardState::Closed);
@@ -225,15 +227,9 @@ async fn recoverable_close_codes_reconnect_and_identify_again() {
         let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
         let mut connection = gateway.accept().await;
         connection.text(READY).await;
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+        wait_ready(&mut shard).await;
         connection.close(code).await;
-        let ShardMessage::Reconnecting { delay, attempt, .. } = expect_message(&mut shard, |m| {
-            matches!(m, ShardMessage::Reconnecting { .. })
-        })
-        .await
-        else {
-            unreachable!()
-        };
+        let (attempt, delay) = wait_reconnecting(&mut shard).await;
         assert_eq!(attempt, 1);
         if code == 4003 {
             assert!(
@@ -248,33 +244,24 @@ async fn recoverable_close_codes_reconnect_and_identify_again() {
         }
         let mut connection = gateway.accept().await;
         connection.text(READY).await;
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+        wait_ready(&mut shard).await;
         connection.finish(shard).await;
     }
 }
 
 #[tokio::test]
 async fn a_silent_server_is_detected_by_the_ping_timeout() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ping_interval(Duration::from_millis(100))
-        .ping_timeout(Duration::from_millis(300))
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    // hold the connection without reading it: pings go unanswered
-    let _silent = gateway.accept().await;
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
-    assert_eq!(error.kind(), ErrorKind::PingTimeout);
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
+    // the peer holds the connection without reading it: pings go unanswered
+    check_error_then_reconnect(
+        |config| {
+            config
+                .ping_interval(Duration::from_millis(100))
+                .ping_timeout(Duration::from_millis(300))
+        },
+        Peer::Silent,
+        ErrorKind::PingTimeout,
+    )
     .await;
-    gateway.accept().await.finish(shard).await;
 }
 
 #[tokio::test]
@@ -399,13 +386,7 @@ async fn an_invalid_url_is_fatal() {
         ))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
-    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
-    let ShardMessage::Closed {
-        error: Some(error), ..
-    } = closed
-    else {
-        unreachable!()
-    };
+    let error = closed_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::InvalidUrl);
 }
 
@@ -429,23 +410,12 @@ fn events_parse_the_same_as_serde_json_on_every_fixture() {
 
 #[tokio::test]
 async fn no_ready_in_time_is_a_timeout_and_a_reconnect() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ready_timeout(Duration::from_millis(200))
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    let _mute = gateway.accept().await;
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
-    assert_eq!(error.kind(), ErrorKind::Timeout);
-    let mut again = gateway.accept().await;
-    again.text(READY).await;
-    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
-    again.finish(shard).await;
+    check_error_then_reconnect(
+        |config| config.ready_timeout(Duration::from_millis(200)),
+        Peer::Silent,
+        ErrorKind::Timeout,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -462,11 +432,7 @@ async fn a_slow_consumer_gets_backpressure_and_loses_nothing() {
     }
     expect_message(&mut shard, is_event(EventKind::Ready)).await;
     for id in 0..COUNT {
-        let received = tokio::time::timeout(GUARD, shard.next_event())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let received = next_event(&mut shard).await;
         assert_eq!(received.event.guild_id().map(|g| g.get()), Some(id));
     }
     connection.finish(shard).await;
@@ -513,13 +479,7 @@ async fn without_reconnect_a_recoverable_close_ends_the_shard_with_its_cause() {
     let mut gateway = ScriptedGateway::start().await;
     let mut shard = Shard::spawn(ShardId(0), gateway.config().reconnect(false).build());
     gateway.accept().await.close(4009).await;
-    let closed = expect_message(&mut shard, |m| matches!(m, ShardMessage::Closed { .. })).await;
-    let ShardMessage::Closed {
-        error: Some(error), ..
-    } = closed
-    else {
-        unreachable!()
-    };
+    let error = closed_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::Transport);
     assert!(error.to_string().contains("4009"), "{error}");
 }
@@ -552,18 +512,13 @@ async fn the_configured_presence_is_sent_after_every_ready() {
 
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_a_typed_error_and_a_reconnect() {
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(ShardId(0), gateway.config().max_message_size(1024).build());
-    let mut connection = gateway.accept().await;
     let huge = format!(r#"{{"t":"X","d":"{}"}}"#, "x".repeat(4096));
-    connection.text(&huge).await;
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
-    assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
-    gateway.accept().await.finish(shard).await;
+    check_error_then_reconnect(
+        |config| config.max_message_size(1024),
+        Peer::Sends(huge),
+        ErrorKind::MessageTooLarge,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -745,17 +700,10 @@ async fn a_server_that_stops_reading_cannot_stall_the_shard() {
             handle.send_raw(big.clone()).await.unwrap();
         }
     });
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
+    let error = next_error(&mut shard).await;
     sender.abort();
     assert_eq!(error.kind(), ErrorKind::Timeout);
-    expect_message(&mut shard, |m| {
-        matches!(m, ShardMessage::Reconnecting { .. })
-    })
-    .await;
+    wait_reconnecting(&mut shard).await;
     gateway.accept().await.finish(shard).await;
 }
 
@@ -775,7 +723,7 @@ async fn durations_meaning_never_do_not_overflow() {
     shard.send_raw(r#"{"t":"HEARTBEAT"}"#).await.unwrap();
     assert_eq!(connection.next_text().await, r#"{"t":"HEARTBEAT"}"#);
     connection.text(READY).await;
-    expect_message(&mut shard, |m| matches!(m, ShardMessage::Ready { .. })).await;
+    wait_ready(&mut shard).await;
     connection.finish(shard).await;
 }
 

@@ -4,56 +4,32 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use ayaka_gateway::{ErrorKind, GatewayEndpoint, Shard, ShardConfig, ShardId, ShardMessage};
+use ayaka_gateway::{ErrorKind, GatewayEndpoint, Shard, ShardConfig, ShardId};
 use ayaka_model::gateway::EventKind;
-use common::{GUARD, READY, expect_message, fast};
+use ayaka_server::testing::{self, TlsPair};
+use common::{READY, fast, next_error, next_event};
 use futures_util::{SinkExt, StreamExt};
-use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
-use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::Message;
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// A TLS WebSocket peer for `localhost` that answers identify with READY,
-/// then reads until the client leaves. Returns its URL and certificate.
-async fn tls_gateway() -> (String, CertificateDer<'static>) {
-    let (cert, acceptor) = self_signed();
-    (serve_gateway(acceptor).await, cert)
+/// then reads until the client leaves. Returns its URL and the TLS pair
+/// whose certificate it serves.
+async fn tls_gateway() -> (String, TlsPair) {
+    let pair = testing::tls_pair();
+    (serve_gateway(&pair).await, pair)
 }
 
-/// A self-signed certificate for `localhost` and an acceptor using it.
-fn self_signed() -> (CertificateDer<'static>, TlsAcceptor) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = certified.cert.der().clone();
-    let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
-    let config = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key.into())
-        .unwrap();
-    (cert, TlsAcceptor::from(Arc::new(config)))
+/// A client configuration trusting only `pair`'s certificate.
+fn trusting(pair: &TlsPair) -> rustls::ClientConfig {
+    rustls::ClientConfig::clone(&pair.client_config)
 }
 
-fn trusting(cert: CertificateDer<'static>) -> rustls::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
-
-async fn serve_gateway(acceptor: TlsAcceptor) -> String {
+async fn serve_gateway(pair: &TlsPair) -> String {
+    let acceptor = pair.acceptor.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -77,7 +53,8 @@ async fn serve_gateway(acceptor: TlsAcceptor) -> String {
 }
 
 /// An `https` `/available` that answers `{"port": port}` once.
-async fn serve_available(acceptor: TlsAcceptor, port: u16) -> String {
+async fn serve_available(pair: &TlsPair, port: u16) -> String {
+    let acceptor = pair.acceptor.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "https://localhost:{}/available",
@@ -104,21 +81,22 @@ async fn serve_available(acceptor: TlsAcceptor, port: u16) -> String {
     url
 }
 
-#[tokio::test]
-async fn wss_with_a_trusted_private_certificate_gets_ready() {
-    let (url, cert) = tls_gateway().await;
-    let config = fast(ShardConfig::builder("s"))
-        .endpoint(GatewayEndpoint::Url(url))
-        .tls_config(trusting(cert))
-        .build();
+/// Runs a shard with `config`: its first event is READY.
+async fn first_event_is_ready(config: ShardConfig) {
     let mut shard = Shard::spawn(ShardId(0), config);
-    let received = tokio::time::timeout(GUARD, shard.next_event())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let received = next_event(&mut shard).await;
     assert_eq!(received.kind(), EventKind::Ready);
     shard.close().await;
+}
+
+#[tokio::test]
+async fn wss_with_a_trusted_private_certificate_gets_ready() {
+    let (url, pair) = tls_gateway().await;
+    let config = fast(ShardConfig::builder("s"))
+        .endpoint(GatewayEndpoint::Url(url))
+        .tls_config(trusting(&pair))
+        .build();
+    first_event_is_ready(config).await;
 }
 
 #[tokio::test]
@@ -128,31 +106,20 @@ async fn wss_with_the_default_roots_refuses_an_unknown_certificate() {
         .endpoint(GatewayEndpoint::Url(url))
         .build();
     let mut shard = Shard::spawn(ShardId(0), config);
-    let ShardMessage::Error { error, .. } =
-        expect_message(&mut shard, |m| matches!(m, ShardMessage::Error { .. })).await
-    else {
-        unreachable!()
-    };
+    let error = next_error(&mut shard).await;
     assert_eq!(error.kind(), ErrorKind::Connect);
     shard.close().await;
 }
 
 #[tokio::test]
 async fn https_discovery_uses_the_configured_tls_too() {
-    let (cert, acceptor) = self_signed();
-    let gateway = serve_gateway(acceptor.clone()).await;
+    let pair = testing::tls_pair();
+    let gateway = serve_gateway(&pair).await;
     let port = gateway.rsplit(':').next().unwrap().parse().unwrap();
-    let available = serve_available(acceptor, port).await;
+    let available = serve_available(&pair, port).await;
     let config = fast(ShardConfig::builder("s"))
         .endpoint(GatewayEndpoint::Available(available))
-        .tls_config(trusting(cert))
+        .tls_config(trusting(&pair))
         .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    let received = tokio::time::timeout(GUARD, shard.next_event())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(received.kind(), EventKind::Ready);
-    shard.close().await;
+    first_event_is_ready(config).await;
 }

@@ -22,30 +22,6 @@ use ayaka_server::testing::{self, TestUser};
 /// How long a step may take before the test calls it a hang.
 const GUARD: Duration = Duration::from_secs(30);
 
-/// Everything a cache holds, in a form that compares equal exactly when two
-/// caches hold the same state.
-fn picture(cache: &Cache) -> String {
-    let mut lines = vec![format!("current {:?}", cache.current_user())];
-    let mut guilds = cache.guilds();
-    guilds.sort_by_key(|g| g.id);
-    for guild in guilds {
-        lines.push(format!("guild {guild:?}"));
-        lines.push(format!("roles {:?}", cache.guild_roles(guild.id)));
-        lines.push(format!("emojis {:?}", cache.guild_emojis(guild.id)));
-        lines.push(format!("channels {:?}", cache.guild_channels(guild.id)));
-        lines.push(format!("members {:?}", cache.guild_members(guild.id)));
-        lines.push(format!("invites {:?}", cache.guild_invites(guild.id)));
-        for member in cache.guild_members(guild.id) {
-            lines.push(format!("user {:?}", cache.user(member.user_id)));
-            lines.push(format!("presence {:?}", cache.presence(member.user_id)));
-            lines.push(format!("guilds {:?}", cache.user_guilds(member.user_id)));
-        }
-    }
-    lines.push(format!("feeds {:?}", cache.feeds()));
-    lines.push(format!("stats {:?}", cache.stats()));
-    lines.join("\n")
-}
-
 fn client(user: &TestUser) -> Client {
     Client::builder()
         .base_url(&user.rest_url)
@@ -201,8 +177,8 @@ async fn a_cache_fed_from_the_stream_matches_one_fed_from_the_shards() {
 
     shards.broker.flush(Duration::from_secs(5)).await.unwrap();
     catch_up(&consumer, &streamed, &mut applied, shards.published).await;
-    let direct = picture(&shards.direct);
-    assert_eq!(picture(&streamed), direct);
+    let direct = shards.direct.snapshot();
+    assert_eq!(streamed.snapshot(), direct);
     // Not an empty match: the caches saw what happened.
     assert_eq!(streamed.guild_ids(), [guild.id]);
     assert_eq!(streamed.guild_channels(guild.id).len(), 2);
@@ -219,7 +195,7 @@ async fn a_cache_fed_from_the_stream_matches_one_fed_from_the_shards() {
     shards.broker.flush(Duration::from_secs(5)).await.unwrap();
     catch_up(&consumer, &streamed, &mut applied, shards.published).await;
     assert_eq!(streamed.feed_state(FeedId(1)), Some(FeedState::Ended));
-    assert_eq!(picture(&streamed), picture(&shards.direct));
+    assert_eq!(streamed.snapshot(), shards.direct.snapshot());
     // Its relay stops with it.
     let deadline = tokio::time::Instant::now() + GUARD;
     while !relays[1].is_finished() {

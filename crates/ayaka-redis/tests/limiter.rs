@@ -13,9 +13,8 @@ use ayaka_http::ratelimit::{
     InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
 };
 use ayaka_http::{Client, ErrorKind as HttpErrorKind, RetryPolicy};
-use ayaka_model::request::CreateUser;
 use ayaka_redis::{Connection, ErrorKind, Namespace, RedisRateLimiter};
-use ayaka_server::{Limit, PasswordHashing, RateLimits, Server, bucket};
+use ayaka_server::{Limit, RateLimits, Server, bucket, testing};
 use tokio::time::Instant;
 
 const ROUTE: RouteKind = RouteKind::GetCurrentUser;
@@ -117,27 +116,13 @@ async fn script_calls(redis: &support::TestRedis) -> u64 {
 }
 
 async fn local_server(limit: Limit) -> (Server, String) {
-    let server = Server::builder()
+    let server = testing::builder()
         .rate_limits(RateLimits::default().limit(bucket::USERS_ME, limit))
-        .password_hashing(PasswordHashing::Fast)
         .spawn()
         .await
         .unwrap();
-    let client = Client::builder()
-        .base_url(server.rest_url())
-        .build()
-        .unwrap();
-    let user = client
-        .create_user(&CreateUser::new(
-            "budget",
-            1,
-            "budget@example.com",
-            "correct horse battery",
-        ))
-        .await
-        .unwrap();
-    let session = user.session_ids.iter().flatten().next().unwrap().to_owned();
-    (server, session)
+    let user = testing::user_with_session(&server, "budget").await;
+    (server, user.session)
 }
 
 /// Sends `per_client` `GET /users/@me` from each client at once; the 429s

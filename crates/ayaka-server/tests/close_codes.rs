@@ -5,9 +5,10 @@ mod common;
 
 use std::time::Duration;
 
+use ayaka_server::testing::{self, TestUser, user_with_session};
 use ayaka_server::{Limit, Server};
 use bytes::Bytes;
-use common::{Gateway, NextMessage, Received, TestUser, create_guild, create_user, spawn};
+use common::{Gateway, NextMessage, Received, create_guild};
 use futures_util::SinkExt as _;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -21,8 +22,8 @@ async fn close_after_identify(server: &ayaka_server::Server, first: Message) -> 
 
 #[tokio::test]
 async fn bad_identify_payloads_close_with_their_codes() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     let cases = [
         (Message::text(r#"{"session_id": 5}"#), 4001),
         (
@@ -61,8 +62,8 @@ async fn bad_identify_payloads_close_with_their_codes() {
 
 #[tokio::test]
 async fn bad_messages_after_identify_close_with_their_codes() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     let cases = [
         (
             Message::text(json!({"session_id": alice.session}).to_string()),
@@ -90,12 +91,12 @@ async fn bad_messages_after_identify_close_with_their_codes() {
 
 #[tokio::test]
 async fn oversized_messages_close_with_1009() {
-    let server = common::builder()
+    let server = testing::builder()
         .max_message_size(1024)
         .spawn()
         .await
         .unwrap();
-    let alice = create_user(&server, "alice").await;
+    let alice = user_with_session(&server, "alice").await;
     let huge = Message::text(format!(r#"{{"session_id": "{}"}}"#, "x".repeat(4096)));
     assert_eq!(close_after_identify(&server, huge).await, Some(1009));
 
@@ -109,8 +110,8 @@ async fn oversized_messages_close_with_1009() {
 
 #[tokio::test]
 async fn too_many_connections_close_with_4003() {
-    let server = common::builder().max_connections(2).spawn().await.unwrap();
-    let alice = create_user(&server, "alice").await;
+    let server = testing::builder().max_connections(2).spawn().await.unwrap();
+    let alice = user_with_session(&server, "alice").await;
     let (first, _) = Gateway::identify(&server, &alice, "json").await;
     let (second, _) = Gateway::identify(&server, &alice, "json").await;
     let mut third = Gateway::connect(&server.gateway_url()).await;
@@ -121,12 +122,12 @@ async fn too_many_connections_close_with_4003() {
 
 #[tokio::test]
 async fn sending_too_fast_closes_with_4008() {
-    let server = common::builder()
+    let server = testing::builder()
         .client_message_limit(Limit::per_minute(3))
         .spawn()
         .await
         .unwrap();
-    let alice = create_user(&server, "alice").await;
+    let alice = user_with_session(&server, "alice").await;
     let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
     for _ in 0..4 {
         gateway.send_json(json!({"t": "HEARTBEAT"})).await;
@@ -137,7 +138,7 @@ async fn sending_too_fast_closes_with_4008() {
 
 #[tokio::test]
 async fn no_identify_in_time_closes_with_4009() {
-    let server = common::builder()
+    let server = testing::builder()
         .identify_timeout(Duration::from_millis(300))
         .spawn()
         .await
@@ -154,12 +155,12 @@ async fn silence_closes_with_4009_and_pings_keep_alive() {
     // Eight pings per timeout: a busy CI machine may stall the test for a
     // few hundred milliseconds without the pinging client looking silent.
     let timeout = Duration::from_millis(800);
-    let server = common::builder()
+    let server = testing::builder()
         .ping_timeout(timeout)
         .spawn()
         .await
         .unwrap();
-    let alice = create_user(&server, "alice").await;
+    let alice = user_with_session(&server, "alice").await;
 
     let (mut silent, _) = Gateway::identify(&server, &alice, "json").await;
     let started = tokio::time::Instant::now();
@@ -187,8 +188,8 @@ async fn silence_closes_with_4009_and_pings_keep_alive() {
 /// A guild of two users, `slow` (its owner) and "fast", each connected and
 /// past its GUILD_INIT: the slow one's connection, the fast user and theirs.
 async fn slow_and_fast(server: &Server, slow: &str) -> (Gateway, TestUser, Gateway) {
-    let slow = create_user(server, slow).await;
-    let fast = create_user(server, "fast").await;
+    let slow = user_with_session(server, slow).await;
+    let fast = user_with_session(server, "fast").await;
     let guild = create_guild(server, &slow, "g").await;
     common::join(server, guild, &slow, &fast).await;
     let (mut slow_gateway, _) = Gateway::identify(server, &slow, "json").await;
@@ -200,7 +201,7 @@ async fn slow_and_fast(server: &Server, slow: &str) -> (Gateway, TestUser, Gatew
 
 #[tokio::test]
 async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
-    let server = common::builder()
+    let server = testing::builder()
         .queue_capacity(4)
         .client_message_limit(Limit::per_second(10_000))
         .spawn()
@@ -229,7 +230,7 @@ async fn a_client_that_cannot_keep_up_is_closed_with_4000() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
-    let server = common::builder()
+    let server = testing::builder()
         .queue_capacity(1_000_000)
         .ping_timeout(Duration::from_millis(500))
         .client_message_limit(Limit::per_second(10_000))
@@ -265,8 +266,8 @@ async fn a_client_that_stops_reading_is_dropped_even_without_overflow() {
 
 #[tokio::test]
 async fn shutdown_closes_connections_with_1001() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     let (mut gateway, _) = Gateway::identify(&server, &alice, "json").await;
     let shutdown = tokio::spawn(server.shutdown());
     assert!(matches!(
@@ -282,8 +283,8 @@ async fn shutdown_closes_connections_with_1001() {
 
 #[tokio::test]
 async fn a_close_from_the_client_is_answered() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     for identified in [false, true] {
         let mut gateway = if identified {
             Gateway::identify(&server, &alice, "json").await.0
@@ -315,8 +316,8 @@ fn invalid_utf8_text() -> Message {
 
 #[tokio::test]
 async fn text_frames_that_are_not_utf8_close_with_their_codes() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     // Before identify it is a bad identify payload...
     assert_eq!(
         close_after_identify(&server, invalid_utf8_text()).await,
@@ -331,9 +332,9 @@ async fn text_frames_that_are_not_utf8_close_with_their_codes() {
 
 #[tokio::test]
 async fn a_new_password_ends_the_other_sessions_with_4002() {
-    let server = common::spawn().await;
-    let alice = create_user(&server, "alice").await;
-    let alice_id = ayaka_snowflake::UserId::new(alice.id);
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
+    let alice_id = alice.id;
     // Two more sessions of alice, as a login would open them.
     let mut old_gateways = Vec::new();
     let mut old_sessions = Vec::new();
@@ -348,7 +349,7 @@ async fn a_new_password_ends_the_other_sessions_with_4002() {
         old_sessions.push(session);
     }
     let (mut kept_gateway, _) = Gateway::identify(&server, &alice, "zlib").await;
-    let other = common::create_user(&server, "bob").await;
+    let other = user_with_session(&server, "bob").await;
 
     let change = json!({"password": "a brand new password"});
     let response = common::request_as(

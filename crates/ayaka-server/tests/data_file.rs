@@ -6,13 +6,14 @@ mod common;
 
 use std::path::Path;
 
+use ayaka_server::testing::{self, user_with_session};
 use ayaka_server::{ErrorKind, Server};
-use common::{Gateway, TempDir, builder, create_guild, create_user, join, request, request_as};
+use common::{Gateway, TempDir, create_guild, join, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::json;
 
 async fn with_file(path: &Path) -> Server {
-    builder().data_file(path).spawn().await.unwrap()
+    testing::builder().data_file(path).spawn().await.unwrap()
 }
 
 #[tokio::test]
@@ -20,8 +21,8 @@ async fn everything_survives_a_restart_from_the_file() {
     let dir = TempDir::new("restart");
     let path = dir.file("data.sqlite3");
     let first = with_file(&path).await;
-    let owner = create_user(&first, "owner").await;
-    let member = create_user(&first, "member").await;
+    let owner = user_with_session(&first, "owner").await;
+    let member = user_with_session(&first, "member").await;
     let guild = create_guild(&first, &owner, "kept").await;
     let gone = create_guild(&first, &owner, "deleted").await;
     join(&first, guild, &owner, &member).await;
@@ -99,7 +100,7 @@ async fn everything_survives_a_restart_from_the_file() {
 
     // The owner's session identifies; GUILD_INIT holds what was made.
     let (mut gateway, ready) = Gateway::identify(&second, &owner, "json").await;
-    assert_eq!(ready["d"]["id"], owner.id);
+    assert_eq!(ready["d"]["id"], owner.id.get());
     let init = gateway.expect("GUILD_INIT").await;
     let kept = &init["d"];
     assert_eq!(kept["id"], guild);
@@ -132,7 +133,7 @@ async fn everything_survives_a_restart_from_the_file() {
     );
 
     // The invite still works, and uniqueness holds across the restart.
-    let newcomer = create_user(&second, "newcomer").await;
+    let newcomer = user_with_session(&second, "newcomer").await;
     let joined = request_as(
         &second,
         &newcomer,
@@ -155,7 +156,12 @@ async fn everything_survives_a_restart_from_the_file() {
 }
 
 async fn refusal(path: &Path) -> ErrorKind {
-    builder().data_file(path).spawn().await.unwrap_err().kind()
+    testing::builder()
+        .data_file(path)
+        .spawn()
+        .await
+        .unwrap_err()
+        .kind()
 }
 
 #[tokio::test]
@@ -191,7 +197,11 @@ async fn bad_files_are_refused_and_left_as_they_were() {
             .unwrap();
     }
     let newer_bytes = std::fs::read(&newer).unwrap();
-    let error = builder().data_file(&newer).spawn().await.unwrap_err();
+    let error = testing::builder()
+        .data_file(&newer)
+        .spawn()
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::DataVersion);
     assert!(error.to_string().contains("99"), "{error}");
     assert_eq!(std::fs::read(&newer).unwrap(), newer_bytes);
@@ -200,7 +210,7 @@ async fn bad_files_are_refused_and_left_as_they_were() {
     let truncated = dir.file("truncated.sqlite3");
     let server = with_file(&truncated).await;
     for index in 0..30 {
-        create_user(&server, &format!("user{index}")).await;
+        user_with_session(&server, &format!("user{index}")).await;
     }
     server.shutdown().await;
     {
@@ -223,9 +233,9 @@ async fn a_file_in_use_is_refused_and_data_with_a_file_is_a_config_error() {
     let dir = TempDir::new("in-use");
     let path = dir.file("data.sqlite3");
     let holder = with_file(&path).await;
-    create_user(&holder, "alice").await;
+    user_with_session(&holder, "alice").await;
     assert_eq!(refusal(&path).await, ErrorKind::DataUnavailable);
-    let error = builder()
+    let error = testing::builder()
         .data(holder.data())
         .data_file(&path)
         .spawn()
@@ -233,7 +243,7 @@ async fn a_file_in_use_is_refused_and_data_with_a_file_is_a_config_error() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Config);
     // The holder is unharmed.
-    create_user(&holder, "bob").await;
+    user_with_session(&holder, "bob").await;
     holder.shutdown().await;
     assert_eq!(with_file(&path).await.stats().users, 2);
 }
@@ -243,11 +253,11 @@ async fn in_process_data_of_a_file_backed_server_keeps_writing_the_file() {
     let dir = TempDir::new("data");
     let path = dir.file("data.sqlite3");
     let first = with_file(&path).await;
-    create_user(&first, "alice").await;
+    user_with_session(&first, "alice").await;
     let data = first.data();
     first.shutdown().await;
-    let second = builder().data(data).spawn().await.unwrap();
-    create_user(&second, "bob").await;
+    let second = testing::builder().data(data).spawn().await.unwrap();
+    user_with_session(&second, "bob").await;
     second.shutdown().await;
     // The last handle on the data is gone with the server: the file is
     // closed, and holds both.

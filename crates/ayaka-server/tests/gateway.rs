@@ -4,16 +4,15 @@
 
 mod common;
 
-use common::{
-    Gateway, create_guild, create_user, expect_marker, join, mark, request, request_as, spawn,
-};
+use ayaka_server::testing::{self, user_with_session};
+use common::{Gateway, create_guild, expect_marker, join, mark, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Identify → READY → one GUILD_INIT per guild, with channels and members.
 async fn ready_and_guild_init(server: &ayaka_server::Server, encoding: &str) -> Gateway {
-    let alice = create_user(server, "alice").await;
-    let bob = create_user(server, "bob").await;
+    let alice = user_with_session(server, "alice").await;
+    let bob = user_with_session(server, "bob").await;
     let first = create_guild(server, &alice, "first").await;
     let second = create_guild(server, &bob, "second").await;
     join(server, second, &bob, &alice).await;
@@ -28,7 +27,7 @@ async fn ready_and_guild_init(server: &ayaka_server::Server, encoding: &str) -> 
     assert_eq!(channel.status, StatusCode::CREATED);
 
     let (mut gateway, ready) = Gateway::identify(server, &alice, encoding).await;
-    assert_eq!(ready["d"]["id"], alice.id);
+    assert_eq!(ready["d"]["id"], alice.id.get());
     assert_eq!(ready["d"]["session_ids"][0], alice.session.as_str());
     assert!(ready["d"].get("password").is_none());
     let mut inits = [
@@ -48,7 +47,7 @@ async fn ready_and_guild_init(server: &ayaka_server::Server, encoding: &str) -> 
         .map(|member| member["user"]["id"].as_u64().unwrap())
         .collect();
     members.sort_unstable();
-    assert_eq!(members, [alice.id, bob.id]);
+    assert_eq!(members, [alice.id.get(), bob.id.get()]);
     // and nothing else before live events
     mark(server, &alice, "after-init").await;
     expect_marker(&mut gateway, "after-init").await;
@@ -57,7 +56,7 @@ async fn ready_and_guild_init(server: &ayaka_server::Server, encoding: &str) -> 
 
 #[tokio::test]
 async fn json_identify_gets_ready_then_guild_init_as_text() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let gateway = ready_and_guild_init(&server, "json").await;
     assert_eq!(gateway.binary_messages, 0);
     assert_eq!(gateway.text_messages, 4);
@@ -67,8 +66,8 @@ async fn json_identify_gets_ready_then_guild_init_as_text() {
 
 #[tokio::test]
 async fn default_encoding_is_json() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     let mut gateway = Gateway::connect(&server.gateway_url()).await;
     gateway
         .send_json(json!({"session_id": alice.session, "unknown": [1]}))
@@ -81,7 +80,7 @@ async fn default_encoding_is_json() {
 
 #[tokio::test]
 async fn zlib_identify_gets_one_compressed_stream() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let gateway = ready_and_guild_init(&server, "zlib").await;
     assert_eq!(gateway.text_messages, 0);
     assert_eq!(gateway.binary_messages, 4);
@@ -91,7 +90,7 @@ async fn zlib_identify_gets_one_compressed_stream() {
 
 #[tokio::test]
 async fn zlib_messages_can_be_split_across_websocket_messages() {
-    let server = common::builder()
+    let server = testing::builder()
         .split_zlib_messages(3)
         .spawn()
         .await
@@ -108,12 +107,12 @@ async fn zlib_messages_can_be_split_across_websocket_messages() {
 
 #[tokio::test]
 async fn zlib_under_json_compresses_anyway() {
-    let server = common::builder()
+    let server = testing::builder()
         .zlib_under_json(true)
         .spawn()
         .await
         .unwrap();
-    let alice = create_user(&server, "alice").await;
+    let alice = user_with_session(&server, "alice").await;
     let (gateway, _) = Gateway::identify(&server, &alice, "json").await;
     assert_eq!((gateway.binary_messages, gateway.text_messages), (1, 0));
     drop(gateway);
@@ -122,8 +121,8 @@ async fn zlib_under_json_compresses_anyway() {
 
 #[tokio::test]
 async fn quirks_imitate_the_deployed_gateway() {
-    let server = common::builder().quirks(true).spawn().await.unwrap();
-    let alice = create_user(&server, "alice").await;
+    let server = testing::builder().quirks(true).spawn().await.unwrap();
+    let alice = user_with_session(&server, "alice").await;
     create_guild(&server, &alice, "g").await;
     let mut gateway = Gateway::connect(&server.gateway_url()).await;
     gateway
@@ -134,7 +133,7 @@ async fn quirks_imitate_the_deployed_gateway() {
     assert!(hello.get("s").is_some() && hello.get("i").is_some());
     let ready = gateway.expect("READY").await;
     let user: Value = serde_json::from_str(ready["d"].as_str().expect("d as a string")).unwrap();
-    assert_eq!(user["_id"], alice.id);
+    assert_eq!(user["_id"], alice.id.get());
     assert!(user.get("id").is_none());
     let init = gateway.expect("GUILD_INIT").await;
     assert!(init.get("s").is_some(), "extra envelope field");
@@ -146,8 +145,8 @@ async fn quirks_imitate_the_deployed_gateway() {
 
 #[tokio::test]
 async fn quirks_fragment_big_zlib_messages_by_1024_bytes() {
-    let server = common::builder().quirks(true).spawn().await.unwrap();
-    let alice = create_user(&server, "alice").await;
+    let server = testing::builder().quirks(true).spawn().await.unwrap();
+    let alice = user_with_session(&server, "alice").await;
     // Random-ish text compresses badly, so GUILD_INIT passes 1024 bytes.
     let mut state = 0x9E37_79B9_u32;
     let mut noise = || -> String {
@@ -181,19 +180,19 @@ async fn quirks_fragment_big_zlib_messages_by_1024_bytes() {
 
 struct Room {
     server: ayaka_server::Server,
-    owner: common::TestUser,
-    member: common::TestUser,
-    outsider: common::TestUser,
+    owner: testing::TestUser,
+    member: testing::TestUser,
+    outsider: testing::TestUser,
     guild: u64,
     gateways: Vec<Gateway>,
 }
 
 impl Room {
     async fn new() -> Self {
-        let server = spawn().await;
-        let owner = create_user(&server, "owner").await;
-        let member = create_user(&server, "member").await;
-        let outsider = create_user(&server, "outsider").await;
+        let server = testing::server().await;
+        let owner = user_with_session(&server, "owner").await;
+        let member = user_with_session(&server, "member").await;
+        let outsider = user_with_session(&server, "outsider").await;
         let guild = create_guild(&server, &owner, "room").await;
         join(&server, guild, &owner, &member).await;
         let mut gateways = Vec::new();
@@ -214,7 +213,7 @@ impl Room {
         }
     }
 
-    fn users(&self) -> [&common::TestUser; 3] {
+    fn users(&self) -> [&testing::TestUser; 3] {
         [&self.owner, &self.member, &self.outsider]
     }
 
@@ -318,7 +317,7 @@ async fn events_reach_exactly_the_users_they_concern() {
         .expect_exactly("PRESENCE_UPDATE", [true, false, true])
         .await;
     for event in &events {
-        assert_eq!(event["id"], room.member.id);
+        assert_eq!(event["id"], room.member.id.get());
         assert_eq!(event["d"], json!({"type": 3, "description": "busy"}));
     }
 
@@ -361,9 +360,9 @@ async fn events_reach_exactly_the_users_they_concern() {
 
 #[tokio::test]
 async fn identify_can_opt_out_of_presences() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
-    let bob = create_user(&server, "bob").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
+    let bob = user_with_session(&server, "bob").await;
     let guild = create_guild(&server, &alice, "g").await;
     join(&server, guild, &alice, &bob).await;
     let mut quiet = Gateway::connect(&server.gateway_url()).await;
@@ -380,7 +379,10 @@ async fn identify_can_opt_out_of_presences() {
     bob_gateway
         .send_json(json!({"t": "PRESENCE_UPDATE", "d": {"type": 2}}))
         .await;
-    assert_eq!(listening.expect("PRESENCE_UPDATE").await["id"], bob.id);
+    assert_eq!(
+        listening.expect("PRESENCE_UPDATE").await["id"],
+        bob.id.get()
+    );
     mark(&server, &alice, "after").await;
     expect_marker(&mut quiet, "after").await;
     expect_marker(&mut listening, "after").await;
@@ -390,8 +392,8 @@ async fn identify_can_opt_out_of_presences() {
 
 #[tokio::test]
 async fn every_connection_of_a_user_receives_its_events() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     let (mut first, _) = Gateway::identify(&server, &alice, "json").await;
     let (mut second, _) = Gateway::identify(&server, &alice, "zlib").await;
     let guild = create_guild(&server, &alice, "g").await;

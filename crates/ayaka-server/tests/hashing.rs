@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use ayaka_server::{PasswordHashing, Server};
+use ayaka_server::{PasswordHashing, Server, testing};
 use common::{WAIT, abandoned_sign_up, request, sign_up};
 use futures_util::StreamExt as _;
 use http::{Method, StatusCode};
@@ -39,7 +39,7 @@ async fn stats(server: &Server) -> Value {
 #[tokio::test]
 async fn abandoned_sign_ups_never_run_more_hashes_than_the_bound() {
     let _turn = ONE_SERVER_AT_A_TIME.lock().await;
-    let server = common::builder()
+    let server = testing::builder()
         .password_hashing(PasswordHashing::Secure)
         .hashing_concurrency(2)
         .hashing_queue(256)
@@ -81,7 +81,7 @@ async fn abandoned_sign_ups_never_run_more_hashes_than_the_bound() {
 #[tokio::test]
 async fn sign_ups_beyond_the_hashing_queue_get_503_with_retry_after() {
     let _turn = ONE_SERVER_AT_A_TIME.lock().await;
-    let server = common::builder()
+    let server = testing::builder()
         .password_hashing(PasswordHashing::Secure)
         .hashing_concurrency(1)
         .hashing_queue(1)

@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use ayaka_server::Server;
-use common::{Gateway, TestUser, WAIT, create_guild, create_user, join, request_as};
+use ayaka_server::testing::{self, TestUser, user_with_session};
+use common::{Gateway, WAIT, create_guild, join, request_as};
 use futures_util::StreamExt;
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -29,20 +30,20 @@ async fn connections_become(server: &Server, expected: usize) {
 
 /// A still-working server: a new client identifies and gets READY.
 async fn still_serving(server: &Server) {
-    let user = create_user(server, "probe").await;
+    let user = user_with_session(server, "probe").await;
     let (gateway, ready) = Gateway::identify(server, &user, "zlib").await;
-    assert_eq!(ready["d"]["id"], user.id);
+    assert_eq!(ready["d"]["id"], user.id.get());
     drop(gateway);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_connections_stay_healthy() {
-    let server = common::spawn().await;
-    let owner = create_user(&server, "owner").await;
+    let server = testing::server().await;
+    let owner = user_with_session(&server, "owner").await;
     let guild = create_guild(&server, &owner, "crowd").await;
     let mut users = vec![];
     for index in 0..9 {
-        let user = create_user(&server, &format!("user{index}")).await;
+        let user = user_with_session(&server, &format!("user{index}")).await;
         join(&server, guild, &owner, &user).await;
         users.push(user);
     }
@@ -168,8 +169,8 @@ async fn one_cycle(server: &Server, user: &TestUser, index: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_connect_disconnect_cycles_leave_nothing_behind() {
-    let server = common::spawn().await;
-    let user = create_user(&server, "churn").await;
+    let server = testing::server().await;
+    let user = user_with_session(&server, "churn").await;
     futures_util::stream::iter(0..2_500)
         .for_each_concurrent(50, |index| one_cycle(&server, &user, index))
         .await;
@@ -180,7 +181,7 @@ async fn thousands_of_connect_disconnect_cycles_leave_nothing_behind() {
 
 #[tokio::test]
 async fn broken_frames_close_with_1002() {
-    let server = common::spawn().await;
+    let server = testing::server().await;
     let mut stream = raw_upgrade(&server).await;
     // Clients must mask their frames; this one is not masked.
     stream.write_all(b"\x81\x05hello").await.unwrap();
@@ -198,8 +199,8 @@ async fn broken_frames_close_with_1002() {
 
 #[tokio::test]
 async fn garbage_on_either_port_hurts_nobody() {
-    let server = common::spawn().await;
-    let user = create_user(&server, "bystander").await;
+    let server = testing::server().await;
+    let user = user_with_session(&server, "bystander").await;
     let (mut bystander, _) = Gateway::identify(&server, &user, "json").await;
 
     let mut gateway_port = TcpStream::connect(server.gateway_addrs()[0]).await.unwrap();
@@ -243,7 +244,7 @@ async fn closed_by_server(stream: &mut TcpStream) {
 
 #[tokio::test]
 async fn connections_count_against_the_limit_from_the_tcp_accept() {
-    let server = common::builder()
+    let server = testing::builder()
         .max_connections(3)
         .handshake_timeout(Duration::from_secs(3_600))
         .identify_timeout(Duration::from_secs(3_600))
@@ -274,7 +275,7 @@ async fn connections_count_against_the_limit_from_the_tcp_accept() {
 
 #[tokio::test]
 async fn the_handshake_has_its_own_timeout() {
-    let server = common::builder()
+    let server = testing::builder()
         .handshake_timeout(Duration::from_millis(200))
         .identify_timeout(Duration::from_secs(3_600))
         .spawn()

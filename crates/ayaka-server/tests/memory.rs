@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use ayaka_server::testing::rss_bytes_of;
+use ayaka_server::testing::{self, rss_bytes_of};
 use ayaka_server::{PasswordHashing, Server};
 use common::{WAIT, request, sign_up};
 use futures_util::StreamExt as _;
@@ -82,7 +82,7 @@ async fn hashing_idle(server: &Server) {
 
 async fn secure_server() -> Server {
     // Default hashing bounds: one worker per core, a queue of 64.
-    common::builder()
+    testing::builder()
         .password_hashing(PasswordHashing::Secure)
         .spawn()
         .await

@@ -3,9 +3,10 @@
 
 mod common;
 
+use ayaka_server::testing::{self, TestUser, user_with_session};
 use ayaka_server::{Limit, RateLimits, Server, bucket};
 use bytes::Bytes;
-use common::{TestUser, create_guild, create_user, join, raw_request, request, request_as, spawn};
+use common::{create_guild, join, raw_request, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,18 +24,23 @@ async fn expect_statuses(server: &Server, cases: &[(Option<&TestUser>, Method, &
 
 #[tokio::test]
 async fn users_create_get_and_update() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
-    assert_eq!(alice.body["username"], "alice");
-    assert!(alice.body.get("password").is_none());
-    let session = &alice.session;
+    let server = testing::server().await;
+    // signed up by hand: the answer to the sign-up is under test here
+    let body = json!({"username": "alice", "separator": 1, "email": "alice@example.com",
+                      "password": "correct horse"});
+    let created = request(&server, Method::POST, "/users/@me", None, Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["username"], "alice");
+    assert!(created.body.get("password").is_none());
+    let alice_id = created.body["id"].as_u64().unwrap();
+    let session = &created.body["session_ids"][0].as_str().unwrap().to_owned();
     let (name, secret) = session.split_once('.').unwrap();
     assert!(name.parse::<u64>().is_ok());
     assert!(secret.len() >= 22, "128 bits of secret");
 
     let me = common::me(&server, session).await;
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.body["id"], alice.id);
+    assert_eq!(me.body["id"], alice_id);
     assert_eq!(me.body["session_ids"][0], session.as_str());
     assert!(me.body.get("password").is_none());
 
@@ -70,7 +76,7 @@ async fn users_create_get_and_update() {
         for auth in [
             None,
             Some("1.AAAAAAAAAAAAAAAAAAAAAA"),
-            Some(alice.id.to_string().as_str()),
+            Some(alice_id.to_string().as_str()),
         ] {
             let response = request(&server, method.clone(), "/users/@me", auth, body.clone()).await;
             assert_eq!(
@@ -86,7 +92,7 @@ async fn users_create_get_and_update() {
 
 #[tokio::test]
 async fn validation_names_every_bad_field() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let bad = json!({"username": "", "separator": 10_000, "email": "nope", "password": "short"});
     let response = request(&server, Method::POST, "/users/@me", None, Some(bad)).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -109,7 +115,7 @@ async fn validation_names_every_bad_field() {
     let response = request(&server, Method::POST, "/users/@me", None, Some(missing)).await;
     assert_eq!(response.body["errors"]["email"], "is required");
 
-    let alice = create_user(&server, "alice").await;
+    let alice = user_with_session(&server, "alice").await;
     let long_name = "x".repeat(101);
     let response = request_as(
         &server,
@@ -126,7 +132,7 @@ async fn validation_names_every_bad_field() {
 
 #[tokio::test]
 async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let body = json!({"username": 7, "separator": "one", "bio": ["x"], "password": "short"});
     let response = request(&server, Method::POST, "/users/@me", None, Some(body)).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -139,7 +145,7 @@ async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
     );
     assert_eq!(errors["email"], "is required");
 
-    let alice = create_user(&server, "alice").await;
+    let alice = user_with_session(&server, "alice").await;
     for body in [
         json!({"name": "nul\u{0}inside"}),
         json!({"name": "line\nbreak", "description": 5}),
@@ -172,7 +178,7 @@ async fn a_400_names_every_wrong_type_missing_field_and_broken_rule() {
 
 #[tokio::test]
 async fn malformed_bodies_get_json_errors() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let json_type = [("content-type", "application/json")];
     type Headers<'a> = &'a [(&'a str, &'a str)];
     let cases: [(Headers<'_>, Bytes, StatusCode); 5] = [
@@ -249,16 +255,16 @@ async fn malformed_bodies_get_json_errors() {
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong_method.header("allow"), "GET, PATCH, DELETE");
     // the server is still fine
-    create_user(&server, "still-serving").await;
+    user_with_session(&server, "still-serving").await;
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn guild_routes_follow_the_documented_codes() {
-    let server = spawn().await;
-    let owner = create_user(&server, "owner").await;
-    let member = create_user(&server, "member").await;
-    let stranger = create_user(&server, "stranger").await;
+    let server = testing::server().await;
+    let owner = user_with_session(&server, "owner").await;
+    let member = user_with_session(&server, "member").await;
+    let stranger = user_with_session(&server, "stranger").await;
     let created = request_as(
         &server,
         &owner,
@@ -268,7 +274,7 @@ async fn guild_routes_follow_the_documented_codes() {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED);
-    assert_eq!(created.body["owner"], owner.id);
+    assert_eq!(created.body["owner"], owner.id.get());
     assert_eq!(created.body["roles"][0]["name"], "@everyone");
     assert_eq!(
         created.body["roles"][0]["permissions"],
@@ -486,9 +492,9 @@ async fn guild_routes_follow_the_documented_codes() {
 
 #[tokio::test]
 async fn joining_answers_the_member() {
-    let server = spawn().await;
-    let owner = create_user(&server, "owner").await;
-    let member = create_user(&server, "member").await;
+    let server = testing::server().await;
+    let owner = user_with_session(&server, "owner").await;
+    let member = user_with_session(&server, "member").await;
     let guild = create_guild(&server, &owner, "g").await;
     let invite = request_as(
         &server,
@@ -500,7 +506,7 @@ async fn joining_answers_the_member() {
     .await;
     assert_eq!(invite.status, StatusCode::CREATED);
     assert_eq!(invite.body["guild_id"], guild);
-    assert_eq!(invite.body["inviter_id"], owner.id);
+    assert_eq!(invite.body["inviter_id"], owner.id.get());
     let code = invite.body["code"].as_str().unwrap();
     let joined = request_as(
         &server,
@@ -511,7 +517,7 @@ async fn joining_answers_the_member() {
     )
     .await;
     assert_eq!(joined.status, StatusCode::OK);
-    assert_eq!(joined.body["user"]["id"], member.id);
+    assert_eq!(joined.body["user"]["id"], member.id.get());
     assert!(
         joined.body["user"].get("email").is_none(),
         "members show public users"
@@ -524,9 +530,9 @@ async fn joining_answers_the_member() {
 
 #[tokio::test]
 async fn notifications_need_a_shared_guild() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
-    let bob = create_user(&server, "bob").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
+    let bob = user_with_session(&server, "bob").await;
     let body = json!({"type": "GUILD", "excerpt": {}});
     let path = format!("/users/{}/notifications", bob.id);
     let refused = request_as(&server, &alice, Method::POST, &path, Some(body.clone())).await;
@@ -544,7 +550,11 @@ async fn rate_limits_send_headers_and_429() {
         bucket::GUILDS_GET,
         Limit::new(2, 1, ayaka_server::Per::Minute),
     );
-    let server = common::builder().rate_limits(limits).spawn().await.unwrap();
+    let server = testing::builder()
+        .rate_limits(limits)
+        .spawn()
+        .await
+        .unwrap();
     let first = request(
         &server,
         Method::GET,
@@ -609,11 +619,15 @@ async fn rate_limits_send_headers_and_429() {
 #[tokio::test]
 async fn local_stats_count_requests_and_429s() {
     let limits = RateLimits::default().limit(bucket::GUILDS_GET, Limit::per_minute(1));
-    let server = common::builder().rate_limits(limits).spawn().await.unwrap();
+    let server = testing::builder()
+        .rate_limits(limits)
+        .spawn()
+        .await
+        .unwrap();
     for _ in 0..3 {
         request(&server, Method::GET, "/guilds/1/preview", None, None).await;
     }
-    create_user(&server, "counted").await;
+    user_with_session(&server, "counted").await;
     let stats = request(&server, Method::GET, "/_local/stats", None, None).await;
     assert_eq!(stats.status, StatusCode::OK);
     // The stats route itself is neither counted nor rate limited.
@@ -637,7 +651,7 @@ async fn local_stats_count_requests_and_429s() {
 
 #[tokio::test]
 async fn rate_limits_off_sends_no_headers() {
-    let server = spawn().await;
+    let server = testing::server().await;
     let response = request(&server, Method::GET, "/available", None, None).await;
     assert!(response.headers.get("x-ratelimit-limit").is_none());
     server.shutdown().await;
@@ -645,7 +659,7 @@ async fn rate_limits_off_sends_no_headers() {
 
 #[tokio::test]
 async fn available_answers_the_least_loaded_port() {
-    let server = common::builder().gateway_ports(3).spawn().await.unwrap();
+    let server = testing::builder().gateway_ports(3).spawn().await.unwrap();
     assert_eq!(server.gateway_urls().len(), 3);
     let first = request(&server, Method::GET, "/available", None, None).await;
     assert_eq!(first.status, StatusCode::OK);
@@ -669,7 +683,7 @@ async fn available_answers_the_least_loaded_port() {
 
 #[tokio::test]
 async fn quirks_mode_answers_deployed_error_bodies() {
-    let server = common::builder().quirks(true).spawn().await.unwrap();
+    let server = testing::builder().quirks(true).spawn().await.unwrap();
     let response = request(&server, Method::GET, "/guilds/1/preview", None, None).await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -681,8 +695,8 @@ async fn quirks_mode_answers_deployed_error_bodies() {
 
 #[tokio::test]
 async fn taken_emails_and_handles_are_field_errors() {
-    let server = spawn().await;
-    let alice = create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = user_with_session(&server, "alice").await;
     let sign_up = |username: &str, separator: u16, email: &str| {
         json!({"username": username, "separator": separator, "email": email,
                "password": "correct horse"})
@@ -712,7 +726,7 @@ async fn taken_emails_and_handles_are_field_errors() {
     assert_eq!(response.status, StatusCode::CREATED);
 
     // PATCH cannot take them either.
-    let bob = create_user(&server, "bob").await;
+    let bob = user_with_session(&server, "bob").await;
     let steal = json!({"email": "alice@example.com"});
     let response = request_as(&server, &bob, Method::PATCH, "/users/@me", Some(steal)).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -726,9 +740,9 @@ async fn taken_emails_and_handles_are_field_errors() {
 
 #[tokio::test]
 async fn an_unknown_guild_is_404_before_any_201() {
-    let server = spawn().await;
-    let owner = create_user(&server, "owner").await;
-    let stranger = create_user(&server, "stranger").await;
+    let server = testing::server().await;
+    let owner = user_with_session(&server, "owner").await;
+    let stranger = user_with_session(&server, "stranger").await;
     let guild = create_guild(&server, &owner, "g").await;
     for method in [Method::PATCH, Method::DELETE] {
         for session in [None, Some("9.bogus"), Some(stranger.session.as_str())] {
@@ -783,7 +797,7 @@ async fn raw_exchange(server: &ayaka_server::Server, bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn requests_hyper_refuses_still_get_json_errors() {
-    let server = spawn().await;
+    let server = testing::server().await;
     // Exactly the 16 KiB limit and not a byte more, so that the server has
     // read everything when it refuses (unread bytes would make its close a
     // reset, which may destroy the answer before it is read).
@@ -808,6 +822,6 @@ async fn requests_hyper_refuses_still_get_json_errors() {
         assert_eq!(body["code"], code);
         assert!(body["message"].is_string());
     }
-    create_user(&server, "still-serving").await;
+    user_with_session(&server, "still-serving").await;
     server.shutdown().await;
 }

@@ -4,19 +4,20 @@
 
 mod common;
 
+use ayaka_server::testing::{self, user_with_session};
 use common::*;
 use http::StatusCode;
 
 #[tokio::test]
 async fn a_restart_with_the_same_data_keeps_sessions_and_guilds() {
-    let first = spawn().await;
-    let owner = create_user(&first, "owner").await;
+    let first = testing::server().await;
+    let owner = user_with_session(&first, "owner").await;
     let guild = create_guild(&first, &owner, "kept").await;
     let (rest, gateway) = (first.rest_addr(), first.gateway_addrs()[0]);
     let data = first.data();
     first.shutdown().await;
 
-    let second = builder()
+    let second = testing::builder()
         .bind(rest)
         .gateway_port_base(gateway.port())
         .data(data)
@@ -28,7 +29,7 @@ async fn a_restart_with_the_same_data_keeps_sessions_and_guilds() {
 
     let me = common::me(&second, &owner.session).await;
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.body["id"].as_u64(), Some(owner.id));
+    assert_eq!(me.body["id"].as_u64(), Some(owner.id.get()));
 
     // The same session identifies on the same gateway port and gets its guild.
     let (mut connection, _ready) = Gateway::identify(&second, &owner, "json").await;
@@ -40,12 +41,12 @@ async fn a_restart_with_the_same_data_keeps_sessions_and_guilds() {
 
 #[tokio::test]
 async fn without_the_data_a_restart_starts_empty() {
-    let first = spawn().await;
-    let owner = create_user(&first, "owner").await;
+    let first = testing::server().await;
+    let owner = user_with_session(&first, "owner").await;
     let rest = first.rest_addr();
     first.shutdown().await;
 
-    let second = builder().bind(rest).spawn().await.unwrap();
+    let second = testing::builder().bind(rest).spawn().await.unwrap();
     let me = common::me(&second, &owner.session).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     second.shutdown().await;

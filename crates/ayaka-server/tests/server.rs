@@ -3,11 +3,11 @@
 
 mod common;
 
-use ayaka_server::{ErrorKind, Server};
+use ayaka_server::{ErrorKind, Server, testing};
 
 #[tokio::test]
 async fn a_taken_address_is_a_bind_error() {
-    let first = common::spawn().await;
+    let first = testing::server().await;
     let error = Server::builder()
         .bind(first.rest_addr())
         .spawn()
@@ -35,7 +35,7 @@ async fn gateway_ports_follow_the_base() {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = probe.local_addr().unwrap().port();
     drop(probe);
-    let server = common::builder()
+    let server = testing::builder()
         .gateway_port_base(base)
         .spawn()
         .await
@@ -50,8 +50,8 @@ async fn gateway_ports_follow_the_base() {
 
 #[tokio::test]
 async fn stats_count_what_exists() {
-    let server = common::spawn().await;
-    let alice = common::create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = testing::user_with_session(&server, "alice").await;
     common::create_guild(&server, &alice, "g").await;
     let stats = server.stats();
     assert_eq!(
@@ -64,8 +64,8 @@ async fn stats_count_what_exists() {
 
 #[tokio::test]
 async fn identifying_counts_connections_until_their_ready() {
-    let server = common::spawn().await;
-    let alice = common::create_user(&server, "alice").await;
+    let server = testing::server().await;
+    let alice = testing::user_with_session(&server, "alice").await;
     // Connected, not identified: counted until it is.
     let waiting = common::Gateway::connect(&server.gateway_url()).await;
     let deadline = tokio::time::Instant::now() + common::WAIT;
@@ -101,7 +101,7 @@ async fn rest_connections_over_the_cap_are_dropped() {
         answer
     }
 
-    let server = common::builder()
+    let server = testing::builder()
         .max_rest_connections(1)
         .spawn()
         .await
@@ -122,15 +122,15 @@ async fn rest_connections_over_the_cap_are_dropped() {
 
 #[tokio::test]
 async fn huge_timeouts_mean_never_rather_than_a_crash() {
-    let server = common::builder()
+    let server = testing::builder()
         .identify_timeout(std::time::Duration::MAX)
         .ping_timeout(std::time::Duration::MAX)
         .spawn()
         .await
         .unwrap();
-    let alice = common::create_user(&server, "alice").await;
+    let alice = testing::user_with_session(&server, "alice").await;
     let (mut gateway, ready) = common::Gateway::identify(&server, &alice, "json").await;
-    assert_eq!(ready["d"]["id"], alice.id);
+    assert_eq!(ready["d"]["id"], alice.id.get());
     common::mark(&server, &alice, "alive").await;
     common::expect_marker(&mut gateway, "alive").await;
     drop(gateway);
@@ -139,7 +139,7 @@ async fn huge_timeouts_mean_never_rather_than_a_crash() {
 
 #[tokio::test]
 async fn shutdown_does_not_wait_for_a_silent_handshake() {
-    let server = common::builder()
+    let server = testing::builder()
         .identify_timeout(std::time::Duration::from_secs(3_600))
         .spawn()
         .await

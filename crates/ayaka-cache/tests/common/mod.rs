@@ -1,7 +1,6 @@
-//! Events as the server sends them, and a comparable picture of a cache.
+//! Events as the server sends them.
 #![allow(dead_code, unreachable_pub)]
 
-use ayaka_cache::Cache;
 use ayaka_model::gateway::Event;
 use serde_json::{Value, json};
 
@@ -67,28 +66,4 @@ pub fn channel_create(id: u64, guild: u64) -> Event {
     let mut channel = channel(id, 2);
     channel["guild_id"] = json!(guild);
     event(json!({"t": "CHANNEL_CREATE", "d": channel}))
-}
-
-/// Everything the cache holds, in a form that compares equal exactly when
-/// two caches hold the same state.
-pub fn picture(cache: &Cache) -> String {
-    let mut lines = Vec::new();
-    lines.push(format!("current {:?}", cache.current_user().map(|u| u.id)));
-    let mut guilds = cache.guilds();
-    guilds.sort_by_key(|g| g.id);
-    for guild in guilds {
-        lines.push(format!("guild {guild:?}"));
-        lines.push(format!("roles {:?}", cache.guild_roles(guild.id)));
-        lines.push(format!("emojis {:?}", cache.guild_emojis(guild.id)));
-        lines.push(format!("channels {:?}", cache.guild_channels(guild.id)));
-        lines.push(format!("members {:?}", cache.guild_members(guild.id)));
-        lines.push(format!("invites {:?}", cache.guild_invites(guild.id)));
-        for member in cache.guild_members(guild.id) {
-            lines.push(format!("user {:?}", cache.user(member.user_id)));
-            lines.push(format!("presence {:?}", cache.presence(member.user_id)));
-            lines.push(format!("guilds {:?}", cache.user_guilds(member.user_id)));
-        }
-    }
-    lines.push(format!("stats {:?}", cache.stats()));
-    lines.join("\n")
 }

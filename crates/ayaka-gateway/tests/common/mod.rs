@@ -1,13 +1,17 @@
 //! A scripted gateway peer for protocol edge cases the real server cannot
 //! be made to produce (corrupt zlib, silence, arbitrary close codes). The
-//! end-to-end tests use the real `ayaka-server`.
+//! end-to-end tests use the real `ayaka-server` (`ayaka_server::testing`,
+//! and [`rest::User`] to make it emit events).
 #![allow(dead_code, unreachable_pub)]
 
 pub mod rest;
 
 use std::time::Duration;
 
-use ayaka_gateway::{Backoff, GatewayEndpoint, ShardConfig, ShardConfigBuilder, ShardMessage};
+use ayaka_gateway::{
+    Backoff, Error, GatewayEndpoint, ReceivedEvent, Shard, ShardConfig, ShardConfigBuilder,
+    ShardMessage,
+};
 use futures_util::{SinkExt, StreamExt};
 use miniz_oxide::{
     DataFormat, MZFlush,
@@ -101,6 +105,12 @@ impl ScriptedGateway {
                 .endpoint(GatewayEndpoint::Url(self.url.clone())),
         )
     }
+}
+
+/// A config for `session` on `server`'s first gateway port, with [`fast`]
+/// timings.
+pub fn shard_config(server: &ayaka_server::Server, session: &str) -> ShardConfigBuilder {
+    fast(ShardConfig::builder(session).endpoint(GatewayEndpoint::Url(server.gateway_url())))
 }
 
 /// Short timings for tests.
@@ -225,4 +235,68 @@ where
     })
     .await
     .expect("expected message did not arrive")
+}
+
+/// The next event of `shard`; panics on timeout, end or an error.
+pub async fn next_event(shard: &mut Shard) -> ReceivedEvent {
+    tokio::time::timeout(GUARD, shard.next_event())
+        .await
+        .expect("no event in time")
+        .expect("shard ended")
+        .expect("shard reported an error")
+}
+
+/// Waits for a [`ShardMessage::Ready`].
+pub async fn wait_ready<S>(messages: &mut S)
+where
+    S: futures_util::Stream<Item = ShardMessage> + Unpin,
+{
+    expect_message(messages, |m| matches!(m, ShardMessage::Ready { .. })).await;
+}
+
+/// Waits for the next [`ShardMessage::Error`] and returns its error.
+pub async fn next_error<S>(messages: &mut S) -> Error
+where
+    S: futures_util::Stream<Item = ShardMessage> + Unpin,
+{
+    match expect_message(messages, |m| matches!(m, ShardMessage::Error { .. })).await {
+        ShardMessage::Error { error, .. } => error,
+        _ => unreachable!(),
+    }
+}
+
+/// Waits for [`ShardMessage::Closed`] and returns the error the shard
+/// ended with; panics if it ended without one.
+pub async fn closed_error<S>(messages: &mut S) -> Error
+where
+    S: futures_util::Stream<Item = ShardMessage> + Unpin,
+{
+    match expect_message(messages, |m| matches!(m, ShardMessage::Closed { .. })).await {
+        ShardMessage::Closed { error, .. } => error.expect("the shard ended with an error"),
+        _ => unreachable!(),
+    }
+}
+
+/// Waits for a connection closed with `code` ([`ShardMessage::Disconnected`]).
+pub async fn wait_disconnected<S>(messages: &mut S, code: u16)
+where
+    S: futures_util::Stream<Item = ShardMessage> + Unpin,
+{
+    expect_message(
+        messages,
+        |m| matches!(m, ShardMessage::Disconnected { code: Some(c), .. } if *c == code),
+    )
+    .await;
+}
+
+/// Waits for [`ShardMessage::Reconnecting`] and returns its attempt and
+/// delay.
+pub async fn wait_reconnecting<S>(messages: &mut S) -> (u32, Duration)
+where
+    S: futures_util::Stream<Item = ShardMessage> + Unpin,
+{
+    match expect_message(messages, |m| matches!(m, ShardMessage::Reconnecting { .. })).await {
+        ShardMessage::Reconnecting { attempt, delay, .. } => (attempt, delay),
+        _ => unreachable!(),
+    }
 }

@@ -1,75 +1,72 @@
-//! Just enough REST, through ayaka-http, to make the real server emit
-//! events.
+//! A user of the real server, from `ayaka_server::testing`, with just
+//! enough REST, through ayaka-http, to make the server emit events.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::ops::Deref;
 
 use ayaka_http::Client;
 use ayaka_model::{
     ChannelType, GuildId,
-    request::{CreateChannel, CreateGuild, CreateUser},
+    request::{CreateChannel, CreateGuild},
+};
+use ayaka_server::{
+    Server, ServerBuilder,
+    testing::{self, TestUser},
 };
 
-pub struct Rest {
-    base: String,
-}
-
+/// A [`TestUser`] (its `id`, `session`...) and a client acting as it.
 pub struct User {
-    pub id: u64,
-    pub session_id: String,
+    account: TestUser,
     client: Client,
 }
 
-static NEXT_USER: AtomicU32 = AtomicU32::new(0);
+impl Deref for User {
+    type Target = TestUser;
 
-impl Rest {
-    pub fn new(base: String) -> Self {
-        Self { base }
+    fn deref(&self) -> &TestUser {
+        &self.account
     }
+}
 
-    pub async fn create_user(&self) -> User {
-        let n = NEXT_USER.fetch_add(1, Ordering::Relaxed);
-        let anonymous = Client::builder().base_url(&self.base).build().unwrap();
-        let body = CreateUser::new(
-            format!("user{n}"),
-            (n % 10_000) as u16,
-            format!("user{n}@example.com"),
-            "correct horse battery",
-        );
-        let user = anonymous.create_user(&body).await.unwrap();
-        let session_id = user.session_ids.unwrap().remove(0);
+/// `builder`'s server, started, with one user, `user`.
+pub async fn server_with_user(builder: ServerBuilder) -> (Server, User) {
+    let server = builder.spawn().await.unwrap();
+    let user = User::sign_up(&server, "user").await;
+    (server, user)
+}
+
+impl User {
+    /// Creates `username` on `server` ([`testing::user_with_session`]).
+    pub async fn sign_up(server: &Server, username: &str) -> Self {
+        let account = testing::user_with_session(server, username).await;
         let client = Client::builder()
-            .base_url(&self.base)
-            .session(&session_id)
+            .base_url(&account.rest_url)
+            .session(&account.session)
             .build()
             .unwrap();
-        User {
-            id: user.id.get(),
-            session_id,
-            client,
-        }
+        Self { account, client }
     }
 
-    pub async fn create_guild(&self, user: &User, name: &str) -> u64 {
-        let guild = user.client.create_guild(&CreateGuild::new(name)).await;
+    pub async fn create_guild(&self, name: &str) -> u64 {
+        let guild = self.client.create_guild(&CreateGuild::new(name)).await;
         guild.unwrap().id.get()
     }
 
-    pub async fn create_channel(&self, user: &User, guild: u64, name: &str) -> u64 {
+    pub async fn create_channel(&self, guild: u64, name: &str) -> u64 {
         let body = CreateChannel::new(name, ChannelType::Text);
-        let channel = user.client.create_channel(GuildId::new(guild), &body).await;
+        let channel = self.client.create_channel(GuildId::new(guild), &body).await;
         channel.unwrap().id().get()
     }
 
-    pub async fn create_invite(&self, user: &User, guild: u64) -> String {
-        let invite = user.client.create_invite(GuildId::new(guild)).await;
+    pub async fn create_invite(&self, guild: u64) -> String {
+        let invite = self.client.create_invite(GuildId::new(guild)).await;
         invite.unwrap().code
     }
 
-    pub async fn delete_guild(&self, user: &User, guild: u64) {
-        user.client.delete_guild(GuildId::new(guild)).await.unwrap();
+    pub async fn delete_guild(&self, guild: u64) {
+        self.client.delete_guild(GuildId::new(guild)).await.unwrap();
     }
 
-    pub async fn join(&self, user: &User, code: &str) {
-        user.client.join_invite(code).await.unwrap();
+    pub async fn join(&self, code: &str) {
+        self.client.join_invite(code).await.unwrap();
     }
 }

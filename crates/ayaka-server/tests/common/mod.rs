@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use ayaka_server::{Server, ServerBuilder, testing};
+use ayaka_server::Server;
+use ayaka_server::testing::TestUser;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -20,15 +21,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Failure guard for anything awaited in tests.
 pub const WAIT: Duration = Duration::from_secs(10);
-
-/// A builder for tests: cheap hashing, no rate limits.
-pub fn builder() -> ServerBuilder {
-    testing::builder()
-}
-
-pub async fn spawn() -> Server {
-    testing::server().await
-}
 
 /// A response, its body parsed as JSON (`Null` when empty).
 #[derive(Debug)]
@@ -173,29 +165,6 @@ pub async fn abandoned_sign_up(server: &Server, index: usize) {
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(body.as_bytes()).await.unwrap();
     drop(stream);
-}
-
-/// A user and their first session id.
-pub struct TestUser {
-    pub id: u64,
-    pub session: String,
-    pub body: Value,
-}
-
-pub async fn create_user(server: &Server, name: &str) -> TestUser {
-    let body = json!({
-        "username": name,
-        "separator": 1,
-        "email": format!("{name}@example.com"),
-        "password": "correct horse",
-    });
-    let response = request(server, Method::POST, "/users/@me", None, Some(body)).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
-    TestUser {
-        id: response.body["id"].as_u64().unwrap(),
-        session: response.body["session_ids"][0].as_str().unwrap().to_owned(),
-        body: response.body,
-    }
 }
 
 pub async fn create_guild(server: &Server, owner: &TestUser, name: &str) -> u64 {

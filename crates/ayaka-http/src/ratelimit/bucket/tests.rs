@@ -44,6 +44,14 @@ fn limited(headers: &RateLimitHeaders, at: Instant) -> Option<Observation<'_>> {
     })
 }
 
+/// A 429's headers for a [`learned`] bucket: none left, retry after
+/// `retry_after` seconds.
+fn too_many(retry_after: f64) -> RateLimitHeaders {
+    let mut headers = headers(10, 0, 1_700_000_001.0);
+    headers.retry_after = Some(retry_after);
+    headers
+}
+
 /// A bucket learned from one blind request: limit 10 per second, 9 left.
 fn learned(t0: Instant) -> BucketCore<u32> {
     let mut bucket = BucketCore::provisional(caps());
@@ -152,9 +160,7 @@ fn too_many_requests_blocks_for_retry_after() {
     let t0 = Instant::now();
     let mut bucket = learned(t0);
     let generation = bucket.try_issue(t0).unwrap();
-    let mut h = headers(10, 0, 1_700_000_001.0);
-    h.retry_after = Some(2.5);
-    bucket.complete(generation, t0, limited(&h, t0));
+    bucket.complete(generation, t0, limited(&too_many(2.5), t0));
     let until = t0 + Duration::from_millis(2500);
     assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(until)));
     assert_eq!(bucket.snapshot(t0).limited_responses, 1);
@@ -167,9 +173,7 @@ fn absurd_retry_after_is_capped() {
     let t0 = Instant::now();
     let mut bucket = learned(t0);
     let generation = bucket.try_issue(t0).unwrap();
-    let mut h = headers(10, 0, 1_700_000_001.0);
-    h.retry_after = Some(999_999_999.0);
-    bucket.complete(generation, t0, limited(&h, t0));
+    bucket.complete(generation, t0, limited(&too_many(999_999_999.0), t0));
     assert_eq!(
         bucket.try_issue(t0),
         Err(Blocked::Until(t0 + caps().max_wait))
@@ -181,9 +185,7 @@ fn epoch_in_retry_after_is_converted_with_date() {
     let t0 = Instant::now();
     let mut bucket = learned(t0);
     let generation = bucket.try_issue(t0).unwrap();
-    let mut h = headers(10, 0, 1_700_000_001.0);
-    h.retry_after = Some(1_700_000_003.0);
-    bucket.complete(generation, t0, limited(&h, t0));
+    bucket.complete(generation, t0, limited(&too_many(1_700_000_003.0), t0));
     assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + 3 * SECOND)));
 }
 
@@ -488,9 +490,7 @@ fn a_429_for_the_previous_window_still_blocks() {
     let fresh = bucket.try_issue(t1).unwrap();
     assert_ne!(late, fresh);
     // The server disagrees: the late request is refused for another 500 ms.
-    let mut h = headers(10, 0, 1_700_000_001.0);
-    h.retry_after = Some(0.5);
-    bucket.complete(late, t1, limited(&h, t1));
+    bucket.complete(late, t1, limited(&too_many(0.5), t1));
     let until = t1 + Duration::from_millis(500);
     assert_eq!(bucket.try_issue(t1), Err(Blocked::Until(until)));
     assert_eq!(bucket.snapshot(t1).limited_responses, 1);
@@ -515,9 +515,7 @@ fn the_window_after_a_429_opens_with_one_request() {
     let t0 = Instant::now();
     let mut bucket = learned(t0);
     let generation = bucket.try_issue(t0).unwrap();
-    let mut h = headers(10, 0, 1_700_000_001.0);
-    h.retry_after = Some(2.5);
-    bucket.complete(generation, t0, limited(&h, t0));
+    bucket.complete(generation, t0, limited(&too_many(2.5), t0));
     let reopened = t0 + Duration::from_millis(2500);
     let probe = bucket.try_issue(reopened).unwrap();
     assert!(!bucket.is_blind(), "it counts here, whatever the answer");
@@ -554,9 +552,7 @@ fn an_answer_moved_in_after_the_429_wait_belongs_to_the_next_window() {
     let t0 = Instant::now();
     // A bucket first seen through a route that moved in, refused.
     let mut bucket = BucketCore::<u32>::provisional(caps());
-    let mut h = headers(10, 0, 1_700_000_001.0);
-    h.retry_after = Some(2.5);
-    bucket.adopt(t0, 0, &limited(&h, t0).unwrap());
+    bucket.adopt(t0, 0, &limited(&too_many(2.5), t0).unwrap());
     // Another route moves in, with an answer after the wait ended and
     // nobody asking in between: the server's window is a new one.
     let later = t0 + Duration::from_millis(2600);
