@@ -77,21 +77,35 @@ pub fn frames(data: &[u8]) {
 
     let stream: Vec<u8> = frames.concat();
     let bytes: Vec<&[u8]> = stream.chunks(1).collect();
-    let by_byte = feed(
-        &mut Decompressor::with_max_message_size(MAX_MESSAGE),
-        &bytes,
-    );
+    let mut byte_decompressor = Decompressor::with_max_message_size(MAX_MESSAGE);
+    let by_byte = feed(&mut byte_decompressor, &bytes);
     if [by_frame.error, by_byte.error].contains(&Some(ErrorKind::MessageTooLarge)) {
         // how frames group messages decides which grow past the limit
         return;
     }
-    assert_eq!(
-        by_frame.error.is_some(),
-        by_byte.error.is_some(),
-        "frames and single bytes fail differently: {:?} against {:?}",
-        by_frame.error,
-        by_byte.error
-    );
+    if by_frame.error.is_some() != by_byte.error.is_some() {
+        // Frames that cannot end a message are held back and judged with
+        // the one that may: the side that has not failed yet holds the
+        // bytes the other failed on, and fails on them once a frame ends
+        // in the suffix.
+        let (waiting, outcome) = if by_frame.error.is_none() {
+            (&mut decompressor, &by_frame)
+        } else {
+            (&mut byte_decompressor, &by_byte)
+        };
+        assert!(
+            outcome.partial,
+            "frames and single bytes fail differently ({:?} against {:?}), \
+             and the side that did not fail holds nothing back",
+            by_frame.error, by_byte.error
+        );
+        let judged = waiting.decompress(&ayaka_gateway::ZLIB_SUFFIX);
+        assert!(
+            judged.is_err(),
+            "bytes that failed fed one way passed fed the other way"
+        );
+        return;
+    }
     let grouped = input::whole_messages(&by_frame.outputs, &by_byte.outputs);
     if by_frame.error.is_none() && grouped < by_byte.outputs.len() {
         // messages completed inside the last frames wait, with what
