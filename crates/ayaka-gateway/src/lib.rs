@@ -56,6 +56,6 @@ pub use shard_state::ShardState;
 pub use skipped::SkippedEvent;
 pub use stats::ShardStats;
 
-/// The `User-Agent` of discovery requests: the workspace's one, from
-/// `ayaka-http`, which discovery goes through.
+/// The `User-Agent` of discovery requests and of the WebSocket handshake:
+/// the workspace's one, from `ayaka-http`, which discovery goes through.
 pub use ayaka_http::USER_AGENT;

@@ -17,6 +17,8 @@ use tokio_tungstenite::{
     Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
     tungstenite::{
         self, Message,
+        client::IntoClientRequest,
+        http::{HeaderValue, header},
         protocol::{WebSocketConfig, frame::coding::CloseCode},
     },
 };
@@ -376,12 +378,17 @@ async fn connect(config: &ShardConfig) -> Result<Socket, Error> {
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
     let tls = config_or_default(config.tls.as_ref())?;
-    let connect = connect_async_tls_with_config(
-        url.as_str(),
-        Some(ws_config),
-        true,
-        Some(Connector::Rustls(tls)),
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|error| Error::with_source(ErrorKind::InvalidUrl, error))?;
+    // the handshake is an HTTP request of the workspace like any other
+    request.headers_mut().insert(
+        header::USER_AGENT,
+        HeaderValue::from_static(ayaka_http::USER_AGENT),
     );
+    let connect =
+        connect_async_tls_with_config(request, Some(ws_config), true, Some(Connector::Rustls(tls)));
     match tokio::time::timeout(config.connect_timeout, connect).await {
         Ok(Ok((socket, _response))) => Ok(Box::new(socket)),
         Ok(Err(error)) => {

@@ -53,13 +53,17 @@ async fn check_error_then_reconnect(
 }
 
 #[tokio::test]
-async fn identify_payload_is_exactly_the_protocol() {
+async fn handshake_carries_the_user_agent_and_identify_is_exactly_the_protocol() {
     let mut gateway = ScriptedGateway::start().await;
     let shard = Shard::spawn(
         ShardId(0),
         gateway.config().encoding(Encoding::Zlib).build(),
     );
     let connection = gateway.accept().await;
+    assert_eq!(
+        connection.user_agent.as_deref(),
+        Some(ayaka_gateway::USER_AGENT)
+    );
     assert_eq!(
         connection.identify,
         r#"{"session_id":"scripted-session","encoding":"zlib"}"#

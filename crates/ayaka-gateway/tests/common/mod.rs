@@ -25,6 +25,8 @@ use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{
         Message,
+        handshake::server::{Request, Response},
+        http::header::USER_AGENT,
         protocol::{CloseFrame, frame::coding::CloseCode},
     },
 };
@@ -51,6 +53,8 @@ pub struct ScriptedGateway {
 
 pub struct Connection {
     pub ws: WebSocketStream<TcpStream>,
+    /// The handshake request's `User-Agent`, if it had one.
+    pub user_agent: Option<String>,
     pub identify: String,
     compressor: Option<Box<CompressorOxide>>,
 }
@@ -64,7 +68,19 @@ impl ScriptedGateway {
             while let Ok((stream, _)) = listener.accept().await {
                 let sender = sender.clone();
                 tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    let mut user_agent = None;
+                    // the error type is tungstenite's callback signature
+                    #[allow(clippy::result_large_err)]
+                    let record = |request: &Request, response: Response| {
+                        user_agent = request
+                            .headers()
+                            .get(USER_AGENT)
+                            .and_then(|value| value.to_str().ok())
+                            .map(str::to_owned);
+                        Ok(response)
+                    };
+                    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, record).await
+                    else {
                         return;
                     };
                     let identify = match ws.next().await {
@@ -80,6 +96,7 @@ impl ScriptedGateway {
                     let _ = sender
                         .send(Connection {
                             ws,
+                            user_agent,
                             identify,
                             compressor,
                         })
