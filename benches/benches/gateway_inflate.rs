@@ -14,13 +14,14 @@
 //!   server's, and small events cut in two).
 //!
 //! Groups are `gateway_inflate/<stream>, <frames>`; in each, `ours ...` is
-//! compared with `baseline flate2-sync ...` on the same engine.
+//! compared with `baseline flate2-sync ...` on the same engine, the two
+//! measured one after the other, the baseline first in every other round.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{hint::black_box, time::Duration};
 
 use ayaka_benches::inflate::{Flate2, MinizStream, SyncFlush, compressed_stream};
-use ayaka_benches::{SessionShape, session};
+use ayaka_benches::{SessionShape, baseline_first, session};
 use ayaka_gateway::{Decompressor, InflateBackend};
 use criterion::{
     BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
@@ -45,34 +46,45 @@ fn bench_stream(
     for &backend in InflateBackend::ALL {
         let name = backend.name();
         let mut ours = Decompressor::builder().backend(backend).build();
-        group.bench_function(format!("ours, {name}"), |b| {
-            b.iter(|| {
-                ours.reset();
-                let out = run(frames, |frame| {
-                    ours.decompress(frame).unwrap().map(|m| black_box(m).len())
+        let mut bench_ours = |group: &mut BenchmarkGroup<'_, WallTime>| {
+            group.bench_function(format!("ours, {name}"), |b| {
+                b.iter(|| {
+                    ours.reset();
+                    let out = run(frames, |frame| {
+                        ours.decompress(frame).unwrap().map(|m| black_box(m).len())
+                    });
+                    assert_eq!(out, plain_len);
                 });
-                assert_eq!(out, plain_len);
             });
-        });
-        group.bench_function(format!("baseline flate2-sync, {name}"), |b| {
-            b.iter(|| {
-                let out = match backend {
-                    InflateBackend::MinizOxide => {
-                        let mut twilight = SyncFlush::new(MinizStream::new());
-                        run(frames, |frame| {
-                            twilight.decompress(frame).map(|m| black_box(m).len())
-                        })
-                    }
-                    _ => {
-                        let mut twilight = SyncFlush::new(Flate2::new());
-                        run(frames, |frame| {
-                            twilight.decompress(frame).map(|m| black_box(m).len())
-                        })
-                    }
-                };
-                assert_eq!(out, plain_len);
+        };
+        let bench_baseline = |group: &mut BenchmarkGroup<'_, WallTime>| {
+            group.bench_function(format!("baseline flate2-sync, {name}"), |b| {
+                b.iter(|| {
+                    let out = match backend {
+                        InflateBackend::MinizOxide => {
+                            let mut twilight = SyncFlush::new(MinizStream::new());
+                            run(frames, |frame| {
+                                twilight.decompress(frame).map(|m| black_box(m).len())
+                            })
+                        }
+                        _ => {
+                            let mut twilight = SyncFlush::new(Flate2::new());
+                            run(frames, |frame| {
+                                twilight.decompress(frame).map(|m| black_box(m).len())
+                            })
+                        }
+                    };
+                    assert_eq!(out, plain_len);
+                });
             });
-        });
+        };
+        if baseline_first() {
+            bench_baseline(group);
+            bench_ours(group);
+        } else {
+            bench_ours(group);
+            bench_baseline(group);
+        }
     }
     // the limit: the whole stream in one call, into one buffer
     let mut output = vec![0u8; plain_len + 1024];

@@ -12,6 +12,20 @@ mod rwlock_cache;
 pub use rwlock_cache::{RwLockCache, parsed_session};
 use serde_json::{Value, json};
 
+/// Set by `cargo xtask bench` to the number of the round it runs (from 1).
+pub const ROUND_VAR: &str = "AYAKA_BENCH_ROUND";
+
+/// Whether this round measures the baseline before ours: every other round
+/// does, so that a drift of the machine over a round (it warms up, a
+/// neighbour starts) favours each side equally often instead of always the
+/// one measured first. Outside `cargo xtask bench`, ours goes first.
+pub fn baseline_first() -> bool {
+    std::env::var(ROUND_VAR)
+        .ok()
+        .and_then(|round| round.parse::<u64>().ok())
+        .is_some_and(|round| round % 2 == 0)
+}
+
 /// Shape of a generated session.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionShape {

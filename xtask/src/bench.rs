@@ -85,11 +85,17 @@ impl Options {
     }
 }
 
+/// Tells the benches which round runs (`ayaka_benches::ROUND_VAR`): those
+/// that compare ours with a baseline measure the two in turns, the baseline
+/// first in even rounds.
+const ROUND_VAR: &str = "AYAKA_BENCH_ROUND";
+
 /// Runs the benches once, echoing their output, and returns the figure lines.
-fn run_benches(filter: Option<&str>) -> Result<Vec<String>, String> {
+fn run_benches(filter: Option<&str>, round: usize) -> Result<Vec<String>, String> {
     let mut command = Command::new(env!("CARGO"));
     command
         .args(["bench", "-p", "ayaka-benches", "--"])
+        .env(ROUND_VAR, round.to_string())
         .current_dir(workspace_root())
         .stdout(Stdio::piped());
     if let Some(filter) = filter {
@@ -124,7 +130,7 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
     for round in 1..=options.rounds {
         println!("== round {round} of {}", options.rounds);
         let started = SystemTime::now();
-        figures.extend(run_benches(options.filter.as_deref())?);
+        figures.extend(run_benches(options.filter.as_deref(), round)?);
         let mut measurements = Vec::new();
         collect(&criterion_dir, started, &mut measurements)?;
         if measurements.is_empty() {
@@ -407,7 +413,10 @@ fn render(rows: &[Row], run: &str, previous: &Previous) -> String {
          benchmark (ours and its baseline measured within minutes of each \
          other), and the table shows the median ratio over the rounds with \
          its spread (lowest to highest), so a drift of the machine between \
-         groups moves both sides of a ratio alike. A run of some benches \
+         groups moves both sides of a ratio alike. Benches that say so \
+         (`ayaka_benches::baseline_first`) measure the baseline first in \
+         every other round, so a drift within a round favours neither \
+         side. A run of some benches \
          (`cargo xtask bench FILTER`) rewrites the rows of the groups it \
          measured and keeps the others; the last column names the run behind \
          each row.\n\n",
