@@ -5,6 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use ayaka_model::{ErrorBody, ValidationError, cause};
+
+use crate::ratelimit::AcquireError;
 use bytes::Bytes;
 use http::StatusCode;
 
@@ -88,6 +90,12 @@ pub enum ErrorKind {
     /// request could succeed, [`Error::limited_responses`] how many 429s
     /// this call received.
     RateLimited,
+    /// The rate limiter could not decide whether the request may go and
+    /// refused it (a limiter shared through a store, such as Redis, that is
+    /// unreachable, and built to fail closed); nothing was sent.
+    /// [`Error::retry_after`] says when it tries its store again; the source
+    /// is the limiter's error.
+    RateLimiterUnavailable,
     /// A success response whose body is not what the route returns:
     /// [`Error::status`] and [`Error::raw_body`]; the source is the decode
     /// error.
@@ -138,6 +146,23 @@ impl Error {
         Self::from_parts(ErrorKind::RateLimited, detail, None)
     }
 
+    /// What the rate limiter's refusal means for the call.
+    pub(crate) fn acquire_failed(error: AcquireError, limited_responses: u32) -> Self {
+        match error {
+            AcquireError::Unavailable {
+                retry_after,
+                source,
+            } => {
+                let detail = Detail::RateLimited {
+                    retry_after,
+                    limited_responses,
+                };
+                Self::from_parts(ErrorKind::RateLimiterUnavailable, detail, Some(source))
+            }
+            other => Self::rate_limited(other.retry_after(), limited_responses),
+        }
+    }
+
     fn from_parts(
         kind: ErrorKind,
         detail: Detail,
@@ -186,7 +211,9 @@ impl Error {
         }
     }
 
-    /// How long until a request could succeed ([`ErrorKind::RateLimited`]).
+    /// How long until a request could succeed ([`ErrorKind::RateLimited`]),
+    /// or until the limiter tries its store again
+    /// ([`ErrorKind::RateLimiterUnavailable`]).
     pub fn retry_after(&self) -> Option<Duration> {
         match self.inner.detail {
             Detail::RateLimited { retry_after, .. } => Some(retry_after),
@@ -278,6 +305,14 @@ impl fmt::Display for Error {
                 let wait = self.retry_after().unwrap_or_default();
                 write!(f, "rate limited, retry after {:.3}s", wait.as_secs_f64())
             }
+            ErrorKind::RateLimiterUnavailable => {
+                let wait = self.retry_after().unwrap_or_default();
+                write!(
+                    f,
+                    "the rate limiter cannot decide and refused the request, retry after {:.3}s",
+                    wait.as_secs_f64()
+                )
+            }
             ErrorKind::Decode => {
                 f.write_str("could not decode the")?;
                 if let Some(status) = self.status() {
@@ -299,6 +334,7 @@ impl StdError for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ratelimit::Exhausted;
 
     #[test]
     fn odd_codes_report_their_status() {
@@ -391,5 +427,25 @@ mod tests {
         ));
         let source = validation.into_source().unwrap();
         assert!(source.downcast_ref::<ValidationError>().is_some());
+    }
+
+    #[test]
+    fn a_limiter_that_cannot_decide_is_not_a_rate_limit() {
+        let wait = Duration::from_secs(3);
+        let limited = Error::acquire_failed(Exhausted { retry_after: wait }.into(), 1);
+        assert_eq!(limited.kind(), ErrorKind::RateLimited);
+        assert_eq!(limited.retry_after(), Some(wait));
+        assert_eq!(limited.limited_responses(), Some(1));
+        assert!(limited.into_source().is_none());
+
+        let down = Error::acquire_failed(AcquireError::unavailable(wait, "redis is down"), 0);
+        assert_eq!(down.kind(), ErrorKind::RateLimiterUnavailable);
+        assert_eq!(down.retry_after(), Some(wait));
+        assert_eq!(
+            down.to_string(),
+            "the rate limiter cannot decide and refused the request, retry after 3.000s"
+        );
+        let source = down.into_source().map(|source| source.to_string());
+        assert_eq!(source.as_deref(), Some("redis is down"));
     }
 }

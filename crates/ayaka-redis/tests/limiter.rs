@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ayaka_http::ratelimit::{
-    InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
+    AcquireError, InMemoryRateLimiter, RateLimitHeaders, RateLimiter, Response, RouteKind,
 };
 use ayaka_http::{Client, ErrorKind as HttpErrorKind, RetryPolicy};
 use ayaka_redis::{Connection, ErrorKind, Namespace, RedisRateLimiter};
@@ -278,9 +278,12 @@ async fn exhausted_when_the_wait_is_longer_than_allowed() {
     let retry_after = error.retry_after().unwrap();
     assert!(retry_after > Duration::from_secs(3), "{retry_after:?}");
     // Through the trait, the same is `Exhausted`.
-    let exhausted = RateLimiter::acquire(&limiter, ROUTE, Duration::ZERO)
+    let refused = RateLimiter::acquire(&limiter, ROUTE, Duration::ZERO)
         .await
         .unwrap_err();
+    let AcquireError::Exhausted(exhausted) = refused else {
+        panic!("a long wait is a rate limit, not {refused:?}");
+    };
     assert!(exhausted.retry_after > Duration::from_secs(3));
 }
 
@@ -377,8 +380,51 @@ async fn fail_closed_refuses_while_redis_is_down() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unavailable);
     assert!(error.retry_after().unwrap() <= Duration::from_secs(2));
-    let exhausted = RateLimiter::acquire(&limiter, ROUTE, Duration::from_secs(1))
+    // Through the trait it is `Unavailable`, not a rate limit, with the
+    // Redis error as its source.
+    let refused = RateLimiter::acquire(&limiter, ROUTE, Duration::from_secs(1))
         .await
         .unwrap_err();
-    assert!(exhausted.retry_after <= Duration::from_secs(2));
+    assert!(refused.retry_after() <= Duration::from_secs(2));
+    let AcquireError::Unavailable { source, .. } = refused else {
+        panic!("Redis down is not a rate limit: {refused:?}");
+    };
+    let source = source.downcast::<ayaka_redis::Error>().unwrap();
+    assert_eq!(source.kind(), ErrorKind::Unavailable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_on_a_fail_closed_limiter_reports_redis_down_apart_from_rate_limits() {
+    let Some(redis) =
+        support::own("a_client_on_a_fail_closed_limiter_reports_redis_down_apart_from_rate_limits")
+    else {
+        return;
+    };
+    let (server, session) = local_server(Limit::per_second(50)).await;
+    let connection = redis.connection().call_timeout(Duration::from_millis(200));
+    let limiter = RedisRateLimiter::builder(connection, support::namespace("client-closed"))
+        .fail_closed(true)
+        .cooldown(Duration::from_secs(2))
+        .build();
+    let client = http_client(&server, &session, limiter);
+    client.current_user().await.unwrap();
+    let served = server.stats().requests;
+    redis.kill();
+    let error = client.current_user().await.unwrap_err();
+    assert_eq!(
+        error.kind(),
+        HttpErrorKind::RateLimiterUnavailable,
+        "{error}"
+    );
+    assert!(error.retry_after().unwrap() <= Duration::from_secs(2));
+    let source = std::error::Error::source(&error).expect("the limiter's error");
+    let redis_error = source
+        .downcast_ref::<ayaka_redis::Error>()
+        .expect("the source is the Redis error");
+    assert_eq!(redis_error.kind(), ErrorKind::Unavailable);
+    assert_eq!(
+        server.stats().requests,
+        served,
+        "nothing is sent while the limiter cannot decide"
+    );
 }

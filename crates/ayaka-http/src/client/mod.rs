@@ -183,7 +183,7 @@ impl Client {
                     limiter
                         .acquire(kind, retry.max_wait)
                         .await
-                        .map_err(|e| Error::rate_limited(e.retry_after, limited_responses))?,
+                        .map_err(|e| Error::acquire_failed(e, limited_responses))?,
                 ),
                 None => None,
             };

@@ -82,11 +82,17 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
     /// (for a window, or behind other callers): if the bucket is exhausted
     /// for longer, or no permit comes in time, the limiter returns
     /// [`Exhausted`]. `Duration::ZERO` therefore means "never wait".
+    ///
+    /// A limiter that cannot decide (the store it shares with other
+    /// processes is unreachable) and will not guess returns
+    /// [`AcquireError::Unavailable`], which the client reports as
+    /// [`ErrorKind::RateLimiterUnavailable`](crate::ErrorKind::RateLimiterUnavailable)
+    /// rather than as a rate limit.
     fn acquire(
         &self,
         route: RouteKind,
         max_wait: Duration,
-    ) -> BoxFuture<'_, Result<Permit, Exhausted>>;
+    ) -> BoxFuture<'_, Result<Permit, AcquireError>>;
 }
 
 /// The bucket has nothing left for longer than the caller agreed to wait.
@@ -94,6 +100,85 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
 pub struct Exhausted {
     /// How long until a request could go.
     pub retry_after: Duration,
+}
+
+/// Why a [`RateLimiter`] gave no permit.
+///
+/// ```
+/// use std::time::Duration;
+/// use ayaka_http::ratelimit::{AcquireError, Exhausted};
+///
+/// let exhausted = AcquireError::from(Exhausted { retry_after: Duration::from_secs(2) });
+/// assert_eq!(exhausted.retry_after(), Duration::from_secs(2));
+///
+/// let down = AcquireError::unavailable(Duration::from_secs(5), "redis: connection refused");
+/// assert!(matches!(down, AcquireError::Unavailable { .. }));
+/// assert_eq!(down.to_string(), "rate limiter unavailable, retry after 5.000s");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AcquireError {
+    /// The bucket has nothing left for longer than the caller agreed to wait.
+    Exhausted(Exhausted),
+    /// The limiter cannot tell whether a request may go and refuses rather
+    /// than risk the budget it shares (a fail-closed limiter whose store is
+    /// unreachable).
+    Unavailable {
+        /// When the limiter will try its store again (zero: at once).
+        retry_after: Duration,
+        /// Why it cannot decide.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl AcquireError {
+    /// A refusal because the limiter cannot decide, trying again after
+    /// `retry_after`.
+    pub fn unavailable(
+        retry_after: Duration,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Unavailable {
+            retry_after,
+            source: source.into(),
+        }
+    }
+
+    /// How long until a request could go, or the limiter asks again.
+    pub fn retry_after(&self) -> Duration {
+        match self {
+            Self::Exhausted(exhausted) => exhausted.retry_after,
+            Self::Unavailable { retry_after, .. } => *retry_after,
+        }
+    }
+}
+
+impl From<Exhausted> for AcquireError {
+    fn from(exhausted: Exhausted) -> Self {
+        Self::Exhausted(exhausted)
+    }
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exhausted(exhausted) => exhausted.fmt(f),
+            Self::Unavailable { retry_after, .. } => write!(
+                f,
+                "rate limiter unavailable, retry after {:.3}s",
+                retry_after.as_secs_f64()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AcquireError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Exhausted(exhausted) => Some(exhausted),
+            Self::Unavailable { source, .. } => Some(&**source),
+        }
+    }
 }
 
 impl fmt::Display for Exhausted {

@@ -1,13 +1,14 @@
 //! The adapter to ayaka-http's [`RateLimiter`] trait: routes are a typed
-//! [`RouteKind`], stored under its stable string form, and the only error is
-//! [`Exhausted`].
+//! [`RouteKind`], stored under its stable string form; a wait too long is
+//! [`AcquireError::Exhausted`], and every other refusal (Redis down, fail
+//! closed) is [`AcquireError::Unavailable`] with this crate's error as its
+//! source.
 //!
-//! Kept apart so that a change of the trait (an error type of its own, say)
-//! changes this file alone.
+//! Kept apart so that a change of the trait changes this file alone.
 
 use std::time::Duration;
 
-use ayaka_http::ratelimit::{BoxFuture, Exhausted, Permit, RateLimiter, RouteKind};
+use ayaka_http::ratelimit::{AcquireError, BoxFuture, Exhausted, Permit, RateLimiter, RouteKind};
 
 use super::RedisRateLimiter;
 use crate::error::ErrorKind;
@@ -17,17 +18,15 @@ impl RateLimiter for RedisRateLimiter {
         &self,
         route: RouteKind,
         max_wait: Duration,
-    ) -> BoxFuture<'_, Result<Permit, Exhausted>> {
+    ) -> BoxFuture<'_, Result<Permit, AcquireError>> {
         Box::pin(async move {
             self.acquire_permit(route, max_wait).await.map_err(|error| {
-                // The trait has no "unavailable" yet: a fail-closed refusal
-                // reaches the client as a rate limit until Redis is back.
-                if error.kind() != ErrorKind::Exhausted {
-                    tracing::debug!(%error, "redis rate limiter refused a request");
+                let retry_after = error.retry_after().unwrap_or(Duration::ZERO);
+                if error.kind() == ErrorKind::Exhausted {
+                    return Exhausted { retry_after }.into();
                 }
-                Exhausted {
-                    retry_after: error.retry_after().unwrap_or(Duration::ZERO),
-                }
+                tracing::debug!(%error, "redis rate limiter refused a request");
+                AcquireError::unavailable(retry_after, error)
             })
         })
     }

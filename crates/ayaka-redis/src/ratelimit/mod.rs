@@ -440,6 +440,6 @@ impl Inner {
         self.fallback
             .acquire(route, max_wait)
             .await
-            .map_err(|exhausted| Error::waiting(ErrorKind::Exhausted, exhausted.retry_after))
+            .map_err(|refused| Error::waiting(ErrorKind::Exhausted, refused.retry_after()))
     }
 }

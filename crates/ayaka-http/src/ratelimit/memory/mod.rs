@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::bucket::{Blocked, BucketCore, BucketSnapshot, Caps};
-use super::{BoxFuture, Exhausted, Permit, RateLimiter};
+use super::{AcquireError, BoxFuture, Exhausted, Permit, RateLimiter};
 use permit::MemoryPermit;
 use queue::{Blind, Bucket, Grant, Ticket, Waiter, lock};
 
@@ -320,8 +320,8 @@ impl RateLimiter for InMemoryRateLimiter {
         &self,
         route: RouteKind,
         max_wait: Duration,
-    ) -> BoxFuture<'_, Result<Permit, Exhausted>> {
-        Box::pin(self.acquire_inner(route, max_wait))
+    ) -> BoxFuture<'_, Result<Permit, AcquireError>> {
+        Box::pin(async move { Ok(self.acquire_inner(route, max_wait).await?) })
     }
 }
 
