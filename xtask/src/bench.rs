@@ -73,10 +73,21 @@ impl Options {
         Ok(options)
     }
 
+    /// The command as one would type it again: a filter with anything but
+    /// plain id characters in double quotes, and every `|` (a regex
+    /// alternation) escaped, since the command lands in a table cell.
     fn command(&self) -> String {
         let mut command = "cargo xtask bench".to_owned();
         if let Some(filter) = &self.filter {
-            let _ = write!(command, " {filter}");
+            let plain = filter
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-/.".contains(c));
+            let filter = filter.replace('|', "\\|");
+            if plain {
+                let _ = write!(command, " {filter}");
+            } else {
+                let _ = write!(command, " \"{filter}\"");
+            }
         }
         if self.rounds != DEFAULT_ROUNDS {
             let _ = write!(command, " --rounds {}", self.rounds);
@@ -390,7 +401,7 @@ impl Previous {
     }
 }
 
-/// A markdown table row's cells, trimmed.
+/// A markdown table row's cells, trimmed; `\\|` is a pipe inside a cell.
 fn cells(line: &str) -> Vec<&str> {
     let Some(inner) = line
         .trim()
@@ -399,7 +410,17 @@ fn cells(line: &str) -> Vec<&str> {
     else {
         return Vec::new();
     };
-    inner.split('|').map(str::trim).collect()
+    let mut cells = Vec::new();
+    let mut start = 0;
+    let bytes = inner.as_bytes();
+    for (at, &byte) in bytes.iter().enumerate() {
+        if byte == b'|' && (at == 0 || bytes[at - 1] != b'\\') {
+            cells.push(inner[start..at].trim());
+            start = at + 1;
+        }
+    }
+    cells.push(inner[start..].trim());
+    cells
 }
 
 fn render(rows: &[Row], run: &str, previous: &Previous) -> String {
@@ -654,6 +675,25 @@ mod tests {
             Some(baselines[0])
         );
         assert_eq!(closest_baseline("ours", &[]), None);
+    }
+
+    #[test]
+    fn the_run_names_a_command_that_can_be_typed_again_and_stays_in_its_cell() {
+        let options = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            Options::parse(&args).unwrap().command()
+        };
+        assert_eq!(options(&["cache"]), "cargo xtask bench cache");
+        assert_eq!(
+            options(&["gateway_inflate/small events", "--rounds", "7"]),
+            r#"cargo xtask bench "gateway_inflate/small events" --rounds 7"#
+        );
+        let alternation = options(&["cache|redis"]);
+        assert_eq!(alternation, r#"cargo xtask bench "cache\|redis""#);
+        let row = format!("| cache | ours | 1 ns | - | base | 1.00x | - | `{alternation}` |");
+        let cells = cells(&row);
+        assert_eq!(cells.len(), TIME_CELLS, "{cells:?}");
+        assert_eq!(cells[7], format!("`{alternation}`"));
     }
 
     #[test]
