@@ -81,7 +81,8 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
     /// share, is learned from responses. `max_wait` bounds the whole wait
     /// (for a window, or behind other callers): if the bucket is exhausted
     /// for longer, or no permit comes in time, the limiter returns
-    /// [`Exhausted`]. `Duration::ZERO` therefore means "never wait".
+    /// [`AcquireError::Exhausted`]. `Duration::ZERO` therefore means "never
+    /// wait".
     ///
     /// A limiter that cannot decide (the store it shares with other
     /// processes is unreachable) and will not guess returns
