@@ -401,7 +401,7 @@ impl Previous {
     }
 }
 
-/// A markdown table row's cells, trimmed; `\\|` is a pipe inside a cell.
+/// A markdown table row's cells, trimmed; `\|` is a pipe inside a cell.
 fn cells(line: &str) -> Vec<&str> {
     let Some(inner) = line
         .trim()

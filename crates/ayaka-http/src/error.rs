@@ -5,10 +5,10 @@ use std::fmt;
 use std::time::Duration;
 
 use ayaka_model::{ErrorBody, ValidationError, cause};
-
-use crate::ratelimit::AcquireError;
 use bytes::Bytes;
 use http::StatusCode;
+
+use crate::ratelimit::AcquireError;
 
 /// Anything that can go wrong with a request. Match on [`Error::kind`]; what
 /// a kind carries (the status, the server's error body, the wait) is read
@@ -159,7 +159,9 @@ impl Error {
                 };
                 Self::from_parts(ErrorKind::RateLimiterUnavailable, detail, Some(source))
             }
-            other => Self::rate_limited(other.retry_after(), limited_responses),
+            AcquireError::Exhausted(exhausted) => {
+                Self::rate_limited(exhausted.retry_after, limited_responses)
+            }
         }
     }
 
