@@ -1,30 +1,37 @@
 //! ayaka-cache: updates per second on a realistic event mix against a
 //! `RwLock<HashMap>` cache in the same run (memory: `cache_memory.rs`).
+//! The baseline goes first in every other round ([`baseline_first`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ayaka_benches::{RwLockCache, SessionShape, parsed_session};
+use ayaka_benches::{RwLockCache, SessionShape, baseline_first, parsed_session};
 use ayaka_cache::{Cache, ResourceType};
 use ayaka_model::GuildId;
 use ayaka_model::gateway::Event;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 
 fn updates(c: &mut Criterion) {
     let events = parsed_session(&SessionShape::REALISTIC);
     let mut group = c.benchmark_group("cache/replay session");
     group.throughput(Throughput::Elements(events.len() as u64));
-    group.bench_function("baseline: RwLock<HashMap>", |b| {
-        b.iter(|| {
-            let cache = RwLockCache::default();
-            for event in &events {
-                cache.update(event);
-            }
-            black_box(cache)
+    let baseline = |group: &mut BenchmarkGroup<'_, WallTime>| {
+        group.bench_function("baseline: RwLock<HashMap>", |b| {
+            b.iter(|| {
+                let cache = RwLockCache::default();
+                for event in &events {
+                    cache.update(event);
+                }
+                black_box(cache)
+            });
         });
-    });
+    };
+    if baseline_first() {
+        baseline(&mut group);
+    }
     let configurations = [
         ("ayaka-cache, everything", ResourceType::ALL),
         (
@@ -44,6 +51,9 @@ fn updates(c: &mut Criterion) {
             });
         });
     }
+    if !baseline_first() {
+        baseline(&mut group);
+    }
     group.finish();
 }
 
@@ -60,21 +70,26 @@ fn updates_with_a_reader(c: &mut Criterion) {
         .collect();
     let mut group = c.benchmark_group("cache/replay session, one concurrent reader");
     group.throughput(Throughput::Elements(events.len() as u64));
-    group.bench_function("baseline: RwLock<HashMap>", |b| {
-        b.iter_custom(|iterations| {
-            timed_replays(
-                iterations,
-                RwLockCache::default,
-                |cache| events.iter().for_each(|event| cache.update(event)),
-                |cache| {
-                    for id in &guild_ids {
-                        let guilds = cache.guilds.read().unwrap();
-                        black_box(guilds.get(id).map(|g| g.name.len()));
-                    }
-                },
-            )
+    let baseline = |group: &mut BenchmarkGroup<'_, WallTime>| {
+        group.bench_function("baseline: RwLock<HashMap>", |b| {
+            b.iter_custom(|iterations| {
+                timed_replays(
+                    iterations,
+                    RwLockCache::default,
+                    |cache| events.iter().for_each(|event| cache.update(event)),
+                    |cache| {
+                        for id in &guild_ids {
+                            let guilds = cache.guilds.read().unwrap();
+                            black_box(guilds.get(id).map(|g| g.name.len()));
+                        }
+                    },
+                )
+            });
         });
-    });
+    };
+    if baseline_first() {
+        baseline(&mut group);
+    }
     group.bench_function("ayaka-cache, everything", |b| {
         b.iter_custom(|iterations| {
             timed_replays(
@@ -89,6 +104,9 @@ fn updates_with_a_reader(c: &mut Criterion) {
             )
         });
     });
+    if !baseline_first() {
+        baseline(&mut group);
+    }
     group.finish();
 }
 

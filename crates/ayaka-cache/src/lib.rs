@@ -6,6 +6,7 @@ mod config;
 mod feeds;
 #[cfg(feature = "gateway")]
 mod gateway;
+mod link_set;
 mod members;
 mod snapshot;
 mod store;

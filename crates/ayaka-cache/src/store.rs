@@ -10,11 +10,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use dashmap::mapref::entry::Entry;
 use foldhash::fast::RandomState;
 
+use crate::link_set::LinkSet;
+
 /// Ids are server-issued snowflakes, not attacker-chosen keys in bulk, so a
 /// fast seeded hasher beats SipHash here; foldhash still resists HashDoS
 /// within reason.
 type DashMap<K, V> = dashmap::DashMap<K, V, RandomState>;
-type HashSet<V> = std::collections::HashSet<V, RandomState>;
 
 /// A count of entries with an optional bound: what the bounded kinds
 /// (members, presences, invites) share.
@@ -103,10 +104,23 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
     where
         V: PartialEq + Clone,
     {
-        if self.map.get(&key).is_some_and(|held| **held == *value) {
-            return true;
+        // One lookup, not a read then a write: most upserts on a first
+        // sync are new keys.
+        match self.map.entry(key) {
+            Entry::Occupied(mut entry) => {
+                if **entry.get() != *value {
+                    entry.insert(Arc::new(value.clone()));
+                }
+                true
+            }
+            Entry::Vacant(entry) => {
+                if !self.bound.admit() {
+                    return false;
+                }
+                entry.insert(Arc::new(value.clone()));
+                true
+            }
         }
-        self.insert(key, value.clone())
     }
 
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<Arc<V>>
@@ -160,7 +174,7 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
 /// A one-to-many relation, such as guild → channel ids.
 #[derive(Debug)]
 pub(crate) struct Index<K: Eq + Hash, V: Eq + Hash> {
-    map: DashMap<K, HashSet<V>>,
+    map: DashMap<K, LinkSet<V>>,
 }
 
 impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
@@ -202,7 +216,7 @@ impl<K: Eq + Hash, V: Eq + Hash + Clone> Index<K, V> {
         self.remove_with(key, value, || {});
     }
 
-    pub(crate) fn take(&self, key: &K) -> HashSet<V> {
+    pub(crate) fn take(&self, key: &K) -> LinkSet<V> {
         self.map.remove(key).map(|(_, set)| set).unwrap_or_default()
     }
 

@@ -73,22 +73,18 @@ impl UpdateCache for Guild {
         }
         let previous = cache.guilds.get(&self.id);
         if cache.wants(ResourceType::ROLE) {
-            let kept: HashSet<_> = self.roles.iter().map(|role| role.id).collect();
-            for old in previous.iter().flat_map(|g| g.role_ids.iter()) {
-                if !kept.contains(old) {
-                    cache.roles.remove(old);
-                }
+            let held = previous.as_ref().map_or(&[][..], |g| &g.role_ids[..]);
+            for old in gone(held, self.roles.iter().map(|role| role.id)) {
+                cache.roles.remove(&old);
             }
             for role in &self.roles {
                 cache.roles.upsert(role.id, role);
             }
         }
         if cache.wants(ResourceType::EMOJI) {
-            let kept: HashSet<_> = self.emojis.iter().map(|emoji| emoji.id).collect();
-            for old in previous.iter().flat_map(|g| g.emoji_ids.iter()) {
-                if !kept.contains(old) {
-                    cache.emojis.remove(old);
-                }
+            let held = previous.as_ref().map_or(&[][..], |g| &g.emoji_ids[..]);
+            for old in gone(held, self.emojis.iter().map(|emoji| emoji.id)) {
+                cache.emojis.remove(&old);
             }
             for emoji in &self.emojis {
                 cache.emojis.upsert(emoji.id, emoji);
@@ -105,6 +101,19 @@ impl UpdateCache for Guild {
             cache.replace_members(self.id, members);
         }
     }
+}
+
+/// The ids in `held` that `now` no longer has. Builds no set when nothing
+/// was held, as on a first sync.
+fn gone<T: Copy + Eq + std::hash::Hash>(held: &[T], now: impl Iterator<Item = T>) -> Vec<T> {
+    if held.is_empty() {
+        return Vec::new();
+    }
+    let kept: HashSet<T> = now.collect();
+    held.iter()
+        .copied()
+        .filter(|id| !kept.contains(id))
+        .collect()
 }
 
 impl UpdateCache for Channel {
@@ -224,11 +233,9 @@ impl Cache {
         if !self.wants(ResourceType::CHANNEL) {
             return;
         }
-        let kept: HashSet<_> = channels.iter().map(Channel::id).collect();
-        for old in self.guild_channels.take(&guild) {
-            if !kept.contains(&old) {
-                self.channels.remove(&old);
-            }
+        let held: Vec<_> = self.guild_channels.take(&guild).into_iter().collect();
+        for old in gone(&held, channels.iter().map(Channel::id)) {
+            self.channels.remove(&old);
         }
         for channel in channels {
             let id = channel.id();
