@@ -29,7 +29,8 @@ fn updates(c: &mut Criterion) {
             });
         });
     };
-    if baseline_first() {
+    let baseline_first = baseline_first();
+    if baseline_first {
         baseline(&mut group);
     }
     let configurations = [
@@ -51,7 +52,7 @@ fn updates(c: &mut Criterion) {
             });
         });
     }
-    if !baseline_first() {
+    if !baseline_first {
         baseline(&mut group);
     }
     group.finish();
@@ -87,7 +88,8 @@ fn updates_with_a_reader(c: &mut Criterion) {
             });
         });
     };
-    if baseline_first() {
+    let baseline_first = baseline_first();
+    if baseline_first {
         baseline(&mut group);
     }
     group.bench_function("ayaka-cache, everything", |b| {
@@ -104,7 +106,7 @@ fn updates_with_a_reader(c: &mut Criterion) {
             )
         });
     });
-    if !baseline_first() {
+    if !baseline_first {
         baseline(&mut group);
     }
     group.finish();

@@ -82,7 +82,12 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
     /// Inserts or replaces; a new key past the bound is dropped (and
     /// counted).
     pub(crate) fn insert(&self, key: K, value: V) -> bool {
-        match self.map.entry(key) {
+        self.put(self.map.entry(key), value)
+    }
+
+    /// Puts `value` in `entry`, admitting a new key through the bound.
+    fn put(&self, entry: Entry<'_, K, Arc<V>>, value: V) -> bool {
+        match entry {
             Entry::Occupied(mut entry) => {
                 entry.insert(Arc::new(value));
                 true
@@ -106,21 +111,13 @@ impl<K: Eq + Hash + Clone, V> Store<K, V> {
     {
         // One lookup, not a read then a write: most upserts on a first
         // sync are new keys.
-        match self.map.entry(key) {
-            Entry::Occupied(mut entry) => {
-                if **entry.get() != *value {
-                    entry.insert(Arc::new(value.clone()));
-                }
-                true
-            }
-            Entry::Vacant(entry) => {
-                if !self.bound.admit() {
-                    return false;
-                }
-                entry.insert(Arc::new(value.clone()));
-                true
-            }
+        let entry = self.map.entry(key);
+        if let Entry::Occupied(held) = &entry
+            && **held.get() == *value
+        {
+            return true;
         }
+        self.put(entry, value.clone())
     }
 
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<Arc<V>>

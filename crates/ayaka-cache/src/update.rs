@@ -73,7 +73,7 @@ impl UpdateCache for Guild {
         }
         let previous = cache.guilds.get(&self.id);
         if cache.wants(ResourceType::ROLE) {
-            let held = previous.as_ref().map_or(&[][..], |g| &g.role_ids[..]);
+            let held = previous.iter().flat_map(|g| g.role_ids.iter().copied());
             for old in gone(held, self.roles.iter().map(|role| role.id)) {
                 cache.roles.remove(&old);
             }
@@ -82,7 +82,7 @@ impl UpdateCache for Guild {
             }
         }
         if cache.wants(ResourceType::EMOJI) {
-            let held = previous.as_ref().map_or(&[][..], |g| &g.emoji_ids[..]);
+            let held = previous.iter().flat_map(|g| g.emoji_ids.iter().copied());
             for old in gone(held, self.emojis.iter().map(|emoji| emoji.id)) {
                 cache.emojis.remove(&old);
             }
@@ -105,15 +105,16 @@ impl UpdateCache for Guild {
 
 /// The ids in `held` that `now` no longer has. Builds no set when nothing
 /// was held, as on a first sync.
-fn gone<T: Copy + Eq + std::hash::Hash>(held: &[T], now: impl Iterator<Item = T>) -> Vec<T> {
-    if held.is_empty() {
+fn gone<T: Eq + std::hash::Hash>(
+    held: impl IntoIterator<Item = T>,
+    now: impl Iterator<Item = T>,
+) -> Vec<T> {
+    let mut held = held.into_iter().peekable();
+    if held.peek().is_none() {
         return Vec::new();
     }
     let kept: HashSet<T> = now.collect();
-    held.iter()
-        .copied()
-        .filter(|id| !kept.contains(id))
-        .collect()
+    held.filter(|id| !kept.contains(id)).collect()
 }
 
 impl UpdateCache for Channel {
@@ -233,8 +234,8 @@ impl Cache {
         if !self.wants(ResourceType::CHANNEL) {
             return;
         }
-        let held: Vec<_> = self.guild_channels.take(&guild).into_iter().collect();
-        for old in gone(&held, channels.iter().map(Channel::id)) {
+        let held = self.guild_channels.take(&guild);
+        for old in gone(held, channels.iter().map(Channel::id)) {
             self.channels.remove(&old);
         }
         for channel in channels {
