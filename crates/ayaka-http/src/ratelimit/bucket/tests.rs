@@ -52,11 +52,25 @@ fn too_many(retry_after: f64) -> RateLimitHeaders {
     headers
 }
 
+/// A bucket learned from one blind request answered at `t0` with `headers`.
+fn learned_from(t0: Instant, headers: &RateLimitHeaders) -> BucketCore<u32> {
+    let mut bucket = BucketCore::provisional(caps());
+    let blind = bucket.try_issue(t0).unwrap();
+    bucket.complete(blind, t0, ok(headers, t0));
+    bucket
+}
+
 /// A bucket learned from one blind request: limit 10 per second, 9 left.
 fn learned(t0: Instant) -> BucketCore<u32> {
-    let mut bucket = BucketCore::provisional(caps());
+    learned_from(t0, &headers(10, 9, 1_700_000_001.0))
+}
+
+/// A [`learned`] bucket whose next request, sent at `t0`, is refused with
+/// a 429 asking to retry after `retry_after` seconds.
+fn refused(t0: Instant, retry_after: f64) -> BucketCore<u32> {
+    let mut bucket = learned(t0);
     let generation = bucket.try_issue(t0).unwrap();
-    bucket.complete(generation, t0, ok(&headers(10, 9, 1_700_000_001.0), t0));
+    bucket.complete(generation, t0, limited(&too_many(retry_after), t0));
     bucket
 }
 
@@ -94,9 +108,7 @@ fn a_failed_blind_request_lets_the_next_one_try() {
 #[test]
 fn no_headers_means_reactive() {
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
-    bucket.complete(blind, t0, ok(&RateLimitHeaders::default(), t0));
+    let mut bucket = learned_from(t0, &RateLimitHeaders::default());
     for _ in 0..1000 {
         bucket.try_issue(t0).unwrap();
     }
@@ -158,9 +170,7 @@ fn exactly_the_limit_per_window_in_fifo_order() {
 #[test]
 fn too_many_requests_blocks_for_retry_after() {
     let t0 = Instant::now();
-    let mut bucket = learned(t0);
-    let generation = bucket.try_issue(t0).unwrap();
-    bucket.complete(generation, t0, limited(&too_many(2.5), t0));
+    let mut bucket = refused(t0, 2.5);
     let until = t0 + Duration::from_millis(2500);
     assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(until)));
     assert_eq!(bucket.snapshot(t0).limited_responses, 1);
@@ -171,9 +181,7 @@ fn too_many_requests_blocks_for_retry_after() {
 #[test]
 fn absurd_retry_after_is_capped() {
     let t0 = Instant::now();
-    let mut bucket = learned(t0);
-    let generation = bucket.try_issue(t0).unwrap();
-    bucket.complete(generation, t0, limited(&too_many(999_999_999.0), t0));
+    let mut bucket = refused(t0, 999_999_999.0);
     assert_eq!(
         bucket.try_issue(t0),
         Err(Blocked::Until(t0 + caps().max_wait))
@@ -183,23 +191,19 @@ fn absurd_retry_after_is_capped() {
 #[test]
 fn epoch_in_retry_after_is_converted_with_date() {
     let t0 = Instant::now();
-    let mut bucket = learned(t0);
-    let generation = bucket.try_issue(t0).unwrap();
-    bucket.complete(generation, t0, limited(&too_many(1_700_000_003.0), t0));
+    let mut bucket = refused(t0, 1_700_000_003.0);
     assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + 3 * SECOND)));
 }
 
 #[test]
 fn exhausted_without_reset_information_falls_back() {
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
     let h = RateLimitHeaders {
         limit: Some(1),
         remaining: Some(0),
         ..RateLimitHeaders::default()
     };
-    bucket.complete(blind, t0, ok(&h, t0));
+    let mut bucket = learned_from(t0, &h);
     assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
     assert!(bucket.try_issue(t0 + SECOND).is_ok());
 }
@@ -207,12 +211,10 @@ fn exhausted_without_reset_information_falls_back() {
 #[test]
 fn server_reset_tightens_the_window_estimate() {
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
     let mut h = headers(2, 0, 1_700_000_001.0);
     // A minute-long window whose server clock says it resets in a second.
     h.bucket = Some("LIMITER/x/route/2/1/minute".into());
-    bucket.complete(blind, t0, ok(&h, t0));
+    let mut bucket = learned_from(t0, &h);
     assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + SECOND)));
     assert!(bucket.try_issue(t0 + SECOND).is_ok());
 }
@@ -221,13 +223,11 @@ fn server_reset_tightens_the_window_estimate() {
 fn a_reset_at_or_before_date_is_no_window() {
     for reset in [1_700_000_000.0, 1_699_999_990.0] {
         let t0 = Instant::now();
-        let mut bucket = BucketCore::<u32>::provisional(caps());
-        let blind = bucket.try_issue(t0).unwrap();
         // `Reset - Date` is zero or negative: the window the bucket name
         // spells stands.
         let mut h = headers(2, 0, reset);
         h.bucket = Some("LIMITER/x/route/2/1/minute".into());
-        bucket.complete(blind, t0, ok(&h, t0));
+        let mut bucket = learned_from(t0, &h);
         let minute = Duration::from_secs(60);
         assert_eq!(bucket.try_issue(t0), Err(Blocked::Until(t0 + minute)));
         assert!(bucket.try_issue(t0 + minute).is_ok());
@@ -237,13 +237,11 @@ fn a_reset_at_or_before_date_is_no_window() {
 #[test]
 fn a_reset_at_date_without_a_named_window_guesses_and_probes() {
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
     let opaque = |remaining: u32| RateLimitHeaders {
         bucket: Some("opaque".into()),
         ..headers(3, remaining, 1_700_000_000.0)
     };
-    bucket.complete(blind, t0, ok(&opaque(2), t0));
+    let mut bucket = learned_from(t0, &opaque(2));
     for remaining in [1, 0] {
         let generation = bucket.try_issue(t0).unwrap();
         bucket.complete(generation, t0, ok(&opaque(remaining), t0));
@@ -262,11 +260,9 @@ fn a_reset_at_date_without_a_named_window_guesses_and_probes() {
 #[test]
 fn a_probe_that_finds_the_old_window_doubles_the_guess() {
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
     let mut h = headers(2, 1, 1_700_000_000.0);
     h.bucket = Some("opaque".into());
-    bucket.complete(blind, t0, ok(&h, t0));
+    let mut bucket = learned_from(t0, &h);
     let second = bucket.try_issue(t0).unwrap();
     h.remaining = Some(0);
     bucket.complete(second, t0, ok(&h, t0));
@@ -282,9 +278,7 @@ fn answers_overtaking_each_other_waste_no_slot() {
     // Requests the server has counted are in flight and in `Remaining` at
     // once: subtracting them twice would lose slots for the whole window.
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
-    bucket.complete(blind, t0, ok(&headers(20, 19, 1_700_000_060.0), t0));
+    let mut bucket = learned_from(t0, &headers(20, 19, 1_700_000_060.0));
     let issued: Vec<_> = (0..10).map(|_| bucket.try_issue(t0).unwrap()).collect();
     // The server counted all ten; the last one's answer comes back first.
     bucket.complete(issued[9], t0, ok(&headers(20, 9, 1_700_000_060.0), t0));
@@ -437,9 +431,7 @@ fn a_lower_limit_is_followed_at_once() {
 #[test]
 fn a_reactive_bucket_that_starts_getting_headers_follows_them() {
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
-    bucket.complete(blind, t0, ok(&RateLimitHeaders::default(), t0));
+    let mut bucket = learned_from(t0, &RateLimitHeaders::default());
     let generation = bucket.try_issue(t0).unwrap();
     bucket.complete(generation, t0, ok(&headers(3, 2, 1_700_000_001.0), t0));
     assert!(bucket.try_issue(t0).is_ok());
@@ -461,9 +453,7 @@ fn a_saturated_limit_never_overflows_when_a_slot_comes_back() {
         ..RateLimitHeaders::default()
     };
     let t0 = Instant::now();
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
-    bucket.complete(blind, t0, ok(&headers_at(1_700_000_001.0), t0));
+    let mut bucket = learned_from(t0, &headers_at(1_700_000_001.0));
 
     let t1 = t0 + SECOND;
     let first = bucket.try_issue(t1).unwrap();
@@ -513,9 +503,7 @@ fn moved_waiters_keep_their_turn() {
 #[test]
 fn the_window_after_a_429_opens_with_one_request() {
     let t0 = Instant::now();
-    let mut bucket = learned(t0);
-    let generation = bucket.try_issue(t0).unwrap();
-    bucket.complete(generation, t0, limited(&too_many(2.5), t0));
+    let mut bucket = refused(t0, 2.5);
     let reopened = t0 + Duration::from_millis(2500);
     let probe = bucket.try_issue(reopened).unwrap();
     assert!(!bucket.is_blind(), "it counts here, whatever the answer");
@@ -578,9 +566,7 @@ fn quarter_second(remaining: u32, reset: f64) -> RateLimitHeaders {
 fn an_answer_of_the_next_window_before_the_429_wait_ends_counts_there() {
     let t0 = Instant::now();
     let window = 1_700_000_000.25;
-    let mut bucket = BucketCore::<u32>::provisional(caps());
-    let blind = bucket.try_issue(t0).unwrap();
-    bucket.complete(blind, t0, ok(&quarter_second(9, window), t0));
+    let mut bucket = learned_from(t0, &quarter_second(9, window));
     let late = bucket.try_issue(t0).unwrap();
     // A route that moved in is refused: 200 ms to wait, from the 429's
     // arrival, which is later than the server's reset by its transit.
