@@ -709,45 +709,26 @@ async fn hold_under(lie: Lie) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_under_honest_headers() {
-    hold_under(Lie::Honest).await;
+/// One test per row: `name: lie`, each a run of `$check(lie)`.
+macro_rules! one_test_per_lie {
+    ($check:ident { $($name:ident: $lie:expr,)* }) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $check($lie).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_under_a_date_an_hour_behind() {
-    hold_under(Lie::DateSkew(-3600)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_under_a_date_an_hour_ahead() {
-    hold_under(Lie::DateSkew(3600)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_under_a_reset_before_date() {
-    hold_under(Lie::ResetBeforeDate).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_under_a_reset_equal_to_date() {
-    hold_under(Lie::ResetAtDate).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_under_a_far_future_reset() {
-    hold_under(Lie::FarFutureReset).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_under_garbage_values() {
-    hold_under(Lie::Garbage).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn holds_with_retry_after_only_in_the_body() {
-    hold_under(Lie::RetryAfterOnlyInBody).await;
-}
+one_test_per_lie!(hold_under {
+    holds_under_honest_headers: Lie::Honest,
+    holds_under_a_date_an_hour_behind: Lie::DateSkew(-3600),
+    holds_under_a_date_an_hour_ahead: Lie::DateSkew(3600),
+    holds_under_a_reset_before_date: Lie::ResetBeforeDate,
+    holds_under_a_reset_equal_to_date: Lie::ResetAtDate,
+    holds_under_a_far_future_reset: Lie::FarFutureReset,
+    holds_under_garbage_values: Lie::Garbage,
+    holds_with_retry_after_only_in_the_body: Lie::RetryAfterOnlyInBody,
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn holds_when_buckets_are_renamed_and_merged_mid_run() {
@@ -844,22 +825,9 @@ async fn first_minute_under(lie: Lie) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_per_minute_first_window_is_used_in_full() {
-    first_minute_under(Lie::Honest).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_per_minute_first_window_survives_a_reset_before_date() {
-    first_minute_under(Lie::ResetBeforeDate).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_per_minute_first_window_survives_a_far_future_reset() {
-    first_minute_under(Lie::FarFutureReset).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_per_minute_first_window_survives_a_skewed_date() {
-    first_minute_under(Lie::DateSkew(-3600)).await;
-}
+one_test_per_lie!(first_minute_under {
+    a_per_minute_first_window_is_used_in_full: Lie::Honest,
+    a_per_minute_first_window_survives_a_reset_before_date: Lie::ResetBeforeDate,
+    a_per_minute_first_window_survives_a_far_future_reset: Lie::FarFutureReset,
+    a_per_minute_first_window_survives_a_skewed_date: Lie::DateSkew(-3600),
+});
