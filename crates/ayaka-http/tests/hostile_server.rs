@@ -13,7 +13,7 @@ use ayaka_http::{Client, ErrorKind, RetryPolicy};
 use ayaka_model::GuildId;
 use ayaka_model::request::{CreateGuild, UpdateGuild, UpdateUser};
 use support::hostile::{Hostile, HostileServer, Lie};
-use support::{Seen, reply, serve};
+use support::{Seen, reply, serve, serve_counted};
 
 const USER: &str = r#"{"id": 1, "username": "ayaka", "separator": 1}"#;
 const GUARD: Duration = Duration::from_secs(10);
@@ -75,14 +75,9 @@ async fn garbage_rate_limit_headers_change_nothing() {
         &[("x-ratelimit-retry-after", "-1"), ("retry-after", "soon")],
         &[("x-ratelimit-bucket", ""), ("x-ratelimit-limit", "0")],
     ];
-    let counter = Arc::new(AtomicU32::new(0));
-    let addr = serve(None, {
-        let counter = counter.clone();
-        move |_| {
-            let n = counter.fetch_add(1, Ordering::SeqCst) as usize;
-            let headers = hostile[n % hostile.len()];
-            async move { reply(204, headers, "") }
-        }
+    let (addr, _) = serve_counted(move |n, _| {
+        let headers = hostile[n as usize % hostile.len()];
+        async move { reply(204, headers, "") }
     })
     .await;
     let limiter = InMemoryRateLimiter::builder()
@@ -226,18 +221,11 @@ async fn absurd_retry_after_is_an_error_not_a_hang() {
 
 #[tokio::test]
 async fn a_silent_server_times_out_and_the_route_recovers() {
-    let calls = Arc::new(AtomicU32::new(0));
-    let addr = serve(None, {
-        let calls = calls.clone();
-        move |_| {
-            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
-            async move {
-                if first {
-                    std::future::pending::<()>().await;
-                }
-                reply(200, &[], USER)
-            }
+    let (addr, _) = serve_counted(|n, _| async move {
+        if n == 0 {
+            std::future::pending::<()>().await;
         }
+        reply(200, &[], USER)
     })
     .await;
     let client = client(addr)
@@ -335,15 +323,7 @@ async fn odd_codes_and_error_bodies_are_typed() {
 
 #[tokio::test]
 async fn nothing_is_sent_without_a_session_or_with_an_invalid_body() {
-    let calls = Arc::new(AtomicU32::new(0));
-    let addr = serve(None, {
-        let calls = calls.clone();
-        move |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { reply(200, &[], USER) }
-        }
-    })
-    .await;
+    let (addr, calls) = serve_counted(|_, _| async { reply(200, &[], USER) }).await;
     let client = Client::builder()
         .base_url(format!("http://{addr}"))
         .build()
@@ -416,22 +396,15 @@ async fn https_with_a_trusted_self_signed_certificate() {
 
 #[tokio::test]
 async fn a_429_saying_retry_after_zero_still_waits() {
-    let calls = Arc::new(AtomicU32::new(0));
-    let addr = serve(None, {
-        let calls = calls.clone();
-        move |_| {
-            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
-            async move {
-                if first {
-                    reply(
-                        429,
-                        &[("x-ratelimit-retry-after", "0")],
-                        r#"{"code": 429, "message": "slow down", "retry_after": 0}"#,
-                    )
-                } else {
-                    reply(200, &[], USER)
-                }
-            }
+    let (addr, calls) = serve_counted(|n, _| async move {
+        if n == 0 {
+            reply(
+                429,
+                &[("x-ratelimit-retry-after", "0")],
+                r#"{"code": 429, "message": "slow down", "retry_after": 0}"#,
+            )
+        } else {
+            reply(200, &[], USER)
         }
     })
     .await;

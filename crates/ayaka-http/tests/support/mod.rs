@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use ayaka_server::testing::{self, TlsPair};
 use bytes::Bytes;
@@ -83,6 +84,22 @@ where
         }
     });
     addr
+}
+
+/// Serves `handler` on a fresh loopback port over plain HTTP, handing it
+/// each request's number (from 0) and counting them.
+pub async fn serve_counted<F, Fut>(handler: F) -> (SocketAddr, Arc<AtomicU32>)
+where
+    F: Fn(u32, Seen) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&calls);
+    let addr = serve(None, move |seen| {
+        handler(counter.fetch_add(1, Ordering::SeqCst), seen)
+    })
+    .await;
+    (addr, calls)
 }
 
 /// A response with a status, headers and a body.
