@@ -12,12 +12,33 @@ use ayaka_model::{
     gateway::{Encoding, Event, EventKind},
 };
 use common::{
-    GUARD, READY, ScriptedGateway, closed_error, expect_message, fixture, next_error, next_event,
-    wait_disconnected, wait_ready, wait_reconnecting,
+    Connection, GUARD, READY, ScriptedGateway, closed_error, expect_message, fixture, next_error,
+    next_event, wait_disconnected, wait_ready, wait_reconnecting,
 };
 
 fn is_event(kind: EventKind) -> impl FnMut(&ShardMessage) -> bool {
     move |message| matches!(message, ShardMessage::Event(event) if event.kind() == kind)
+}
+
+/// A scripted gateway, a shard whose config `configure` changes, and the
+/// shard's first connection.
+async fn connect(
+    configure: impl FnOnce(ShardConfigBuilder) -> ShardConfigBuilder,
+) -> (ScriptedGateway, Shard, Connection) {
+    let mut gateway = ScriptedGateway::start().await;
+    let shard = Shard::spawn(ShardId(0), configure(gateway.config()).build());
+    let connection = gateway.accept().await;
+    (gateway, shard, connection)
+}
+
+/// The configuration as the scripted gateway gives it: plain JSON.
+fn plain(config: ShardConfigBuilder) -> ShardConfigBuilder {
+    config
+}
+
+/// The configuration change for a zlib-compressed stream.
+fn zlib(config: ShardConfigBuilder) -> ShardConfigBuilder {
+    config.encoding(Encoding::Zlib)
 }
 
 /// What a scripted peer does on a shard's first connection.
@@ -36,10 +57,8 @@ async fn check_error_then_reconnect(
     peer: Peer,
     kind: ErrorKind,
 ) {
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(ShardId(0), configure(gateway.config()).build());
-    // held to the end, as a peer that stopped answering would
-    let mut first = gateway.accept().await;
+    // `first` is held to the end, as a peer that stopped answering would
+    let (mut gateway, mut shard, mut first) = connect(configure).await;
     if let Peer::Sends(text) = peer {
         first.text(&text).await;
     }
@@ -54,12 +73,7 @@ async fn check_error_then_reconnect(
 
 #[tokio::test]
 async fn handshake_carries_the_user_agent_and_identify_is_exactly_the_protocol() {
-    let mut gateway = ScriptedGateway::start().await;
-    let shard = Shard::spawn(
-        ShardId(0),
-        gateway.config().encoding(Encoding::Zlib).build(),
-    );
-    let connection = gateway.accept().await;
+    let (_gateway, shard, connection) = connect(zlib).await;
     assert_eq!(
         connection.user_agent.as_deref(),
         Some(ayaka_gateway::USER_AGENT)
@@ -104,9 +118,7 @@ async fn json_events_arrive_typed_with_raw_json_and_lifecycle() {
 
 #[tokio::test]
 async fn deployed_server_quirks_are_accepted() {
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(plain).await;
     connection.text(&fixture("quirk_hello")).await;
     connection.text(&fixture("quirk_ready_d_string")).await;
     // an older server compressed nothing but still sent binary frames
@@ -138,12 +150,7 @@ async fn deployed_server_quirks_are_accepted() {
 
 #[tokio::test]
 async fn zlib_messages_split_across_frames_arrive_whole() {
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(
-        ShardId(0),
-        gateway.config().encoding(Encoding::Zlib).build(),
-    );
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(zlib).await;
     connection.zlib(READY, 7).await;
     let guild = fixture("guild_init");
     for frame_size in [1, 3, 1024] {
@@ -165,12 +172,7 @@ async fn zlib_messages_split_across_frames_arrive_whole() {
 
 #[tokio::test]
 async fn a_corrupt_zlib_frame_is_an_error_then_a_reconnect_with_a_fresh_stream() {
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(
-        ShardId(0),
-        gateway.config().encoding(Encoding::Zlib).build(),
-    );
-    let mut connection = gateway.accept().await;
+    let (mut gateway, mut shard, mut connection) = connect(zlib).await;
     connection.zlib(READY, 1024).await;
     wait_ready(&mut shard).await;
     connection
@@ -192,9 +194,7 @@ async fn a_corrupt_zlib_frame_is_an_error_then_a_reconnect_with_a_fresh_stream()
 
 #[tokio::test]
 async fn an_unparsable_message_is_reported_and_the_connection_survives() {
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(plain).await;
     connection.text("{not json").await;
     connection.text(READY).await;
     let error = next_error(&mut shard).await;
@@ -206,9 +206,7 @@ async fn an_unparsable_message_is_reported_and_the_connection_survives() {
 #[tokio::test]
 async fn fatal_close_codes_end_the_shard_with_a_typed_error() {
     for code in [4001, 4002, 4004] {
-        let mut gateway = ScriptedGateway::start().await;
-        let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
-        let connection = gateway.accept().await;
+        let (_gateway, mut shard, connection) = connect(plain).await;
         connection.close(code).await;
         wait_disconnected(&mut shard, code).await;
         // a fatal close carries its error
@@ -227,9 +225,7 @@ async fn fatal_close_codes_end_the_shard_with_a_typed_error() {
 #[tokio::test]
 async fn recoverable_close_codes_reconnect_and_identify_again() {
     for code in [4000, 4003, 4008, 4009, 1000, 1011] {
-        let mut gateway = ScriptedGateway::start().await;
-        let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
-        let mut connection = gateway.accept().await;
+        let (mut gateway, mut shard, mut connection) = connect(plain).await;
         connection.text(READY).await;
         wait_ready(&mut shard).await;
         connection.close(code).await;
@@ -270,13 +266,8 @@ async fn a_silent_server_is_detected_by_the_ping_timeout() {
 
 #[tokio::test]
 async fn latency_is_measured_from_pongs() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ping_interval(Duration::from_millis(50))
-        .build();
-    let shard = Shard::spawn(ShardId(0), config);
-    let connection = gateway.accept().await;
+    let (_gateway, shard, connection) =
+        connect(|config| config.ping_interval(Duration::from_millis(50))).await;
     let server = tokio::spawn(connection.serve());
     let latency = tokio::time::timeout(GUARD, async {
         loop {
@@ -296,11 +287,8 @@ async fn latency_is_measured_from_pongs() {
 
 #[tokio::test]
 async fn presence_updates_are_sent_and_rate_limited() {
-    let mut gateway = ScriptedGateway::start().await;
     let window = Duration::from_millis(600);
-    let config = gateway.config().send_limit(3, window, 1).build();
-    let shard = Shard::spawn(ShardId(0), config);
-    let mut connection = gateway.accept().await;
+    let (_gateway, shard, mut connection) = connect(|config| config.send_limit(3, window, 1)).await;
     for kind in [
         PresenceType::Online,
         PresenceType::Idle,
@@ -332,9 +320,7 @@ async fn presence_updates_are_sent_and_rate_limited() {
 
 #[tokio::test]
 async fn close_sends_a_clean_close_frame_and_ends_the_task() {
-    let mut gateway = ScriptedGateway::start().await;
-    let shard = Shard::spawn(ShardId(0), gateway.config().build());
-    let mut connection = gateway.accept().await;
+    let (_gateway, shard, mut connection) = connect(plain).await;
     let handle = shard.handle().clone();
     let closing = tokio::spawn(shard.close());
     assert_eq!(connection.next_close().await, Some(1000));
@@ -348,9 +334,7 @@ async fn close_sends_a_clean_close_frame_and_ends_the_task() {
 
 #[tokio::test]
 async fn dropping_the_shard_closes_the_connection() {
-    let mut gateway = ScriptedGateway::start().await;
-    let shard = Shard::spawn(ShardId(0), gateway.config().build());
-    let mut connection = gateway.accept().await;
+    let (_gateway, shard, mut connection) = connect(plain).await;
     drop(shard);
     assert_eq!(connection.next_close().await, Some(1000));
 }
@@ -425,9 +409,7 @@ async fn no_ready_in_time_is_a_timeout_and_a_reconnect() {
 #[tokio::test]
 async fn a_slow_consumer_gets_backpressure_and_loses_nothing() {
     const COUNT: u64 = 200;
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(ShardId(0), gateway.config().read_ahead(256).build());
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(|config| config.read_ahead(256)).await;
     connection.text(READY).await;
     for id in 0..COUNT {
         connection
@@ -445,9 +427,7 @@ async fn a_slow_consumer_gets_backpressure_and_loses_nothing() {
 #[tokio::test]
 async fn next_event_is_cancellation_safe() {
     const COUNT: u64 = 100;
-    let mut gateway = ScriptedGateway::start().await;
-    let mut shard = Shard::spawn(ShardId(0), gateway.config().build());
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(plain).await;
     let sending = tokio::spawn(async move {
         for id in 0..COUNT {
             connection
@@ -490,13 +470,8 @@ async fn without_reconnect_a_recoverable_close_ends_the_shard_with_its_cause() {
 
 #[tokio::test]
 async fn the_configured_presence_is_sent_after_every_ready() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .presence(Presence::new(PresenceType::Idle))
-        .build();
-    let shard = Shard::spawn(ShardId(0), config);
-    let mut connection = gateway.accept().await;
+    let (mut gateway, shard, mut connection) =
+        connect(|config| config.presence(Presence::new(PresenceType::Idle))).await;
     connection.text(READY).await;
     assert_eq!(
         connection.next_text().await,
@@ -530,13 +505,8 @@ async fn a_flood_of_frames_starves_neither_pings_nor_commands() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ping_interval(Duration::from_millis(20))
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    let connection = gateway.accept().await;
+    let (_gateway, mut shard, connection) =
+        connect(|config| config.ping_interval(Duration::from_millis(20))).await;
     let (mut sink, mut stream) = connection.ws.split();
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let flood = tokio::spawn(async move {
@@ -627,15 +597,13 @@ async fn a_consumer_pausing_past_the_ping_timeout_keeps_the_connection() {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
 
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .read_ahead(1)
-        .ping_interval(Duration::from_millis(50))
-        .ping_timeout(Duration::from_millis(300))
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(|config| {
+        config
+            .read_ahead(1)
+            .ping_interval(Duration::from_millis(50))
+            .ping_timeout(Duration::from_millis(300))
+    })
+    .await;
     connection.text(READY).await;
     for id in 0..3 {
         connection
@@ -685,16 +653,14 @@ async fn a_consumer_pausing_past_the_ping_timeout_keeps_the_connection() {
 
 #[tokio::test]
 async fn a_server_that_stops_reading_cannot_stall_the_shard() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ping_timeout(Duration::from_millis(300))
-        .send_limit(10_000, Duration::from_secs(1), 1)
-        .command_queue(4)
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
     // never read: the socket buffers fill and the shard's writes block
-    let _deaf = gateway.accept().await;
+    let (mut gateway, mut shard, _deaf) = connect(|config| {
+        config
+            .ping_timeout(Duration::from_millis(300))
+            .send_limit(10_000, Duration::from_secs(1), 1)
+            .command_queue(4)
+    })
+    .await;
     // however large the machine's socket buffers are: send until stalled
     // (bounded: 1 GiB is more than any loopback buffers)
     let handle = shard.handle().clone();
@@ -713,17 +679,15 @@ async fn a_server_that_stops_reading_cannot_stall_the_shard() {
 
 #[tokio::test]
 async fn durations_meaning_never_do_not_overflow() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .ping_interval(Duration::MAX)
-        .ping_timeout(Duration::MAX)
-        .connect_timeout(Duration::MAX)
-        .ready_timeout(Duration::MAX)
-        .send_limit(10, Duration::MAX, 1)
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(|config| {
+        config
+            .ping_interval(Duration::MAX)
+            .ping_timeout(Duration::MAX)
+            .connect_timeout(Duration::MAX)
+            .ready_timeout(Duration::MAX)
+            .send_limit(10, Duration::MAX, 1)
+    })
+    .await;
     shard.send_raw(r#"{"t":"HEARTBEAT"}"#).await.unwrap();
     assert_eq!(connection.next_text().await, r#"{"t":"HEARTBEAT"}"#);
     connection.text(READY).await;
@@ -733,14 +697,12 @@ async fn durations_meaning_never_do_not_overflow() {
 
 #[tokio::test]
 async fn a_consumer_pausing_before_ready_does_not_time_ready_out() {
-    let mut gateway = ScriptedGateway::start().await;
-    let config = gateway
-        .config()
-        .read_ahead(1)
-        .ready_timeout(Duration::from_millis(300))
-        .build();
-    let mut shard = Shard::spawn(ShardId(0), config);
-    let mut connection = gateway.accept().await;
+    let (_gateway, mut shard, mut connection) = connect(|config| {
+        config
+            .read_ahead(1)
+            .ready_timeout(Duration::from_millis(300))
+    })
+    .await;
     connection.text(&fixture("quirk_hello")).await;
     connection.text(READY).await;
     // the shard waits to hand over HELLO while READY sits unread
