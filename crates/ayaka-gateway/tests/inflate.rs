@@ -51,6 +51,14 @@ fn realistic_messages() -> Vec<Vec<u8>> {
     messages
 }
 
+/// [`realistic_messages`] and their compressed bytes, each ending with
+/// `flush`.
+fn realistic_stream(flush: MZFlush) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let messages = realistic_messages();
+    let compressed = compress_stream(&messages, flush);
+    (messages, compressed)
+}
+
 /// Runs `test` once per backend compiled in.
 fn each_backend(mut test: impl FnMut(InflateBackend)) {
     for &backend in InflateBackend::ALL {
@@ -82,14 +90,18 @@ fn feed(decompressor: &mut Decompressor, frames: &[&[u8]]) -> Vec<Vec<u8>> {
     out
 }
 
+/// Feeds each compressed message as one frame and collects what comes out.
+fn feed_each(decompressor: &mut Decompressor, compressed: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
+    feed(decompressor, &frames)
+}
+
 #[test]
 fn whole_messages_come_out_one_per_frame() {
     each_backend(|backend| {
-        let messages = realistic_messages();
-        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let (messages, compressed) = realistic_stream(MZFlush::Sync);
         let mut decompressor = on(backend);
-        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-        assert_eq!(feed(&mut decompressor, &frames), messages);
+        assert_eq!(feed_each(&mut decompressor, &compressed), messages);
         let total_in: usize = compressed.iter().map(Vec::len).sum();
         let total_out: usize = messages.iter().map(Vec::len).sum();
         assert_eq!(decompressor.bytes_in(), total_in as u64);
@@ -123,14 +135,11 @@ fn check_split(
 fn every_split_position_of_every_message_gives_the_same_messages() {
     each_backend(|backend| {
         for flush in [MZFlush::Sync, MZFlush::Full] {
-            let messages = realistic_messages();
-            let compressed = compress_stream(&messages, flush);
+            let (messages, compressed) = realistic_stream(flush);
             for (index, message) in compressed.iter().enumerate() {
                 for split in 0..=message.len() {
                     let mut decompressor = on(backend);
-                    let before: Vec<&[u8]> =
-                        compressed[..index].iter().map(Vec::as_slice).collect();
-                    feed(&mut decompressor, &before);
+                    feed_each(&mut decompressor, &compressed[..index]);
                     let what = format!("{backend:?}: split at {split} of message {index}");
                     check_split(&mut decompressor, message, split, &messages[index], &what);
                 }
@@ -257,9 +266,8 @@ fn level_0_streams_split_at_every_position_of_every_message_give_the_same_messag
             for (index, message) in compressed.iter().enumerate() {
                 for split in 0..=message.len() {
                     decompressor.reset();
-                    let before: Vec<&[u8]> =
-                        compressed[..index].iter().map(Vec::as_slice).collect();
-                    assert_eq!(feed(&mut decompressor, &before), messages[..index]);
+                    let before = feed_each(&mut decompressor, &compressed[..index]);
+                    assert_eq!(before, messages[..index]);
                     let what =
                         format!("{backend:?}, {stream}: split at {split} of message {index}");
                     check_split(&mut decompressor, message, split, &messages[index], &what);
@@ -352,8 +360,7 @@ fn a_large_message_grows_the_buffer_and_a_smaller_one_reuses_it() {
         let messages = vec![big.clone(), b"{}".to_vec(), big];
         let compressed = compress_stream(&messages, MZFlush::Sync);
         let mut decompressor = on(backend);
-        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-        assert_eq!(feed(&mut decompressor, &frames), messages);
+        assert_eq!(feed_each(&mut decompressor, &compressed), messages);
     });
 }
 
@@ -376,8 +383,7 @@ fn messages_over_the_limit_are_a_typed_error() {
 #[test]
 fn corrupt_data_is_a_typed_error_and_poisons_until_reset() {
     each_backend(|backend| {
-        let messages = realistic_messages();
-        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let (messages, compressed) = realistic_stream(MZFlush::Sync);
         let mut decompressor = on(backend);
         assert!(decompressor.decompress(&compressed[0]).unwrap().is_some());
         let error = decompressor
@@ -392,8 +398,7 @@ fn corrupt_data_is_a_typed_error_and_poisons_until_reset() {
         // a new connection: the stream starts again from its header
         decompressor.reset();
         let fresh = compress_stream(&messages[..2], MZFlush::Sync);
-        let frames: Vec<&[u8]> = fresh.iter().map(Vec::as_slice).collect();
-        assert_eq!(feed(&mut decompressor, &frames), messages[..2].to_vec());
+        assert_eq!(feed_each(&mut decompressor, &fresh), messages[..2].to_vec());
     });
 }
 
@@ -458,8 +463,7 @@ fn held_back_frames_are_bounded_and_a_long_message_still_streams() {
 #[test]
 fn a_truncated_message_stays_partial_without_hanging() {
     each_backend(|backend| {
-        let messages = realistic_messages();
-        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let (_, compressed) = realistic_stream(MZFlush::Sync);
         let mut decompressor = on(backend);
         let truncated = &compressed[0][..compressed[0].len() - 5];
         assert_eq!(decompressor.decompress(truncated).unwrap(), None);
@@ -470,14 +474,12 @@ fn a_truncated_message_stays_partial_without_hanging() {
 #[test]
 fn reset_starts_a_new_stream() {
     each_backend(|backend| {
-        let messages = realistic_messages();
-        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let (messages, compressed) = realistic_stream(MZFlush::Sync);
         let mut decompressor = on(backend);
         // half a message from a connection that died
         decompressor.decompress(&compressed[0][..10]).unwrap();
         decompressor.reset();
-        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-        assert_eq!(feed(&mut decompressor, &frames), messages);
+        assert_eq!(feed_each(&mut decompressor, &compressed), messages);
     });
 }
 
@@ -556,8 +558,7 @@ fn a_long_stream_referring_back_across_history_compaction_stays_correct() {
             .collect();
         let compressed = compress_stream(&messages, MZFlush::Sync);
         let mut decompressor = on(backend);
-        let frames: Vec<&[u8]> = compressed.iter().map(Vec::as_slice).collect();
-        let out = feed(&mut decompressor, &frames);
+        let out = feed_each(&mut decompressor, &compressed);
         assert_eq!(out.len(), messages.len());
         assert!(out == messages);
         assert!(decompressor.bytes_out() > 4 * 1024 * 1024 / 2);
@@ -628,11 +629,12 @@ fn shrink_gives_back_a_large_message_room_and_the_stream_goes_on() {
 #[test]
 fn shrink_keeps_a_partial_message() {
     each_backend(|backend| {
-        let messages = realistic_messages();
-        let compressed = compress_stream(&messages, MZFlush::Sync);
+        let (messages, compressed) = realistic_stream(MZFlush::Sync);
         let mut decompressor = on(backend);
-        let frames: Vec<&[u8]> = compressed[..3].iter().map(Vec::as_slice).collect();
-        assert_eq!(feed(&mut decompressor, &frames), messages[..3]);
+        assert_eq!(
+            feed_each(&mut decompressor, &compressed[..3]),
+            messages[..3]
+        );
         let (first, second) = compressed[3].split_at(compressed[3].len() / 2);
         assert_eq!(decompressor.decompress(first).unwrap(), None);
         decompressor.shrink();
