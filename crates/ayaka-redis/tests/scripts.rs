@@ -124,6 +124,20 @@ impl Fixture {
             .await;
     }
 
+    /// A request on [`ROUTE`] refused with a 429 carrying `headers`.
+    async fn refused(&self, id: PermitId, lease: Lease, headers: &RateLimitHeaders, now: u64) {
+        self.complete(ROUTE, id, lease, Some((headers, true)), now)
+            .await;
+    }
+
+    /// The blind request of the still unknown [`ROUTE`], sent and answered
+    /// with `headers` at `now`.
+    async fn blind(&self, headers: &RateLimitHeaders, now: u64) {
+        let (id, reply) = self.acquire(ROUTE, None, now).await;
+        assert_eq!(reply, Acquired::Blind);
+        self.answered(id, Lease::Blind, headers, now).await;
+    }
+
     async fn state(&self) -> BucketState {
         self.raw
             .bucket(&self.redis, self.bucket)
@@ -136,11 +150,8 @@ impl Fixture {
     /// `remaining` left in a window that resets `reset_in` server seconds
     /// after `date`.
     async fn learn(&self, now: u64, remaining: u32, date: u64, reset_in: u64) {
-        let (id, reply) = self.acquire(ROUTE, None, now).await;
-        assert_eq!(reply, Acquired::Blind);
         let headers = server_headers(3, remaining, date, date + reset_in);
-        self.complete(ROUTE, id, Lease::Blind, Some((&headers, false)), now)
-            .await;
+        self.blind(&headers, now).await;
         let (_, reply) = self.acquire(ROUTE, None, now).await;
         assert_eq!(reply, Acquired::Moved(self.bucket));
     }
@@ -208,10 +219,8 @@ async fn a_killed_holders_leases_expire() {
         f.acquire(ROUTE, None, T0 + LEASE - 1).await.1,
         Acquired::Wait(_)
     ));
-    let (blind, reply) = f.acquire(ROUTE, None, T0 + LEASE).await;
-    assert_eq!(reply, Acquired::Blind);
     let headers = server_headers(3, 3, SERVER_EPOCH, SERVER_EPOCH + 1);
-    f.answered(blind, Lease::Blind, &headers, T0 + LEASE).await;
+    f.blind(&headers, T0 + LEASE).await;
     let t = T0 + LEASE;
 
     // Two leases held by a process that then dies; one answered.
@@ -342,8 +351,7 @@ async fn a_429_blocks_every_process() {
     let (a, lease) = f.grant(T0 + 1).await;
     let mut limited = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH + 1);
     limited.retry_after = Some(4.0);
-    f.complete(ROUTE, a, lease, Some((&limited, true)), T0 + 10)
-        .await;
+    f.refused(a, lease, &limited, T0 + 10).await;
     let state = f.state().await;
     assert_eq!(state.limited_responses, 1);
     assert_eq!(state.blocked_until_ms, Some(T0 + 10 + 4_000));
@@ -363,29 +371,24 @@ async fn hostile_headers_do_not_wedge_or_overgrant() {
     // A Reset at (or before) Date is no window: the bucket name's window
     // (1 s) bounds the wait instead.
     let f = Fixture::new("hostile-reset-le-date", server);
-    let (id, _) = f.acquire(ROUTE, None, T0).await;
     let headers = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH);
-    f.complete(ROUTE, id, Lease::Blind, Some((&headers, false)), T0)
-        .await;
+    f.blind(&headers, T0).await;
     assert_eq!(f.state().await.deadline_ms, Some(T0 + 1_000));
     assert_eq!(f.wait(T0 + 1).await, Duration::from_millis(999));
 
     // A far-future Reset without a window in the name: not an hour's block,
     // the fallback wait.
     let f = Fixture::new("hostile-far-future", server);
-    let (id, _) = f.acquire(ROUTE, None, T0).await;
     let mut headers = server_headers(2, 0, SERVER_EPOCH, SERVER_EPOCH * 50);
     headers.bucket = Some("opaque-bucket".into());
     let bucket = f.raw.keys().bucket_hash("opaque-bucket");
-    f.complete(ROUTE, id, Lease::Blind, Some((&headers, false)), T0)
-        .await;
+    f.blind(&headers, T0).await;
     let reply = f.acquire(ROUTE, Some(bucket), T0 + 1).await.1;
     let fallback = settings().caps.fallback_wait;
     assert_eq!(reply, Acquired::Wait(fallback - Duration::from_millis(1)));
 
     // Garbage everywhere but the name: the name's limit and window rule.
     let f = Fixture::new("hostile-garbage", server);
-    let (id, _) = f.acquire(ROUTE, None, T0).await;
     let headers = RateLimitHeaders {
         bucket: Some(BUCKET.into()),
         limit: None,
@@ -395,8 +398,7 @@ async fn hostile_headers_do_not_wedge_or_overgrant() {
         retry_after: Some(f64::INFINITY),
         date: None,
     };
-    f.complete(ROUTE, id, Lease::Blind, Some((&headers, false)), T0)
-        .await;
+    f.blind(&headers, T0).await;
     let state = f.state().await;
     assert_eq!(state.limit, Some(3));
     assert_eq!(state.deadline_ms, Some(T0 + 1_000));
@@ -409,14 +411,12 @@ async fn hostile_headers_do_not_wedge_or_overgrant() {
     // An absolute epoch in Reset-After (a deployed-server quirk) is read
     // against Date; a huge Retry-After on a 429 is capped.
     let f = Fixture::new("hostile-epoch", server);
-    let (id, _) = f.acquire(ROUTE, None, T0).await;
     let mut headers = server_headers(3, 2, SERVER_EPOCH, SERVER_EPOCH + 1);
     headers.bucket = Some("LIMITER/x/users.me/3/1/minute".into());
     headers.reset = None;
     headers.reset_after = Some((SERVER_EPOCH + 2) as f64);
     let bucket = f.raw.keys().bucket_hash("LIMITER/x/users.me/3/1/minute");
-    f.complete(ROUTE, id, Lease::Blind, Some((&headers, false)), T0)
-        .await;
+    f.blind(&headers, T0).await;
     let state = f.raw.bucket(&f.redis, bucket).await.unwrap().unwrap();
     assert_eq!(state.deadline_ms, Some(T0 + 2_000));
     let reply = f.acquire(ROUTE, Some(bucket), T0 + 1).await;
@@ -426,8 +426,7 @@ async fn hostile_headers_do_not_wedge_or_overgrant() {
     let mut limited = headers.clone();
     limited.retry_after = Some(1e8);
     let lease = Lease::granted(bucket, seq);
-    f.complete(ROUTE, reply.0, lease, Some((&limited, true)), T0 + 2)
-        .await;
+    f.refused(reply.0, lease, &limited, T0 + 2).await;
     let state = f.raw.bucket(&f.redis, bucket).await.unwrap().unwrap();
     let cap = u64::try_from(settings().caps.max_wait.as_millis()).unwrap();
     assert_eq!(state.blocked_until_ms, Some(T0 + 2 + cap));
@@ -530,8 +529,7 @@ async fn scripts_touch_only_keys_of_their_namespace() {
     let (id, lease) = f.grant(T0 + 1).await;
     let mut limited = server_headers(3, 0, SERVER_EPOCH, SERVER_EPOCH + 1);
     limited.retry_after = Some(1.0);
-    f.complete(ROUTE, id, lease, Some((&limited, true)), T0 + 2)
-        .await;
+    f.refused(id, lease, &limited, T0 + 2).await;
     f.wait(T0 + 3).await;
     let (id, lease) = f.grant(T0 + 5_000).await;
     let mut moved = server_headers(3, 2, SERVER_EPOCH + 5, SERVER_EPOCH + 6);
