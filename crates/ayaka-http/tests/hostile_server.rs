@@ -25,6 +25,12 @@ fn client(addr: std::net::SocketAddr) -> ayaka_http::ClientBuilder {
         .timeout(Duration::from_secs(2))
 }
 
+/// The error a default client gets asking `addr` for the current user.
+async fn current_user_error(addr: std::net::SocketAddr) -> ayaka_http::Error {
+    let client = client(addr).build().unwrap();
+    client.current_user().await.unwrap_err()
+}
+
 #[tokio::test]
 async fn sends_user_agent_authorization_and_json() {
     let seen = Arc::new(std::sync::Mutex::new(None::<Seen>));
@@ -249,12 +255,7 @@ async fn a_closed_port_is_a_transport_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let error = client(addr)
-        .build()
-        .unwrap()
-        .current_user()
-        .await
-        .unwrap_err();
+    let error = current_user_error(addr).await;
     assert!(matches!(error.kind(), ErrorKind::Transport), "{error:?}");
 }
 
@@ -269,12 +270,7 @@ async fn an_oversized_body_is_refused() {
 #[tokio::test]
 async fn an_undecodable_body_is_kept() {
     let addr = serve(None, |_| async { reply(200, &[], "<html>oops</html>") }).await;
-    let error = client(addr)
-        .build()
-        .unwrap()
-        .current_user()
-        .await
-        .unwrap_err();
+    let error = current_user_error(addr).await;
     match (error.kind(), error.status(), error.raw_body()) {
         (ErrorKind::Decode, Some(status), Some(body)) => {
             assert_eq!(status, 200);
