@@ -8,7 +8,7 @@ use std::path::Path;
 
 use ayaka_server::testing::{self, user_with_session};
 use ayaka_server::{ErrorKind, Server};
-use common::{Gateway, TempDir, create_guild, join, request, request_as};
+use common::{Gateway, TempDir, create_guild, create_invite, join, request, request_as};
 use http::{Method, StatusCode};
 use serde_json::json;
 
@@ -48,15 +48,7 @@ async fn everything_survives_a_restart_from_the_file() {
     )
     .await;
     assert_eq!(patched.status, StatusCode::OK);
-    let invite = request_as(
-        &first,
-        &owner,
-        Method::POST,
-        &format!("/guilds/{guild}/invites"),
-        Some(json!({})),
-    )
-    .await;
-    let code = invite.body["code"].as_str().unwrap().to_owned();
+    let code = create_invite(&first, &owner, guild).await;
     let deleted = request_as(
         &first,
         &owner,

@@ -180,18 +180,17 @@ pub async fn create_guild(server: &Server, owner: &TestUser, name: &str) -> u64 
     response.body["id"].as_u64().unwrap()
 }
 
+/// A new invite to `guild`, made by `inviter`: its code.
+pub async fn create_invite(server: &Server, inviter: &TestUser, guild: u64) -> String {
+    let path = format!("/guilds/{guild}/invites");
+    let invite = request_as(server, inviter, Method::POST, &path, Some(json!({}))).await;
+    assert_eq!(invite.status, StatusCode::CREATED, "{:?}", invite.body);
+    invite.body["code"].as_str().unwrap().to_owned()
+}
+
 /// `user` joins `guild` through a new invite made by `inviter`.
 pub async fn join(server: &Server, guild: u64, inviter: &TestUser, user: &TestUser) {
-    let invite = request_as(
-        server,
-        inviter,
-        Method::POST,
-        &format!("/guilds/{guild}/invites"),
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(invite.status, StatusCode::CREATED, "{:?}", invite.body);
-    let code = invite.body["code"].as_str().unwrap();
+    let code = create_invite(server, inviter, guild).await;
     let joined = request_as(
         server,
         user,
