@@ -13,12 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends each `(who, method, path)` in turn without a body (`None`: without
 /// a session) and expects its status.
-async fn expect_statuses(server: &Server, cases: &[(Option<&TestUser>, Method, &str, StatusCode)]) {
+async fn expect_statuses(server: &Server, cases: &[(Option<&TestUser>, Method, &str, u16)]) {
     for (who, method, path, expected) in cases {
         let session = who.map(|user| user.session.as_str());
         let response = request(server, method.clone(), path, session, None).await;
         let who = who.map(|user| user.id);
-        assert_eq!(response.status, *expected, "{method} {path} as {who:?}");
+        let status = response.status.as_u16();
+        assert_eq!(status, *expected, "{method} {path} as {who:?}");
     }
 }
 
@@ -300,32 +301,21 @@ async fn guild_routes_follow_the_documented_codes() {
         (got.status, got.body["name"].clone()),
         (StatusCode::OK, json!("guild"))
     );
-    expect_statuses(
-        &server,
-        &[
-            (Some(&stranger), Method::GET, &path, StatusCode::NOT_FOUND),
-            (
-                Some(&owner),
-                Method::GET,
-                "/guilds/1",
-                StatusCode::NOT_FOUND,
-            ),
-            (None, Method::GET, &path, StatusCode::UNAUTHORIZED),
-        ],
-    )
-    .await;
-
     // preview needs no session
     let preview = request(&server, Method::GET, &format!("{path}/preview"), None, None).await;
     assert_eq!(preview.status, StatusCode::OK);
     assert_eq!(preview.body["name"], "guild");
     assert!(preview.body.get("roles").is_none());
-    assert_eq!(
-        request(&server, Method::GET, "/guilds/1/preview", None, None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    expect_statuses(
+        &server,
+        &[
+            (Some(&stranger), Method::GET, &path, 404),
+            (Some(&owner), Method::GET, "/guilds/1", 404),
+            (None, Method::GET, &path, 401),
+            (None, Method::GET, "/guilds/1/preview", 404),
+        ],
+    )
+    .await;
 
     // PATCH: 201 not a member / bad session, 203 no permission, 404, 400, 200
     let rename = json!({"name": "renamed"});
@@ -381,36 +371,14 @@ async fn guild_routes_follow_the_documented_codes() {
     assert!(response.body["errors"]["inside_of"].is_string());
     let listed = request_as(&server, &member, Method::GET, &channels, None).await;
     assert_eq!(listed.body.as_array().unwrap().len(), 2);
-    assert_eq!(
-        request_as(&server, &stranger, Method::GET, &channels, None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let invite = request_as(
-        &server,
-        &stranger,
-        Method::POST,
-        &format!("{path}/invites"),
-        None,
-    )
-    .await;
-    assert_eq!(invite.status, StatusCode::NOT_FOUND);
+    let invites = format!("{path}/invites");
     expect_statuses(
         &server,
         &[
-            (
-                Some(&stranger),
-                Method::POST,
-                "/invites/nope",
-                StatusCode::NOT_FOUND,
-            ),
-            (
-                None,
-                Method::POST,
-                "/invites/nope",
-                StatusCode::UNAUTHORIZED,
-            ),
+            (Some(&stranger), Method::GET, &channels, 404),
+            (Some(&stranger), Method::POST, &invites, 404),
+            (Some(&stranger), Method::POST, "/invites/nope", 404),
+            (None, Method::POST, "/invites/nope", 401),
         ],
     )
     .await;
@@ -419,26 +387,16 @@ async fn guild_routes_follow_the_documented_codes() {
     expect_statuses(
         &server,
         &[
-            (Some(&stranger), Method::DELETE, &path, StatusCode::CREATED),
-            (None, Method::DELETE, &path, StatusCode::CREATED),
-            (
-                Some(&member),
-                Method::DELETE,
-                &path,
-                StatusCode::NON_AUTHORITATIVE_INFORMATION,
-            ),
+            (Some(&stranger), Method::DELETE, &path, 201),
+            (None, Method::DELETE, &path, 201),
+            (Some(&member), Method::DELETE, &path, 203),
         ],
     )
     .await;
     let deleted = request_as(&server, &owner, Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(deleted.raw.is_empty());
-    assert_eq!(
-        request_as(&server, &owner, Method::DELETE, &path, None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    expect_statuses(&server, &[(Some(&owner), Method::DELETE, &path, 404)]).await;
     let stats = server.stats();
     assert_eq!(
         (stats.guilds, stats.invites, stats.users_in_guilds),
